@@ -1,0 +1,1 @@
+"""The timebank domain: aggregates, events, rules and the application service."""

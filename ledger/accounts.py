@@ -1,0 +1,203 @@
+"""Volunteer accounts: double-entry postings in integer minutes, holds, limit and cap.
+
+A volunteer account is the consistency boundary for its lower limit. The other side of
+each posting (an organisation's issuance account or pool, a venue's redemption account)
+has no limit and is derived from the postings by the projections.
+"""
+
+from typing import Any
+from uuid import UUID, uuid4
+
+from ledger.audit import Context
+from ledger.base import LedgerAggregate
+from ledger.errors import Conflict, Invalid
+from ledger.rules import Rules
+
+
+def volunteer_account(volunteer_id: UUID) -> str:
+    return f"volunteer:{volunteer_id}"
+
+
+def issuance_account(org_id: UUID) -> str:
+    return f"issuance:{org_id}"
+
+
+def pool_account(org_id: UUID) -> str:
+    return f"pool:{org_id}"
+
+
+def venue_account(venue_id: UUID) -> str:
+    return f"venue:{venue_id}"
+
+
+def posting(debit: str, credit: str, minutes: int, kind: str) -> dict[str, Any]:
+    """One movement of credits: `minutes` leave `debit` and arrive at `credit`."""
+    return {"id": str(uuid4()), "debit": debit, "credit": credit, "minutes": minutes, "kind": kind}
+
+
+class Account(LedgerAggregate):
+    class Opened(LedgerAggregate.Created):
+        volunteer_id: UUID
+
+    class ServiceCredited(LedgerAggregate.Event):
+        """Verified service: service time counts in full, credits up to the cap."""
+
+        signup_id: UUID
+        org_id: UUID
+        service_minutes: int
+        posting: dict[str, Any] | None
+
+        def apply(self, account: "Account") -> None:
+            account.service_minutes += self.service_minutes
+            if self.posting:
+                account.balance += self.posting["minutes"]
+                account.earned += self.posting["minutes"]
+
+    class TransferSent(LedgerAggregate.Event):
+        posting: dict[str, Any]
+        memo: str
+
+        def apply(self, account: "Account") -> None:
+            account.balance -= self.posting["minutes"]
+            account.spent += self.posting["minutes"]
+
+    class TransferReceived(LedgerAggregate.Event):
+        posting_id: str
+        from_account: str
+        minutes: int
+        kind: str
+        memo: str
+
+        def apply(self, account: "Account") -> None:
+            account.balance += self.minutes
+            account.earned += self.minutes
+
+    class CreditsHeld(LedgerAggregate.Event):
+        redemption_id: UUID
+        minutes: int
+
+        def apply(self, account: "Account") -> None:
+            account.holds[str(self.redemption_id)] = self.minutes
+
+    class HoldReleased(LedgerAggregate.Event):
+        redemption_id: UUID
+        minutes: int
+        reason: str
+
+        def apply(self, account: "Account") -> None:
+            del account.holds[str(self.redemption_id)]
+
+    class HoldSettled(LedgerAggregate.Event):
+        redemption_id: UUID
+        posting: dict[str, Any]
+
+        def apply(self, account: "Account") -> None:
+            del account.holds[str(self.redemption_id)]
+            account.balance -= self.posting["minutes"]
+            account.spent += self.posting["minutes"]
+
+    def __init__(self, volunteer_id: UUID) -> None:
+        self.volunteer_id = volunteer_id
+        self.balance = 0  # posted: the sum of this account's postings
+        self.earned = 0
+        self.spent = 0
+        self.service_minutes = 0
+        self.holds: dict[str, int] = {}  # redemption id -> reserved minutes
+
+    @property
+    def name(self) -> str:
+        return volunteer_account(self.volunteer_id)
+
+    @property
+    def reserved(self) -> int:
+        return sum(self.holds.values())
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.reserved
+
+    def _require_spendable(self, minutes: int, rules: Rules) -> None:
+        if minutes <= 0:
+            raise Invalid("invalid-amount", "the amount must be a positive number of minutes")
+        if self.available - minutes < -rules.credit_limit_minutes:
+            raise Conflict(
+                "insufficient-balance",
+                f"{minutes} minutes requested but only {self.available} available"
+                + (
+                    f" (credit limit {rules.credit_limit_minutes})"
+                    if rules.credit_limit_minutes
+                    else ""
+                ),
+            )
+
+    def room_below_cap(self, rules: Rules) -> int | None:
+        if rules.balance_cap_minutes is None:
+            return None
+        return max(rules.balance_cap_minutes - self.balance, 0)
+
+    def credit_service(
+        self, ctx: Context, rules: Rules, signup_id: UUID, org_id: UUID, minutes: int
+    ) -> int:
+        room = self.room_below_cap(rules)
+        credited = minutes if room is None else min(minutes, room)
+        self.record(
+            ctx,
+            self.ServiceCredited,
+            signup_id=signup_id,
+            org_id=org_id,
+            service_minutes=minutes,
+            posting=posting(issuance_account(org_id), self.name, credited, "service")
+            if credited > 0
+            else None,
+        )
+        return credited
+
+    def send(
+        self,
+        ctx: Context,
+        rules: Rules,
+        to_account: str,
+        minutes: int,
+        kind: str,
+        memo: str,
+        recipient: "Account | None" = None,
+    ) -> dict[str, Any]:
+        self._require_spendable(minutes, rules)
+        if recipient is not None:
+            if recipient.id == self.id:
+                raise Invalid("invalid-recipient", "an account cannot send credits to itself")
+            room = recipient.room_below_cap(rules)
+            if room is not None and minutes > room:
+                raise Conflict(
+                    "recipient-cap-reached",
+                    f"the recipient can receive at most {room} more minutes (balance cap)",
+                )
+        sent = posting(self.name, to_account, minutes, kind)
+        self.record(ctx, self.TransferSent, posting=sent, memo=memo)
+        if recipient is not None:
+            recipient.record(
+                ctx,
+                recipient.TransferReceived,
+                posting_id=sent["id"],
+                from_account=self.name,
+                minutes=minutes,
+                kind=kind,
+                memo=memo,
+            )
+        return sent
+
+    def hold(self, ctx: Context, rules: Rules, redemption_id: UUID, minutes: int) -> None:
+        self._require_spendable(minutes, rules)
+        self.record(ctx, self.CreditsHeld, redemption_id=redemption_id, minutes=minutes)
+
+    def release(self, ctx: Context, redemption_id: UUID, reason: str) -> None:
+        minutes = self.holds[str(redemption_id)]
+        self.record(
+            ctx, self.HoldReleased, redemption_id=redemption_id, minutes=minutes, reason=reason
+        )
+
+    def settle(self, ctx: Context, redemption_id: UUID, venue_id: UUID) -> dict[str, Any]:
+        minutes = self.holds[str(redemption_id)]
+        settled = posting(self.name, venue_account(venue_id), minutes, "redemption")
+        self.record(ctx, self.HoldSettled, redemption_id=redemption_id, posting=settled)
+        return settled

@@ -1,0 +1,24 @@
+"""The aggregate base class: every event records who, in which role, and the request id."""
+
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from ledger.audit import Context
+
+
+class LedgerAggregate(Aggregate):
+    class Event(Aggregate.Event):
+        actor: str
+        role: str
+        request_id: str
+
+    class Created(Event, Aggregate.Created):
+        pass
+
+    def record(self, ctx: Context, event_class: type[Aggregate.Event], **fields: Any) -> None:
+        self.trigger_event(event_class, **ctx.audit_fields(), **fields)
+
+    @classmethod
+    def new(cls, ctx: Context, event_class: type[Aggregate.Created], **fields: Any) -> Any:
+        return cls._create(event_class, **ctx.audit_fields(), **fields)

@@ -1,0 +1,81 @@
+"""Identity documents, volunteer numbers and the masking of personal data."""
+
+import hashlib
+import hmac
+import secrets
+from enum import StrEnum
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from stdnum import damm
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
+
+from ledger.errors import Invalid
+
+NAMESPACE = uuid5(NAMESPACE_URL, "https://timebank.invalid/ids")
+NUMBER_DIGITS = 10  # plus one Damm check digit
+
+
+class DocumentType(StrEnum):
+    RESIDENT_ID = "resident_id"
+    PASSPORT = "passport"
+    OTHER = "other"
+
+
+def normalise_document(doc_type: DocumentType, number: str) -> str:
+    cleaned = "".join(number.split()).upper()
+    if not cleaned:
+        raise Invalid("invalid-id-document", "the ID document number is empty")
+    if doc_type is DocumentType.RESIDENT_ID:
+        try:
+            return str(ric.validate(cleaned))
+        except ValidationError as e:
+            raise Invalid(
+                "invalid-id-document",
+                f"not a valid resident ID number (GB 11643): {e.message}",
+            ) from None
+    if len(cleaned) > 64:
+        raise Invalid("invalid-id-document", "the ID document number is too long")
+    return cleaned
+
+
+def volunteer_id_for(doc_type: DocumentType, normalised_number: str, pepper: bytes) -> UUID:
+    """One volunteer per document: the id is a keyed hash of the normalised document."""
+    digest = hmac.new(pepper, f"{doc_type.value}:{normalised_number}".encode(), hashlib.sha256)
+    return uuid5(NAMESPACE, "volunteer:" + digest.hexdigest())
+
+
+def new_volunteer_number() -> str:
+    body = str(secrets.randbelow(9 * 10 ** (NUMBER_DIGITS - 1)) + 10 ** (NUMBER_DIGITS - 1))
+    return body + damm.calc_check_digit(body)
+
+
+def normalise_volunteer_number(number: str) -> str:
+    cleaned = "".join(ch for ch in number if ch.isdigit())
+    if len(cleaned) != NUMBER_DIGITS + 1 or not damm.is_valid(cleaned):
+        raise Invalid("invalid-volunteer-number", f"{number!r} is not a valid volunteer number")
+    return cleaned
+
+
+def number_claim_id(number: str) -> UUID:
+    return uuid5(NAMESPACE, "volunteer-number:" + number)
+
+
+def derived_id(owner: UUID, what: str) -> UUID:
+    return uuid5(NAMESPACE, f"{what}:{owner}")
+
+
+def mask_name(name: str) -> str:
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else name
+
+
+def mask_document(number: str) -> str:
+    if len(number) <= 8:
+        return number[:1] + "*" * max(len(number) - 2, 1) + number[-1:]
+    return number[:4] + "*" * (len(number) - 8) + number[-4:]
+
+
+def mask_phone(phone: str) -> str:
+    if len(phone) <= 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]

@@ -1,0 +1,50 @@
+"""Who may do what: roles, and the organisation subtree, venue or volunteer a role is bound to."""
+
+from uuid import UUID
+
+from ledger.audit import Actor, Role
+from ledger.errors import Forbidden
+from ledger.organisations import Organisation
+from ledger.unit_of_work import UnitOfWork
+
+
+def require_role(actor: Actor, *roles: Role) -> None:
+    if actor.role not in roles and actor.role is not Role.ADMIN:
+        allowed = ", ".join(r.value for r in roles) or "admin"
+        raise Forbidden("forbidden-role", f"this needs one of the roles: admin, {allowed}")
+
+
+def coordinates(uow: UnitOfWork, actor: Actor, org_id: UUID) -> bool:
+    """True when the actor is admin, or a coordinator of org_id or one of its ancestors."""
+    if actor.role is Role.ADMIN:
+        return True
+    if actor.role is not Role.COORDINATOR or actor.scope_id is None:
+        return False
+    org = uow.find(Organisation, org_id)
+    return org is not None and org.is_within(actor.scope_id)
+
+
+def require_coordinator_of(uow: UnitOfWork, actor: Actor, *org_ids: UUID) -> None:
+    """Admin, or a coordinator whose subtree holds any of the given organisations."""
+    if not any(coordinates(uow, actor, org_id) for org_id in org_ids):
+        raise Forbidden(
+            "outside-scope", "only a coordinator of that organisation or above may do this"
+        )
+
+
+def is_self(actor: Actor, volunteer_id: UUID) -> bool:
+    return actor.role is Role.VOLUNTEER and actor.scope_id == volunteer_id
+
+
+def is_desk_of(actor: Actor, venue_id: UUID) -> bool:
+    return actor.role is Role.DESK and actor.scope_id == venue_id
+
+
+def require_self_or_coordinator(
+    uow: UnitOfWork, actor: Actor, volunteer_id: UUID, *org_ids: UUID
+) -> None:
+    if is_self(actor, volunteer_id):
+        return
+    if actor.role is Role.VOLUNTEER:
+        raise Forbidden("not-yourself", "a volunteer may only act for themself")
+    require_coordinator_of(uow, actor, *org_ids)

@@ -1,0 +1,165 @@
+"""The application service: the one place where commands run, are retried and are saved."""
+
+import dataclasses
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, ClassVar, Protocol, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from ledger.accounts import Account
+from ledger.activities import Activity
+from ledger.audit import Context
+from ledger.commands import Command
+from ledger.errors import Conflict, NotFound
+from ledger.rewards import Reward
+from ledger.rules import Rules
+from ledger.timesheets import Timesheet
+from ledger.unit_of_work import Busy, StripedLocks, UnitOfWork
+from ledger.volunteers import Volunteer
+
+A = TypeVar("A", bound=Aggregate)
+MAX_ATTEMPTS = 30
+
+
+class TimebankApplication(Application):
+    name = "timebank"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
+        Account: 200,
+        Activity: 200,
+        Reward: 200,
+        Timesheet: 100,
+        Volunteer: 100,
+    }
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    principal: str
+    key: str
+    fingerprint: str  # a hash of what was asked: the same key with another request is refused
+
+
+@dataclass(frozen=True)
+class PendingResponse:
+    principal: str
+    key: str
+    fingerprint: str
+    body: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    fingerprint: str
+    body: dict[str, Any]
+
+
+class ResponseStore(Protocol):
+    def stored_response(self, principal: str, key: str) -> StoredResponse | None: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    body: dict[str, Any]  # the result as JSON values, with the log position of its last event
+    position: int | None
+    replayed: bool = False
+
+
+def to_json(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+class LedgerService:
+    def __init__(
+        self,
+        app: TimebankApplication,
+        rules: Rules,
+        pepper: bytes,
+        on_commit: Callable[[int], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.rules = rules
+        self.pepper = pepper
+        self._on_commit = on_commit
+        self._locks = StripedLocks()
+        recorder = app.recorder
+        assert hasattr(recorder, "stored_response"), "the recorder must store responses"
+        self._responses: ResponseStore = recorder  # type: ignore[assignment]
+
+    def execute(
+        self, ctx: Context, command: Command, idempotency: IdempotencyKey | None = None
+    ) -> Outcome:
+        """Runs the command, retrying on optimistic conflicts, and saves what it changed
+        together with the response to its idempotency key. Raises DomainError on refusal."""
+        for attempt in range(MAX_ATTEMPTS):
+            if idempotency is not None:
+                replay = self._replay(idempotency)
+                if replay is not None:
+                    return replay
+            uow = UnitOfWork(self.app.repository, ctx, self.rules, self._locks, self.pepper)
+            try:
+                body = to_json(command.handle(uow))
+                changed = uow.changed()
+                if not changed:
+                    return Outcome({**body, "position": None}, None)
+                pending = (
+                    PendingResponse(
+                        idempotency.principal, idempotency.key, idempotency.fingerprint, body
+                    )
+                    if idempotency
+                    else None
+                )
+                recordings = self.app.save(*changed, idempotency=pending)
+            except (IntegrityError, Busy):
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                continue
+            finally:
+                uow.close()
+            position = recordings[-1].notification.id
+            if self._on_commit is not None:
+                self._on_commit(position)
+            return Outcome({**body, "position": position}, position)
+        raise Conflict("contention", "the records involved are too busy right now; retry")
+
+    def _replay(self, idempotency: IdempotencyKey) -> Outcome | None:
+        stored = self._responses.stored_response(idempotency.principal, idempotency.key)
+        if stored is None:
+            return None
+        if stored.fingerprint != idempotency.fingerprint:
+            raise Conflict(
+                "idempotency-key-reused",
+                "this Idempotency-Key was already used with a different request",
+            )
+        return Outcome(stored.body, stored.body.get("position"), replayed=True)
+
+    def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
+        try:
+            aggregate = self.app.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            aggregate = None
+        if not isinstance(aggregate, cls):
+            raise NotFound(f"{what}-not-found", f"no {what} with id {aggregate_id}")
+        return aggregate
+
+    def reader(self, ctx: Context) -> UnitOfWork:
+        """A unit of work for queries: it loads, and nothing it does is saved."""
+        return UnitOfWork(self.app.repository, ctx, self.rules, self._locks, self.pepper)

@@ -1,0 +1,185 @@
+"""A volunteer's signup for one activity: seat, check-in, check-out and verification."""
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from uuid import UUID
+
+from ledger.audit import Context
+from ledger.base import LedgerAggregate
+from ledger.errors import Conflict, Invalid
+from ledger.rules import Rules
+from ledger.timesheets import service_minutes
+
+
+class SignupStatus(StrEnum):
+    ACCEPTED = "accepted"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+    CHECKED_IN = "checked_in"
+    CHECKED_OUT = "checked_out"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    ADJUST = "adjust"
+    REJECT = "reject"
+
+
+MAX_SERVICE_MINUTES = 24 * 60
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class Signup(LedgerAggregate):
+    class Requested(LedgerAggregate.Created):
+        activity_id: UUID
+        volunteer_id: UUID
+        org_id: UUID
+        status: str
+        starts_at: datetime
+        ends_at: datetime
+
+    class Renewed(LedgerAggregate.Event):
+        status: str
+
+        def apply(self, signup: "Signup") -> None:
+            signup.status = SignupStatus(self.status)
+
+    class Promoted(LedgerAggregate.Event):
+        def apply(self, signup: "Signup") -> None:
+            signup.status = SignupStatus.ACCEPTED
+
+    class Cancelled(LedgerAggregate.Event):
+        reason: str
+
+        def apply(self, signup: "Signup") -> None:
+            signup.status = SignupStatus.CANCELLED
+
+    class CheckedIn(LedgerAggregate.Event):
+        at: datetime
+
+        def apply(self, signup: "Signup") -> None:
+            signup.status = SignupStatus.CHECKED_IN
+            signup.checked_in_at = self.at
+
+    class CheckedOut(LedgerAggregate.Event):
+        at: datetime
+        minutes: int
+
+        def apply(self, signup: "Signup") -> None:
+            signup.status = SignupStatus.CHECKED_OUT
+            signup.checked_out_at = self.at
+            signup.measured_minutes = self.minutes
+
+    class Verified(LedgerAggregate.Event):
+        decision: str
+        minutes: int
+        reason: str | None
+
+        def apply(self, signup: "Signup") -> None:
+            signup.decision = Decision(self.decision)
+            signup.credited_minutes = self.minutes
+            signup.status = (
+                SignupStatus.REJECTED if self.decision == Decision.REJECT else SignupStatus.VERIFIED
+            )
+
+    def __init__(
+        self,
+        activity_id: UUID,
+        volunteer_id: UUID,
+        org_id: UUID,
+        status: str,
+        starts_at: datetime,
+        ends_at: datetime,
+    ) -> None:
+        self.activity_id = activity_id
+        self.volunteer_id = volunteer_id
+        self.org_id = org_id
+        self.status = SignupStatus(status)
+        self.starts_at = starts_at
+        self.ends_at = ends_at
+        self.checked_in_at: datetime | None = None
+        self.checked_out_at: datetime | None = None
+        self.measured_minutes: int | None = None
+        self.decision: Decision | None = None
+        self.credited_minutes: int | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is not SignupStatus.CANCELLED
+
+    def renew(self, ctx: Context, status: str) -> None:
+        if self.status is not SignupStatus.CANCELLED:
+            raise Conflict("already-signed-up", "the volunteer is already signed up")
+        self.record(ctx, self.Renewed, status=status)
+
+    def promote(self, ctx: Context) -> None:
+        self.record(ctx, self.Promoted)
+
+    def cancel(self, ctx: Context, reason: str) -> None:
+        if self.status not in (SignupStatus.ACCEPTED, SignupStatus.WAITLISTED):
+            raise Conflict(
+                "cannot-cancel", f"a signup that is {self.status.value} can no longer be cancelled"
+            )
+        self.record(ctx, self.Cancelled, reason=reason)
+
+    def check_in(self, ctx: Context, rules: Rules, at: datetime) -> None:
+        if self.status is not SignupStatus.ACCEPTED:
+            raise Conflict(
+                "cannot-check-in", f"a signup that is {self.status.value} cannot check in"
+            )
+        if at > ctx.now + CLOCK_SKEW:
+            raise Invalid("time-in-future", "check-in time is in the future")
+        if at > self.ends_at + timedelta(minutes=rules.grace_minutes):
+            raise Conflict("activity-over", "the activity has already ended")
+        self.record(ctx, self.CheckedIn, at=at)
+
+    def check_out(self, ctx: Context, rules: Rules, at: datetime) -> int:
+        if self.status is not SignupStatus.CHECKED_IN or self.checked_in_at is None:
+            raise Conflict(
+                "cannot-check-out", f"a signup that is {self.status.value} cannot check out"
+            )
+        if at > ctx.now + CLOCK_SKEW:
+            raise Invalid("time-in-future", "check-out time is in the future")
+        if at <= self.checked_in_at:
+            raise Invalid("invalid-check-out", "check-out must be after check-in")
+        minutes = service_minutes(self.checked_in_at, at, self.starts_at, self.ends_at, rules)
+        self.record(ctx, self.CheckedOut, at=at, minutes=minutes)
+        return minutes
+
+    def verify(
+        self, ctx: Context, decision: Decision, minutes: int | None, reason: str | None
+    ) -> int | None:
+        """Records the decision; returns the minutes to credit, or None when nothing is due.
+
+        A repeated identical decision is accepted and credits nothing more.
+        """
+        reason = reason.strip() if reason else None
+        if decision is Decision.APPROVE:
+            minutes = self.measured_minutes
+        elif decision is Decision.ADJUST:
+            if minutes is None or not 0 <= minutes <= MAX_SERVICE_MINUTES:
+                raise Invalid(
+                    "invalid-minutes", f"adjust needs minutes between 0 and {MAX_SERVICE_MINUTES}"
+                )
+            if not reason:
+                raise Invalid("reason-required", "an adjustment needs a reason")
+        else:
+            if not reason:
+                raise Invalid("reason-required", "a rejection needs a reason")
+            minutes = 0
+        if self.status in (SignupStatus.VERIFIED, SignupStatus.REJECTED):
+            if self.decision is decision and self.credited_minutes == minutes:
+                return None
+            raise Conflict(
+                "already-verified",
+                f"the signup was already verified ({self.decision}); raise a dispute to correct it",
+            )
+        if self.status is not SignupStatus.CHECKED_OUT:
+            raise Conflict(
+                "not-checked-out", f"a signup that is {self.status.value} cannot be verified"
+            )
+        assert minutes is not None
+        self.record(ctx, self.Verified, decision=decision.value, minutes=minutes, reason=reason)
+        return minutes if decision is not Decision.REJECT else None

@@ -1,0 +1,20 @@
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+config = context.config
+connectable = config.attributes.get("connection")
+
+if connectable is None:
+    engine = engine_from_config(
+        config.get_section(config.config_ini_section, {}),
+        prefix="sqlalchemy.",
+        poolclass=pool.NullPool,
+    )
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=None)
+        with context.begin_transaction():
+            context.run_migrations()
+else:
+    context.configure(connection=connectable, target_metadata=None)
+    with context.begin_transaction():
+        context.run_migrations()

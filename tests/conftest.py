@@ -1,0 +1,45 @@
+"""Every test that takes `runtime` or `database_url` runs on a real SQLite file and on a
+real, freshly created PostgreSQL database."""
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from timebank.runtime import Runtime
+from timebank.settings import Settings
+
+PG_SERVER = os.environ.get("TIMEBANK_TEST_PG_URL", "postgresql://root@127.0.0.1:5432/test")
+
+
+def _pg_admin() -> psycopg.Connection:
+    return psycopg.connect(PG_SERVER, autocommit=True)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('store')}/timebank.db"
+        return
+    name = f"timebank_test_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_SERVER.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    return Settings(database_url=database_url, expiry_sweep_seconds=3600, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def runtime(database_url: str) -> Iterator[Runtime]:
+    rt = Runtime(make_settings(database_url))
+    try:
+        yield rt
+    finally:
+        rt.close()

@@ -1,0 +1,1 @@
+"""timebank: composition of the ledger, its projections and the HTTP API."""

@@ -1,0 +1,104 @@
+"""Builds the running system from settings: event store, service, read models, followers."""
+
+import threading
+import uuid
+from datetime import UTC, datetime
+
+import structlog
+
+import migrations
+from ledger.audit import SYSTEM, Context
+from ledger.commands import ExpireRedemption
+from ledger.errors import DomainError
+from ledger.service import LedgerService, TimebankApplication
+from projections.balances import BalancesProjection
+from projections.db import Database, PostgresDatabase, SQLiteDatabase
+from projections.queries import overdue_redemptions
+from projections.runner import ProjectionRunner
+from timebank.settings import Settings
+from timebank.tokens import TokenStore
+
+log = structlog.get_logger(__name__)
+
+
+def eventsourcing_env(settings: Settings) -> dict[str, str]:
+    store = settings.store
+    env = {"CREATE_TABLE": "y"}
+    if store.is_sqlite:
+        return env | {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": store.sqlite_path,
+            "SQLITE_LOCK_TIMEOUT": "30",
+            "APPLICATION_RECORDER_TOPIC": "timebank.eventstore:SQLiteLedgerRecorder",
+        }
+    url = store.url
+    return env | {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": url.database or "",
+        "POSTGRES_HOST": url.host or "127.0.0.1",
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": url.username or "",
+        "POSTGRES_PASSWORD": url.password or "",  # type: ignore[dict-item]
+        "POSTGRES_POOL_SIZE": str(settings.pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(settings.pool_size),
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "APPLICATION_RECORDER_TOPIC": "timebank.eventstore:PostgresLedgerRecorder",
+    }
+
+
+def open_database(settings: Settings) -> Database:
+    store = settings.store
+    if store.is_sqlite:
+        return SQLiteDatabase(store.sqlite_path)
+    return PostgresDatabase(store.libpq_conninfo, settings.pool_size)
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        migrations.upgrade(settings.store.sqlalchemy_url)
+        self.app = TimebankApplication(env=eventsourcing_env(settings))
+        self.db = open_database(settings)
+        self.runner = ProjectionRunner(
+            self.app, self.db, [BalancesProjection()], settings.projection_batch_size
+        )
+        self.service = LedgerService(
+            self.app,
+            settings.rules,
+            settings.id_pepper.get_secret_value().encode(),
+            on_commit=self.runner.poke,
+        )
+        self.tokens = TokenStore(self.db)
+        self._stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Follows the log into the read models and expires overdue redemptions."""
+        self.runner.start()
+        self._sweeper = threading.Thread(target=self._sweep, name="expiry", daemon=True)
+        self._sweeper.start()
+
+    def expire_overdue(self) -> int:
+        now = datetime.now(UTC)
+        expired = 0
+        for redemption_id in overdue_redemptions(self.db, now):
+            ctx = Context(SYSTEM, f"expiry-{uuid.uuid4()}", now)
+            try:
+                self.service.execute(ctx, ExpireRedemption(redemption_id))
+                expired += 1
+            except DomainError as e:
+                log.info("redemption not expired", redemption_id=str(redemption_id), code=e.code)
+        return expired
+
+    def _sweep(self) -> None:
+        while not self._stop.wait(self.settings.expiry_sweep_seconds):
+            try:
+                self.expire_overdue()
+            except Exception:
+                log.exception("expiry sweep failed")
+
+    def close(self) -> None:
+        self._stop.set()
+        self.runner.stop()
+        self.db.close()
+        self.app.close()

@@ -1,0 +1,61 @@
+"""Deployment settings from TIMEBANK_* environment variables (pydantic-settings)."""
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+
+from ledger.rules import Rules
+
+
+@dataclass(frozen=True)
+class Store:
+    """Where events and read models live: one SQLite file or one PostgreSQL database."""
+
+    url: URL
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def sqlite_path(self) -> str:
+        return str(Path(self.url.database or "timebank.db"))
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.is_sqlite:
+            return f"sqlite:///{self.sqlite_path}"
+        return self.url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+    @property
+    def libpq_conninfo(self) -> str:
+        return self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TIMEBANK_", env_nested_delimiter="__")
+
+    database_url: str = "sqlite:///./timebank.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    id_pepper: SecretStr = Field(
+        SecretStr("timebank-change-me"),
+        description="key of the hash that turns ID documents into volunteer ids",
+    )
+    pool_size: int = Field(8, ge=1)
+    read_wait_seconds: float = Field(2.0, ge=0)
+    projection_batch_size: int = Field(1000, ge=1)
+    expiry_sweep_seconds: float = Field(30.0, gt=0)
+    log_level: str = "info"
+    rules: Rules = Rules()
+
+    @cached_property
+    def store(self) -> Store:
+        url = make_url(self.database_url)
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError("TIMEBANK_DATABASE_URL must be sqlite:///PATH or postgresql://...")
+        return Store(url)
