@@ -1,0 +1,28 @@
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from api.deps import ActorDep, CommanderDep, RuntimeDep
+from api.schemas import CreatedOut, OrganisationIn, OrganisationOut
+from ledger.commands import RegisterOrganisation
+from ledger.organisations import Organisation
+
+router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
+
+
+@router.post("", status_code=201, response_model=CreatedOut)
+def register_organisation(body: OrganisationIn, run: CommanderDep) -> dict[str, object]:
+    return run.run(RegisterOrganisation(body.name, body.kind, body.parent_id, body.population))
+
+
+@router.get("/{org_id}", response_model=OrganisationOut)
+def get_organisation(org_id: UUID, rt: RuntimeDep, _: ActorDep) -> OrganisationOut:
+    org = rt.service.load(Organisation, org_id, "organisation")
+    return OrganisationOut(
+        id=org.id,
+        name=org.name,
+        kind=org.kind,
+        parent_id=org.parent_id,
+        path=org.path,
+        population=org.population,
+    )

@@ -1,0 +1,90 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from api.deps import ActorDep, CommanderDep, ContextDep, RuntimeDep, require_roles
+from api.schemas import (
+    CreatedOut,
+    FamilyLinkIn,
+    FamilyLinkOut,
+    IdDocument,
+    MembershipOut,
+    MembershipTransferIn,
+    VolunteerCreatedOut,
+    VolunteerIn,
+    VolunteerOut,
+)
+from ledger.audit import Context, Role
+from ledger.commands import LinkFamily, RegisterVolunteer, TransferMembership
+from ledger.identity import DocumentType, normalise_volunteer_number, number_claim_id
+from ledger.privacy import personal_data, sees_pii
+from ledger.volunteers import Relation, Volunteer, VolunteerNumber
+from timebank.runtime import Runtime
+
+router = APIRouter(prefix="/v1/volunteers", tags=["volunteers"])
+
+
+@router.post("", status_code=201, response_model=VolunteerCreatedOut)
+def register_volunteer(body: VolunteerIn, run: CommanderDep) -> dict[str, object]:
+    return run.run(
+        RegisterVolunteer(
+            name=body.name,
+            id_type=body.id_document.type,
+            id_number=body.id_document.number,
+            phone=body.phone,
+            birth_date=body.birth_date.isoformat(),
+            party_member=body.party_member,
+            skills=tuple(body.skills),
+            home_org_id=body.home_org_id,
+        )
+    )
+
+
+def _view(rt: Runtime, ctx: Context, volunteer: Volunteer) -> VolunteerOut:
+    masked = not sees_pii(rt.service.reader(ctx), ctx.actor, volunteer)
+    pii = personal_data(volunteer, masked)
+    return VolunteerOut(
+        id=volunteer.id,
+        volunteer_number=volunteer.number,
+        name=str(pii["name"]),
+        id_document=IdDocument(type=DocumentType(volunteer.id_type), number=str(pii["id_number"])),
+        phone=str(pii["phone"]),
+        birth_date=pii["birth_date"],  # type: ignore[arg-type]
+        party_member=volunteer.party_member,
+        skills=volunteer.skills,
+        home_org_id=volunteer.home_org_id,
+        family=[
+            FamilyLinkOut(relative_id=UUID(rid), relation=Relation(rel))
+            for rid, rel in volunteer.family.items()
+        ],
+        pii_masked=masked,
+    )
+
+
+@router.get("", response_model=VolunteerOut, summary="Look a volunteer up by volunteer number")
+def find_by_number(
+    rt: RuntimeDep, ctx: ContextDep, number: Annotated[str, Query(max_length=32)]
+) -> VolunteerOut:
+    require_roles(ctx.actor, Role.DESK, Role.COORDINATOR, Role.AUDITOR)
+    claim = rt.service.load(
+        VolunteerNumber, number_claim_id(normalise_volunteer_number(number)), "volunteer"
+    )
+    return _view(rt, ctx, rt.service.load(Volunteer, claim.volunteer_id, "volunteer"))
+
+
+@router.get("/{volunteer_id}", response_model=VolunteerOut)
+def get_volunteer(volunteer_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> VolunteerOut:
+    return _view(rt, ctx, rt.service.load(Volunteer, volunteer_id, "volunteer"))
+
+
+@router.post("/{volunteer_id}/family-links", status_code=201, response_model=CreatedOut)
+def link_family(volunteer_id: UUID, body: FamilyLinkIn, run: CommanderDep) -> dict[str, object]:
+    return run.run(LinkFamily(volunteer_id, body.relative_id, body.relation))
+
+
+@router.post("/{volunteer_id}/transfer-membership", response_model=MembershipOut)
+def transfer_membership(
+    volunteer_id: UUID, body: MembershipTransferIn, run: CommanderDep, _: ActorDep
+) -> dict[str, object]:
+    return run.run(TransferMembership(volunteer_id, body.to_org_id, body.reason))
