@@ -43,3 +43,12 @@ def runtime(database_url: str) -> Iterator[Runtime]:
         yield rt
     finally:
         rt.close()
+
+
+@pytest.fixture
+def town(runtime: Runtime) -> Iterator["Town"]:
+    from tests.http import Town, serve
+
+    runtime.start()
+    with serve(runtime) as base_url:
+        yield Town(runtime, base_url)

@@ -1,0 +1,272 @@
+"""The `timebank` command line: serve, db upgrade, token create, projections status/rebuild.
+
+Settings come from TIMEBANK_* environment variables (timebank.settings.Settings)."""
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, NoReturn, cast
+from uuid import UUID
+
+import typer
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from pydantic import ValidationError
+from sqlalchemy import create_engine, pool
+
+import migrations
+from ledger.audit import Role
+from ledger.errors import Conflict, DomainError, Invalid
+from ledger.organisations import Organisation, OrgKind
+from ledger.volunteers import Volunteer
+from timebank.runtime import Runtime
+from timebank.settings import Settings
+
+app = typer.Typer(
+    name="timebank",
+    help="An event-sourced service-hour ledger (time bank) for volunteer service.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+projections_app = typer.Typer(
+    help="The read models built from the event log.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.add_typer(token_app, name="token")
+app.add_typer(projections_app, name="projections")
+
+SCOPE_OPTION = {Role.COORDINATOR: "--org", Role.DESK: "--venue", Role.VOLUNTEER: "--volunteer"}
+TOKEN_ROLES = tuple(r for r in Role if r is not Role.SYSTEM)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    # Settings() reads the environment; the cast keeps mypy (without the pydantic plugin)
+    # from asking for every field that has a default.
+    from_env = cast(Callable[[], Settings], Settings)
+    try:
+        settings = from_env()
+        settings.store  # noqa: B018 - validates TIMEBANK_DATABASE_URL
+    except (ValidationError, ValueError) as e:
+        fail(f"invalid settings: {e}")
+    return settings
+
+
+def describe(settings: Settings) -> str:
+    return settings.store.url.render_as_string(hide_password=True)
+
+
+@contextmanager
+def runtime(settings: Settings | None = None) -> Iterator[Runtime]:
+    """Opens the store (running migrations); domain errors become a message and exit 2."""
+    settings = settings or load_settings()
+    try:
+        rt = Runtime(settings)
+    except Exception as e:
+        fail(f"cannot open the store at {describe(settings)}: {e}", code=1)
+    try:
+        yield rt
+    except DomainError as e:
+        fail(f"{e.detail} ({e.code})")
+    finally:
+        rt.close()
+
+
+# serve --------------------------------------------------------------------------------------
+
+
+def new_admin_token(rt: Runtime, prefix: str = "demo-admin") -> tuple[str, str]:
+    """Creates an admin token under the first free name prefix-1, prefix-2, ..."""
+    n = 1
+    while True:
+        name = f"{prefix}-{n}"
+        try:
+            return name, rt.tokens.create(Role.ADMIN, name)
+        except Conflict:
+            n += 1
+
+
+def url_host(host: str) -> str:
+    if host in ("", "0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def prepare_demo(rt: Runtime) -> None:
+    from timebank.demo import seed_demo, summary
+
+    if rt.app.recorder.max_notification_id():
+        typer.echo("Demo: the store already has events; not seeding the demo town again.")
+    else:
+        typer.echo("Demo: seeding the demo town ...")
+        started = time.perf_counter()
+        town = seed_demo(rt)
+        elapsed = time.perf_counter() - started
+        typer.echo(f"Demo: {town.commands} commands in {elapsed:.1f} s: {summary(town)}")
+        typer.echo(f"Demo district 西湖区: {town.district_id}")
+        typer.echo(f"Demo venue (兑换点): {town.venue_id}")
+    name, token = new_admin_token(rt)
+    typer.echo(f"Admin token ({name}): {token}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on [TIMEBANK_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [TIMEBANK_PORT]")] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Seed a demo town if the store is empty; print a token")
+    ] = False,
+) -> None:
+    """Run the HTTP API and the projections in one process."""
+    import uvicorn
+
+    try:
+        from api.app import create_app
+    except ImportError as e:
+        fail(f"the HTTP API (api.app) cannot be loaded: {e}", code=1)
+
+    settings = load_settings()
+    host = settings.host if host is None else host
+    port = settings.port if port is None else port
+    with runtime(settings) as rt:
+        if demo:
+            prepare_demo(rt)
+        base = f"http://{url_host(host)}:{port}"
+        typer.echo(f"API:    {base}/v1")
+        typer.echo(f"Docs:   {base}/docs")
+        typer.echo(f"Health: {base}/healthz")
+        rt.start()
+        uvicorn.run(create_app(rt), host=host, port=port, log_level=settings.log_level.lower())
+
+
+# db -----------------------------------------------------------------------------------------
+
+
+def schema_revision(settings: Settings) -> str | None:
+    engine = create_engine(settings.store.sqlalchemy_url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            revision: str | None = MigrationContext.configure(connection).get_current_revision()
+            return revision
+    finally:
+        engine.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the read-model schema to the latest revision and create the event tables."""
+    settings = load_settings()
+    try:
+        before = schema_revision(settings)
+    except Exception as e:
+        fail(f"cannot open the store at {describe(settings)}: {e}", code=1)
+    head = ScriptDirectory.from_config(migrations.alembic_config("sqlite://")).get_current_head()
+    with runtime(settings) as rt:  # runs the migrations and creates the event tables
+        events = rt.runner.head()
+    after = schema_revision(settings)
+    typer.echo(f"Store: {describe(settings)}")
+    if before == after:
+        typer.echo(f"Read-model schema: already at revision {after} (head {head})")
+    else:
+        typer.echo(f"Read-model schema: upgraded from {before or 'empty'} to revision {after}")
+    typer.echo(f"Event store: tables ready ({events} events in the log)")
+
+
+# token --------------------------------------------------------------------------------------
+
+
+def check_scope(rt: Runtime, role: Role, scope_id: UUID) -> None:
+    if role is Role.VOLUNTEER:
+        rt.service.load(Volunteer, scope_id, "volunteer")
+        return
+    org = rt.service.load(Organisation, scope_id, "organisation")
+    if role is Role.DESK and org.kind is not OrgKind.VENUE:
+        raise Invalid("not-a-venue", f"{org.name} ({org.kind.value}) is not a venue")
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option(help="admin, coordinator, desk, auditor or volunteer")],
+    name: Annotated[str, typer.Option(help="A unique name to recognise the token by")],
+    org: Annotated[UUID | None, typer.Option(help="The organisation of a coordinator")] = None,
+    venue: Annotated[UUID | None, typer.Option(help="The venue of a desk")] = None,
+    volunteer: Annotated[UUID | None, typer.Option(help="The volunteer of a volunteer")] = None,
+) -> None:
+    """Create an API token; it is printed alone on the last line and never shown again."""
+    try:
+        chosen = Role(role.strip().lower())
+    except ValueError:
+        chosen = Role.SYSTEM
+    if chosen not in TOKEN_ROLES:
+        fail(f"unknown role {role!r}; use one of {', '.join(r.value for r in TOKEN_ROLES)}")
+    given = {
+        option: value
+        for option, value in (("--org", org), ("--venue", venue), ("--volunteer", volunteer))
+        if value is not None
+    }
+    wanted = SCOPE_OPTION.get(chosen)
+    if wanted is None and given:
+        fail(f"a {chosen.value} token takes no scope; drop {', '.join(given)}")
+    if wanted is not None and set(given) != {wanted}:
+        fail(f"a {chosen.value} token needs {wanted} ID (and no other scope option)")
+    scope_id = given.get(wanted) if wanted else None
+    with runtime() as rt:
+        if scope_id is not None:
+            check_scope(rt, chosen, scope_id)
+        token = rt.tokens.create(chosen, name, scope_id)
+    scope = f" for {wanted} {scope_id}" if scope_id else ""
+    typer.echo(f"Created {chosen.value} token {name.strip()!r}{scope}. It is shown only once:")
+    typer.echo(token)
+
+
+# projections ----------------------------------------------------------------------------------
+
+
+@projections_app.command("status")
+def projections_status() -> None:
+    """Show each projection's position, the log head and the lag."""
+    with runtime() as rt:
+        positions = rt.runner.read_positions()
+        head = rt.runner.head()
+    width = max((len(n) for n in positions), default=10) + 2
+    typer.echo(f"{'projection':<{width}}{'position':>10}{'head':>10}{'lag':>10}")
+    for projection, position in positions.items():
+        typer.echo(f"{projection:<{width}}{position:>10}{head:>10}{head - position:>10}")
+    typer.echo(f"log head: {head}")
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    name: Annotated[str | None, typer.Argument(help="A projection name (default: all)")] = None,
+) -> None:
+    """Catch the projections up to the log head, with a progress bar.
+
+    For now this only applies the events the projections have not seen yet, in batches (all
+    projections move together). A blue/green rebuild (build new tables from the start of the
+    log, switch when caught up) comes in a later issue.
+    """
+    with runtime() as rt:
+        names = [p.name for p in rt.runner.projections]
+        if name is not None and name not in names:
+            fail(f"unknown projection {name!r}; known: {', '.join(names)}")
+        start = min(rt.runner.read_positions().values(), default=0)
+        head = rt.runner.head()
+        typer.echo(f"projections {', '.join(names)}: position {start}, log head {head}")
+        position = start
+        with typer.progressbar(length=max(head - start, 0), label="catching up") as bar:
+            while rt.runner.process_batch():
+                now_at = min(rt.runner.read_positions().values(), default=0)
+                bar.update(min(now_at, head) - min(position, head))
+                position = now_at
+        typer.echo(f"caught up: position {position}, log head {rt.runner.head()}")
+
+
+if __name__ == "__main__":
+    app()
