@@ -213,7 +213,7 @@ def token_create(
     }
     wanted = SCOPE_OPTION.get(chosen)
     if wanted is None and given:
-        fail(f"a {chosen.value} token takes no scope; drop {', '.join(given)}")
+        fail(f"an {chosen.value} token takes no scope; drop {', '.join(given)}")
     if wanted is not None and set(given) != {wanted}:
         fail(f"a {chosen.value} token needs {wanted} ID (and no other scope option)")
     scope_id = given.get(wanted) if wanted else None
@@ -222,7 +222,8 @@ def token_create(
             check_scope(rt, chosen, scope_id)
         token = rt.tokens.create(chosen, name, scope_id)
     scope = f" for {wanted} {scope_id}" if scope_id else ""
-    typer.echo(f"Created {chosen.value} token {name.strip()!r}{scope}. It is shown only once:")
+    message = f"Created {chosen.value} token {name.strip()!r}{scope}; it is shown only once:"
+    typer.echo(message, err=True)  # so that TOKEN=$(timebank token create ...) gets the token
     typer.echo(token)
 
 

@@ -78,8 +78,8 @@ class Runtime:
         self._sweeper = threading.Thread(target=self._sweep, name="expiry", daemon=True)
         self._sweeper.start()
 
-    def expire_overdue(self) -> int:
-        now = datetime.now(UTC)
+    def expire_overdue(self, now: datetime | None = None) -> int:
+        now = now or datetime.now(UTC)
         expired = 0
         for redemption_id in overdue_redemptions(self.db, now):
             ctx = Context(SYSTEM, f"expiry-{uuid.uuid4()}", now)

@@ -1,0 +1,1049 @@
+"""Stateful property test of the ledger invariants (SPEC.md, "Concepts and rules").
+
+A hypothesis state machine drives the real service (event store, projections) with random
+sequences of registrations, family links, activities, signups, check-ins and check-outs,
+verifications (with retries), transfers, rewards and redemptions, while keeping its own
+model of what every command must do: succeed with a given result, or be refused with a
+given error code and change nothing. After every step it checks, on the read models and on
+the aggregates:
+
+1. every account's balance equals its postings (credits in minus debits out);
+2. the trial balance: all balances sum to zero;
+3. no volunteer account is below its credit limit (balance - reserved >= -limit) or above
+   the balance cap, and the aggregate agrees with the read model;
+4. every verified signup is credited exactly once (service postings per volunteer equal the
+   credits of their verified signups; a retried verification credits nothing);
+5. the model's balances, holds, service time and organisation/venue accounts match exactly.
+
+One runtime (one store) serves all examples of a test, so each example registers its own
+organisations and volunteers: whole-store checks hold cumulatively, model checks are
+restricted to the ids the example created. Runs on SQLite and PostgreSQL (`database_url`)
+and with two rule sets: the defaults, and a mutual-credit set with a credit limit, a
+balance cap, family-only exchanges, 15-minute granularity and a 1-minute redemption expiry.
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from ledger.accounts import (
+    Account,
+    issuance_account,
+    pool_account,
+    venue_account,
+    volunteer_account,
+)
+from ledger.activities import Activity, Category
+from ledger.audit import SYSTEM, Actor, Context, Role
+from ledger.commands import (
+    CancelRedemption,
+    CancelSignup,
+    CheckIn,
+    CheckOut,
+    Command,
+    ExpireRedemption,
+    FulfilRedemption,
+    LinkFamily,
+    ListReward,
+    PublishActivity,
+    Redeem,
+    RegisterOrganisation,
+    RegisterVolunteer,
+    SignUp,
+    Transfer,
+    TransferKind,
+    VerifySignup,
+    account_id,
+    signup_id,
+)
+from ledger.errors import Conflict, DomainError, Forbidden, Invalid
+from ledger.identity import DocumentType
+from ledger.organisations import OrgKind
+from ledger.rewards import Redemption, Reward
+from ledger.rules import Rules, TransferPolicy
+from ledger.service import IdempotencyKey
+from ledger.signups import MAX_SERVICE_MINUTES, Decision, Signup
+from ledger.volunteers import INVERSE_RELATION, Relation
+from projections.queries import overdue_redemptions
+from tests.conftest import make_settings
+from timebank.runtime import Runtime
+
+CONFIGS = {
+    "default-rules": Rules(),
+    "limit-and-cap": Rules(
+        credit_limit_minutes=90,
+        balance_cap_minutes=480,
+        exchange_policy=TransferPolicy.FAMILY_ONLY,
+        redemption_expiry_minutes=1,
+        max_check_ins_per_day=2,
+        granularity_minutes=15,
+        grace_minutes=10,
+    ),
+}
+
+SETTINGS = settings(
+    max_examples=20,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+ADMIN = Actor("admin", Role.ADMIN)
+CLOCK_SKEW = timedelta(minutes=5)
+MAX_VOLUNTEERS = 6
+MAX_ACTIVITIES = 5
+MAX_REWARDS = 4
+
+Refusal = tuple[type[DomainError], str] | None
+
+
+# The model ------------------------------------------------------------------------------
+
+
+@dataclass
+class VolunteerModel:
+    id: UUID
+    document: str
+    home_org_id: UUID
+    balance: int = 0
+    earned: int = 0
+    spent: int = 0
+    service_minutes: int = 0
+    service_credits: int = 0  # the sum of this volunteer's 'service' postings
+    holds: dict[UUID, int] = field(default_factory=dict)
+    family: dict[UUID, Relation] = field(default_factory=dict)
+    intervals: dict[UUID, list[datetime | None]] = field(default_factory=dict)
+
+    @property
+    def reserved(self) -> int:
+        return sum(self.holds.values())
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.reserved
+
+
+@dataclass
+class ActivityModel:
+    id: UUID
+    org_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    accepted: list[UUID] = field(default_factory=list)  # signup ids, in order
+    waitlist: list[UUID] = field(default_factory=list)
+
+
+@dataclass
+class SignupModel:
+    id: UUID
+    activity_id: UUID
+    volunteer_id: UUID
+    org_id: UUID
+    status: str
+    checked_in_at: datetime | None = None
+    measured: int | None = None
+    decision: Decision | None = None
+    minutes: int | None = None  # the verified minutes (service time)
+    credited: int = 0  # what its verification posted to the volunteer's account
+
+
+@dataclass
+class RewardModel:
+    id: UUID
+    venue_id: UUID
+    cost: int
+    stock: int
+    limit: int | None
+    taken: dict[UUID, int] = field(default_factory=dict)
+
+
+@dataclass
+class RedemptionModel:
+    id: UUID
+    volunteer_id: UUID
+    reward_id: UUID
+    venue_id: UUID
+    quantity: int
+    minutes: int
+    code: str
+    expires_at: datetime
+    status: str = "reserved"
+
+
+def expected_service_minutes(
+    check_in: datetime, check_out: datetime, starts_at: datetime, ends_at: datetime, rules: Rules
+) -> int:
+    """SPEC: check-out minus check-in, clipped to the schedule widened by the grace period,
+    rounded down to the granularity."""
+    grace = timedelta(minutes=rules.grace_minutes)
+    start = max(check_in, starts_at - grace)
+    end = min(check_out, ends_at + grace)
+    if end <= start:
+        return 0
+    minutes = int((end - start).total_seconds() // 60)
+    return minutes - minutes % rules.granularity_minutes
+
+
+amounts = st.one_of(st.integers(-5, 300), st.sampled_from(["all", "over"]))
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    rt: Runtime  # set by the test that runs the machine
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rules: Rules = self.rt.settings.rules
+        self.zone = ZoneInfo(self.rules.timezone)
+        self.now = datetime.now(UTC).replace(microsecond=0)
+        self.late = self.now + timedelta(minutes=self.rules.redemption_expiry_minutes + 1)
+        self.tag = uuid4().hex[:12]
+        self.requests = 0
+        self.documents = 0
+        self.district: UUID | None = None
+        self.street: UUID | None = None
+        self.teams: list[UUID] = []
+        self.venues: list[UUID] = []
+        self.vols: dict[UUID, VolunteerModel] = {}
+        self.activities: dict[UUID, ActivityModel] = {}
+        self.signups: dict[UUID, SignupModel] = {}
+        self.rewards: dict[UUID, RewardModel] = {}
+        self.redemptions: dict[UUID, RedemptionModel] = {}
+        # the issuance, pool and venue accounts of this example's organisations
+        self.org_accounts: dict[str, int] = {}
+
+    # Plumbing ---------------------------------------------------------------------------
+
+    @property
+    def orgs(self) -> list[UUID]:
+        assert self.district is not None and self.street is not None
+        return [self.district, self.street, *self.teams, *self.venues]
+
+    def ctx(self, actor: Actor = ADMIN, now: datetime | None = None) -> Context:
+        self.requests += 1
+        return Context(actor, f"{self.tag}-{self.requests}", now or self.now)
+
+    def execute(
+        self,
+        command: Command,
+        refusal: Refusal = None,
+        ctx: Context | None = None,
+        idempotency: IdempotencyKey | None = None,
+    ) -> dict[str, Any] | None:
+        """Runs the command and checks it does what the model says: succeeds (returns the
+        body), or is refused with the expected error and leaves the log untouched."""
+        ctx = ctx or self.ctx()
+        head = self.rt.runner.head()
+        if refusal is None:
+            try:
+                outcome = self.rt.service.execute(ctx, command, idempotency)
+            except DomainError as e:
+                raise AssertionError(
+                    f"{command!r} was refused ({type(e).__name__} {e.code}: {e.detail}) "
+                    "but the model expected it to succeed"
+                ) from e
+            return outcome.body
+        kind, code = refusal
+        with pytest.raises(DomainError) as raised:
+            self.rt.service.execute(ctx, command, idempotency)
+        assert (type(raised.value), raised.value.code) == (kind, code), (
+            f"{command!r}: expected {kind.__name__} {code}, "
+            f"got {type(raised.value).__name__} {raised.value.code}: {raised.value.detail}"
+        )
+        assert self.rt.runner.head() == head, f"the refused {command!r} changed the log"
+        return None
+
+    def execute_unchanged(self, command: Command, ctx: Context | None = None) -> dict[str, Any]:
+        """A command the model says succeeds without changing anything (an idempotent retry)."""
+        head = self.rt.runner.head()
+        body = self.execute(command, None, ctx)
+        assert body is not None
+        assert body["position"] is None, f"{command!r} should have recorded nothing: {body}"
+        assert self.rt.runner.head() == head
+        return body
+
+    def new_document(self) -> str:
+        self.documents += 1
+        return f"P{self.tag}{self.documents:03d}".upper()
+
+    def register_volunteer_at(self, home: UUID) -> UUID:
+        document = self.new_document()
+        body = self.execute(
+            RegisterVolunteer(
+                f"Volunteer {document}",
+                DocumentType.PASSPORT,
+                document,
+                "13800000000",
+                "1960-05-01",
+                False,
+                ("care",),
+                home,
+            )
+        )
+        assert body is not None
+        vid = UUID(body["id"])
+        assert vid not in self.vols
+        self.vols[vid] = VolunteerModel(vid, document, home)
+        return vid
+
+    def register_org(self, name: str, kind: OrgKind, parent: UUID | None) -> UUID:
+        body = self.execute(RegisterOrganisation(f"{name} {self.tag}", kind, parent))
+        assert body is not None
+        org = UUID(body["id"])
+        for account in (issuance_account(org), pool_account(org), venue_account(org)):
+            self.org_accounts[account] = 0
+        return org
+
+    def resolve_amount(self, vol: VolunteerModel, amount: int | str) -> int:
+        if amount == "all":
+            return vol.available + self.rules.credit_limit_minutes
+        if amount == "over":
+            return vol.available + self.rules.credit_limit_minutes + 1
+        assert isinstance(amount, int)
+        return amount
+
+    def spendable_refusal(self, vol: VolunteerModel, minutes: int) -> Refusal:
+        if minutes <= 0:
+            return Invalid, "invalid-amount"
+        if vol.available - minutes < -self.rules.credit_limit_minutes:
+            return Conflict, "insufficient-balance"
+        return None
+
+    def room_below_cap(self, vol: VolunteerModel) -> int | None:
+        if self.rules.balance_cap_minutes is None:
+            return None
+        return max(self.rules.balance_cap_minutes - vol.balance, 0)
+
+    def release(self, redemption: RedemptionModel, status: str) -> None:
+        vol = self.vols[redemption.volunteer_id]
+        del vol.holds[redemption.id]
+        reward = self.rewards[redemption.reward_id]
+        reward.stock += redemption.quantity
+        reward.taken[redemption.volunteer_id] -= redemption.quantity
+        redemption.status = status
+
+    # Setup ------------------------------------------------------------------------------
+
+    @initialize()
+    def setup(self) -> None:
+        self.district = self.register_org("District", OrgKind.DISTRICT, None)
+        self.street = self.register_org("Street", OrgKind.STREET, self.district)
+        self.teams = [self.register_org(f"Team {n}", OrgKind.TEAM, self.street) for n in "AB"]
+        self.venues = [
+            self.register_org(f"Venue {n}", OrgKind.VENUE, self.street) for n in "12"
+        ]
+        for n in range(3):
+            self.register_volunteer_at(self.teams[n % 2])
+
+    # Volunteers -------------------------------------------------------------------------
+
+    @precondition(lambda self: len(self.vols) < MAX_VOLUNTEERS)
+    @rule(data=st.data())
+    def register_volunteer(self, data: st.DataObject) -> None:
+        self.register_volunteer_at(data.draw(st.sampled_from(self.teams), label="home"))
+
+    @rule(data=st.data())
+    def register_duplicate(self, data: st.DataObject) -> None:
+        """One registration per ID document: a second one creates nothing."""
+        vol = data.draw(st.sampled_from(list(self.vols.values())), label="volunteer")
+        document = data.draw(
+            st.sampled_from([vol.document, vol.document.lower(), f" {vol.document[:5]} "
+                             f"{vol.document[5:]}"]),
+            label="document",
+        )
+        self.execute(
+            RegisterVolunteer(
+                "Someone Else",
+                DocumentType.PASSPORT,
+                document,
+                "13900000000",
+                "1970-01-01",
+                True,
+                (),
+                self.teams[1],
+            ),
+            (Conflict, "duplicate-volunteer"),
+        )
+
+    @rule(data=st.data(), relation=st.sampled_from(Relation))
+    def link_family(self, data: st.DataObject, relation: Relation) -> None:
+        ids = list(self.vols)
+        a = data.draw(st.sampled_from(ids), label="volunteer")
+        b = data.draw(st.sampled_from(ids), label="relative")
+        command = LinkFamily(a, b, relation)
+        existing = self.vols[a].family.get(b)
+        if a == b:
+            self.execute(command, (Invalid, "invalid-family-link"))
+        elif existing == relation:
+            self.execute_unchanged(command)
+        elif existing is not None:
+            self.execute(command, (Conflict, "family-link-exists"))
+        else:
+            self.execute(command)
+            self.vols[a].family[b] = relation
+            self.vols[b].family[a] = INVERSE_RELATION[relation]
+
+    # Activities, signups and attendance ------------------------------------------------
+
+    @precondition(lambda self: len(self.activities) < MAX_ACTIVITIES)
+    @rule(
+        data=st.data(),
+        capacity=st.integers(1, 3),
+        long=st.booleans(),
+        category=st.sampled_from(Category),
+    )
+    def publish_activity(
+        self, data: st.DataObject, capacity: int, long: bool, category: Category
+    ) -> None:
+        assert self.street is not None
+        org = data.draw(st.sampled_from([*self.teams, self.street]), label="organiser")
+        starts_at = self.now - (timedelta(days=3) if long else timedelta(hours=3))
+        ends_at = self.now + timedelta(hours=1)
+        body = self.execute(
+            PublishActivity(org, "Help", category, "Hall", starts_at, ends_at, capacity)
+        )
+        assert body is not None
+        aid = UUID(body["id"])
+        self.activities[aid] = ActivityModel(aid, org, starts_at, ends_at, capacity)
+
+    def sign_up(self, aid: UUID, vid: UUID) -> bool:
+        activity = self.activities[aid]
+        sid = signup_id(aid, vid)
+        existing = self.signups.get(sid)
+        command = SignUp(aid, vid)
+        if sid in activity.accepted or sid in activity.waitlist:
+            self.execute(command, (Conflict, "already-signed-up"))
+            return False
+        if existing is not None and existing.status != "cancelled":
+            self.execute(command, (Conflict, "already-signed-up"))
+            return False
+        status = "accepted" if len(activity.accepted) < activity.capacity else "waitlisted"
+        body = self.execute(command)
+        assert body is not None
+        assert body == {**body, "id": str(sid), "status": status}
+        (activity.accepted if status == "accepted" else activity.waitlist).append(sid)
+        if existing is None:
+            self.signups[sid] = SignupModel(sid, aid, vid, activity.org_id, status)
+        else:
+            existing.status = status
+        return True
+
+    def check_in(self, sid: UUID, at: datetime) -> bool:
+        signup = self.signups[sid]
+        activity = self.activities[signup.activity_id]
+        vol = self.vols[signup.volunteer_id]
+        command = CheckIn(sid, at)
+        refusal: Refusal = None
+        if signup.status != "accepted":
+            refusal = Conflict, "cannot-check-in"
+        elif at > self.now + CLOCK_SKEW:
+            refusal = Invalid, "time-in-future"
+        elif at > activity.ends_at + timedelta(minutes=self.rules.grace_minutes):
+            refusal = Conflict, "activity-over"
+        else:
+            spans = [span for other, span in vol.intervals.items() if other != sid]
+            day = at.astimezone(self.zone).date()
+            same_day = sum(1 for start, _ in spans if start.astimezone(self.zone).date() == day)
+            if same_day >= self.rules.max_check_ins_per_day:
+                refusal = Conflict, "check-in-limit"
+            elif any(end is None or start <= at < end for start, end in spans):
+                refusal = Conflict, "overlapping-service"
+        body = self.execute(command, refusal)
+        if refusal is not None:
+            return False
+        assert body is not None and body["status"] == "checked_in"
+        signup.status = "checked_in"
+        signup.checked_in_at = at
+        vol.intervals[sid] = [at, None]
+        return True
+
+    def check_out(self, sid: UUID, at: datetime) -> bool:
+        signup = self.signups[sid]
+        activity = self.activities[signup.activity_id]
+        vol = self.vols[signup.volunteer_id]
+        command = CheckOut(sid, at)
+        refusal: Refusal = None
+        if signup.status != "checked_in" or signup.checked_in_at is None:
+            refusal = Conflict, "cannot-check-out"
+        elif at > self.now + CLOCK_SKEW:
+            refusal = Invalid, "time-in-future"
+        elif at <= signup.checked_in_at:
+            refusal = Invalid, "invalid-check-out"
+        else:
+            start = signup.checked_in_at
+            for other, (other_start, other_end) in vol.intervals.items():
+                assert other_start is not None
+                if other != sid and other_start < at and (other_end is None or start < other_end):
+                    refusal = Conflict, "overlapping-service"
+        body = self.execute(command, refusal)
+        if refusal is not None:
+            return False
+        assert body is not None and signup.checked_in_at is not None
+        minutes = expected_service_minutes(
+            signup.checked_in_at, at, activity.starts_at, activity.ends_at, self.rules
+        )
+        assert (body["status"], body["minutes"]) == ("checked_out", minutes)
+        signup.status = "checked_out"
+        signup.measured = minutes
+        vol.intervals[sid][1] = at
+        return True
+
+    def verify(self, sid: UUID, decision: Decision, minutes: int | None, reason: str) -> bool:
+        """VerifySignup as the model sees it; a repeated identical decision credits nothing."""
+        signup = self.signups[sid]
+        vol = self.vols[signup.volunteer_id]
+        command = VerifySignup(sid, decision, minutes, reason or None)
+        refusal: Refusal = None
+        if decision is Decision.APPROVE:
+            minutes = signup.measured
+        elif decision is Decision.ADJUST:
+            if minutes is None or not 0 <= minutes <= MAX_SERVICE_MINUTES:
+                refusal = Invalid, "invalid-minutes"
+            elif not reason.strip():
+                refusal = Invalid, "reason-required"
+        else:
+            if not reason.strip():
+                refusal = Invalid, "reason-required"
+            minutes = 0
+        retry = False
+        if refusal is None and signup.status in ("verified", "rejected"):
+            if signup.decision is decision and signup.minutes == minutes:
+                retry = True
+            else:
+                refusal = Conflict, "already-verified"
+        elif refusal is None and signup.status != "checked_out":
+            refusal = Conflict, "not-checked-out"
+        if refusal is not None:
+            self.execute(command, refusal)
+            return False
+        if retry:
+            body = self.execute_unchanged(command)
+            assert body["credited_minutes"] == 0, f"a retried verification credited: {body}"
+            assert body["minutes"] == signup.minutes
+            return True
+        assert minutes is not None
+        credited = 0
+        if decision is not Decision.REJECT:
+            room = self.room_below_cap(vol)
+            credited = minutes if room is None else min(minutes, room)
+        body = self.execute(command)
+        assert body is not None
+        status = "rejected" if decision is Decision.REJECT else "verified"
+        assert (body["status"], body["decision"], body["minutes"], body["credited_minutes"]) == (
+            status,
+            decision.value,
+            minutes,
+            credited,
+        )
+        signup.status = status
+        signup.decision = decision
+        signup.minutes = minutes
+        signup.credited = credited
+        if decision is not Decision.REJECT:
+            vol.service_minutes += minutes
+            vol.service_credits += credited
+            vol.balance += credited
+            vol.earned += credited
+            self.org_accounts[issuance_account(signup.org_id)] -= credited
+        return True
+
+    @precondition(lambda self: self.activities)
+    @rule(data=st.data())
+    def sign_up_rule(self, data: st.DataObject) -> None:
+        aid = data.draw(st.sampled_from(list(self.activities)), label="activity")
+        vid = data.draw(st.sampled_from(list(self.vols)), label="volunteer")
+        self.sign_up(aid, vid)
+
+    @precondition(lambda self: self.signups)
+    @rule(data=st.data())
+    def cancel_signup(self, data: st.DataObject) -> None:
+        sid = data.draw(st.sampled_from(list(self.signups)), label="signup")
+        signup = self.signups[sid]
+        activity = self.activities[signup.activity_id]
+        command = CancelSignup(sid, "cannot come")
+        if signup.status not in ("accepted", "waitlisted"):
+            self.execute(command, (Conflict, "cannot-cancel"))
+            return
+        body = self.execute(command)
+        assert body is not None and body["status"] == "cancelled"
+        was_accepted = sid in activity.accepted
+        activity.accepted = [s for s in activity.accepted if s != sid]
+        activity.waitlist = [s for s in activity.waitlist if s != sid]
+        signup.status = "cancelled"
+        if was_accepted and activity.waitlist:
+            promoted = activity.waitlist.pop(0)
+            activity.accepted.append(promoted)
+            self.signups[promoted].status = "accepted"
+
+    @precondition(lambda self: self.signups)
+    @rule(data=st.data(), ago=st.integers(0, 3 * 24 * 60 + 120), future=st.integers(0, 15))
+    def check_in_rule(self, data: st.DataObject, ago: int, future: int) -> None:
+        sid = data.draw(st.sampled_from(list(self.signups)), label="signup")
+        at = self.now + timedelta(minutes=10) if future == 0 else self.now - timedelta(minutes=ago)
+        self.check_in(sid, at)
+
+    @precondition(lambda self: self.signups)
+    @rule(data=st.data(), duration=st.integers(1, 600), future=st.integers(0, 15))
+    def check_out_rule(self, data: st.DataObject, duration: int, future: int) -> None:
+        sid = data.draw(st.sampled_from(list(self.signups)), label="signup")
+        start = self.signups[sid].checked_in_at or self.now - timedelta(hours=1)
+        at = min(start + timedelta(minutes=duration), self.now)
+        self.check_out(sid, self.now + timedelta(minutes=10) if future == 0 else at)
+
+    @precondition(lambda self: self.signups)
+    @rule(
+        data=st.data(),
+        decision=st.sampled_from(Decision),
+        minutes=st.one_of(
+            st.integers(0, 600), st.sampled_from([-1, MAX_SERVICE_MINUTES, MAX_SERVICE_MINUTES + 1])
+        ),
+        reason=st.sampled_from(["checked by the coordinator", "", "  "]),
+        retries=st.integers(0, 2),
+    )
+    def verify_rule(
+        self, data: st.DataObject, decision: Decision, minutes: int, reason: str, retries: int
+    ) -> None:
+        sid = data.draw(st.sampled_from(list(self.signups)), label="signup")
+        for _ in range(1 + retries):
+            self.verify(sid, decision, minutes, reason)
+
+    @precondition(lambda self: self.activities)
+    @rule(
+        data=st.data(),
+        ago=st.integers(0, 3 * 24 * 60),
+        duration=st.integers(1, 600),
+        decision=st.sampled_from(Decision),
+        adjusted=st.integers(0, 600),
+    )
+    def serve(
+        self, data: st.DataObject, ago: int, duration: int, decision: Decision, adjusted: int
+    ) -> None:
+        """Sign up, check in, check out and verify in one step, as far as the rules allow."""
+        aid = data.draw(st.sampled_from(list(self.activities)), label="activity")
+        vid = data.draw(st.sampled_from(list(self.vols)), label="volunteer")
+        sid = signup_id(aid, vid)
+        signup = self.signups.get(sid)
+        if (signup is None or signup.status == "cancelled") and not self.sign_up(aid, vid):
+            return
+        check_in_at = self.now - timedelta(minutes=ago)
+        if self.signups[sid].status == "accepted" and not self.check_in(sid, check_in_at):
+            return
+        check_in_at = self.signups[sid].checked_in_at or check_in_at
+        check_out_at = min(check_in_at + timedelta(minutes=duration), self.now)
+        if self.signups[sid].status == "checked_in" and not self.check_out(sid, check_out_at):
+            return
+        if self.signups[sid].status in ("checked_out", "verified", "rejected"):
+            self.verify(sid, decision, adjusted, "reviewed")
+
+    # Transfers --------------------------------------------------------------------------
+
+    @rule(
+        data=st.data(),
+        kind=st.sampled_from(TransferKind),
+        amount=amounts,
+        acting=st.sampled_from(
+            ["admin", "self", "other-volunteer", "home-coordinator", "foreign-coordinator"]
+        ),
+        idempotent=st.booleans(),
+        misaddressed=st.integers(0, 15),
+    )
+    def transfer(
+        self,
+        data: st.DataObject,
+        kind: TransferKind,
+        amount: int | str,
+        acting: str,
+        idempotent: bool,
+        misaddressed: int,
+    ) -> None:
+        sender = self.vols[data.draw(st.sampled_from(list(self.vols)), label="sender")]
+        minutes = self.resolve_amount(sender, amount)
+        others = [v for v in self.vols if v != sender.id] or [sender.id]
+        other_team = next(t for t in self.teams if t != sender.home_org_id)
+        actor = {
+            "admin": ADMIN,
+            "self": Actor("self", Role.VOLUNTEER, sender.id),
+            "other-volunteer": Actor("other", Role.VOLUNTEER, others[0]),
+            "home-coordinator": Actor("coordinator", Role.COORDINATOR, sender.home_org_id),
+            "foreign-coordinator": Actor("foreign", Role.COORDINATOR, other_team),
+        }[acting]
+        refusal: Refusal = None
+        if acting == "other-volunteer" and others[0] != sender.id:
+            refusal = Forbidden, "not-yourself"
+        elif acting == "foreign-coordinator":
+            refusal = Forbidden, "outside-scope"
+
+        recipient: VolunteerModel | None = None
+        to_org: UUID | None = None
+        if kind is TransferKind.DONATION:
+            to_org = data.draw(st.sampled_from(self.orgs), label="organisation")
+            command = Transfer(sender.id, minutes, kind, None, to_org, "thanks")
+            if misaddressed == 0:
+                command = Transfer(sender.id, minutes, kind, sender.id, to_org, "thanks")
+                refusal = refusal or (Invalid, "invalid-recipient")
+            refusal = refusal or self.spendable_refusal(sender, minutes)
+        else:
+            recipient = self.vols[
+                data.draw(
+                    st.sampled_from([*sorted(sender.family), *self.vols]), label="recipient"
+                )
+            ]
+            command = Transfer(sender.id, minutes, kind, recipient.id, None, "for you")
+            if misaddressed == 0:
+                command = Transfer(sender.id, minutes, kind, None, self.teams[0], "for you")
+                refusal = refusal or (Invalid, "invalid-recipient")
+            family_only = (
+                kind is TransferKind.GIFT
+                or self.rules.exchange_policy is TransferPolicy.FAMILY_ONLY
+            )
+            if family_only and recipient.id not in sender.family:
+                refusal = refusal or (Forbidden, "not-family")
+            refusal = refusal or self.spendable_refusal(sender, minutes)
+            if recipient.id == sender.id:
+                refusal = refusal or (Invalid, "invalid-recipient")
+            room = self.room_below_cap(recipient)
+            if room is not None and minutes > room:
+                refusal = refusal or (Conflict, "recipient-cap-reached")
+
+        key = IdempotencyKey(actor.name, uuid4().hex, "fingerprint") if idempotent else None
+        ctx = self.ctx(actor)
+        body = self.execute(command, refusal, ctx, key)
+        if refusal is not None:
+            return
+        assert body is not None
+        target = pool_account(to_org) if to_org else volunteer_account(recipient.id)  # type: ignore[union-attr]
+        assert (body["debit_account"], body["credit_account"], body["minutes"], body["kind"]) == (
+            volunteer_account(sender.id),
+            target,
+            minutes,
+            kind.value,
+        )
+        sender.balance -= minutes
+        sender.spent += minutes
+        if recipient is not None:
+            recipient.balance += minutes
+            recipient.earned += minutes
+        else:
+            self.org_accounts[target] += minutes
+        if key is not None:  # a retried request is answered from the store, not re-run
+            head = self.rt.runner.head()
+            replay = self.rt.service.execute(self.ctx(actor), command, key)
+            assert replay.replayed and replay.body == body
+            assert self.rt.runner.head() == head
+
+    # Rewards and redemptions -----------------------------------------------------------
+
+    @precondition(lambda self: len(self.rewards) < MAX_REWARDS)
+    @rule(
+        data=st.data(),
+        cost=st.integers(1, 240),
+        stock=st.integers(0, 3),
+        limit=st.one_of(st.none(), st.integers(1, 2)),
+        at_a_team=st.integers(0, 7),
+    )
+    def list_reward(
+        self, data: st.DataObject, cost: int, stock: int, limit: int | None, at_a_team: int
+    ) -> None:
+        if at_a_team == 0:
+            self.execute(ListReward(self.teams[0], "Tea", cost, stock), (Invalid, "not-a-venue"))
+            return
+        venue = data.draw(st.sampled_from(self.venues), label="venue")
+        body = self.execute(ListReward(venue, "Haircut", cost, stock, limit))
+        assert body is not None
+        rid = UUID(body["id"])
+        self.rewards[rid] = RewardModel(rid, venue, cost, stock, limit)
+
+    @precondition(lambda self: self.rewards)
+    @rule(
+        data=st.data(),
+        quantity=st.integers(0, 3),
+        acting=st.sampled_from(["admin", "desk", "self", "other-desk"]),
+    )
+    def redeem(self, data: st.DataObject, quantity: int, acting: str) -> None:
+        reward = self.rewards[data.draw(st.sampled_from(list(self.rewards)), label="reward")]
+        vol = self.vols[data.draw(st.sampled_from(list(self.vols)), label="volunteer")]
+        other_venue = next(v for v in self.venues if v != reward.venue_id)
+        actor = {
+            "admin": ADMIN,
+            "desk": Actor("desk", Role.DESK, reward.venue_id),
+            "self": Actor("self", Role.VOLUNTEER, vol.id),
+            "other-desk": Actor("other-desk", Role.DESK, other_venue),
+        }[acting]
+        minutes = reward.cost * quantity
+        refusal: Refusal = None
+        if acting == "other-desk":
+            refusal = Forbidden, "outside-scope"
+        elif quantity < 1:
+            refusal = Invalid, "invalid-quantity"
+        elif quantity > reward.stock:
+            refusal = Conflict, "insufficient-stock"
+        elif (
+            reward.limit is not None and reward.taken.get(vol.id, 0) + quantity > reward.limit
+        ):
+            refusal = Conflict, "per-volunteer-limit"
+        else:
+            refusal = self.spendable_refusal(vol, minutes)
+        body = self.execute(Redeem(vol.id, reward.id, quantity), refusal, self.ctx(actor))
+        if refusal is not None:
+            return
+        assert body is not None
+        expires_at = self.now + timedelta(minutes=self.rules.redemption_expiry_minutes)
+        assert body["status"] == "reserved" and body["minutes"] == minutes
+        assert datetime.fromisoformat(body["expires_at"]) == expires_at
+        rid = UUID(body["id"])
+        self.redemptions[rid] = RedemptionModel(
+            rid, vol.id, reward.id, reward.venue_id, quantity, minutes, body["code"], expires_at
+        )
+        vol.holds[rid] = minutes
+        reward.stock -= quantity
+        reward.taken[vol.id] = reward.taken.get(vol.id, 0) + quantity
+
+    @precondition(lambda self: self.redemptions)
+    @rule(
+        data=st.data(),
+        code=st.sampled_from(["exact", "lower", "wrong"]),
+        late=st.integers(0, 5),
+        acting=st.sampled_from(["admin", "desk", "other-desk"]),
+        again=st.booleans(),
+    )
+    def fulfil(self, data: st.DataObject, code: str, late: int, acting: str, again: bool) -> None:
+        redemption = self.redemptions[
+            data.draw(st.sampled_from(list(self.redemptions)), label="redemption")
+        ]
+        other_venue = next(v for v in self.venues if v != redemption.venue_id)
+        actor = {
+            "admin": ADMIN,
+            "desk": Actor("desk", Role.DESK, redemption.venue_id),
+            "other-desk": Actor("other-desk", Role.DESK, other_venue),
+        }[acting]
+        now = self.late if late == 0 else self.now
+        given = {
+            "exact": redemption.code,
+            "lower": f" {redemption.code.lower()} ",
+            "wrong": "00000000",
+        }[code]
+        command = FulfilRedemption(redemption.id, given)
+        for attempt in range(2 if again else 1):
+            refusal: Refusal = None
+            if acting == "other-desk":
+                refusal = Forbidden, "outside-scope"
+            elif redemption.status == "reserved" and now >= redemption.expires_at:
+                refusal = Conflict, "redemption-expired"
+            elif redemption.status != "reserved":
+                refusal = Conflict, f"redemption-{redemption.status}"
+            elif code == "wrong":
+                refusal = Conflict, "wrong-code"
+            if attempt == 1:  # fulfilled at most once
+                assert refusal is not None
+            body = self.execute(command, refusal, self.ctx(actor, now))
+            if refusal is not None:
+                continue
+            assert body is not None
+            assert (body["status"], body["minutes"]) == ("fulfilled", redemption.minutes)
+            vol = self.vols[redemption.volunteer_id]
+            del vol.holds[redemption.id]
+            vol.balance -= redemption.minutes
+            vol.spent += redemption.minutes
+            self.org_accounts[venue_account(redemption.venue_id)] += redemption.minutes
+            redemption.status = "fulfilled"
+
+    @precondition(lambda self: self.redemptions)
+    @rule(data=st.data(), acting=st.sampled_from(["admin", "desk", "self", "other-volunteer"]))
+    def cancel_redemption(self, data: st.DataObject, acting: str) -> None:
+        redemption = self.redemptions[
+            data.draw(st.sampled_from(list(self.redemptions)), label="redemption")
+        ]
+        others = [v for v in self.vols if v != redemption.volunteer_id]
+        actor = {
+            "admin": ADMIN,
+            "desk": Actor("desk", Role.DESK, redemption.venue_id),
+            "self": Actor("self", Role.VOLUNTEER, redemption.volunteer_id),
+            "other-volunteer": Actor("other", Role.VOLUNTEER, others[0]),
+        }[acting]
+        refusal: Refusal = None
+        if acting == "other-volunteer":
+            refusal = Forbidden, "outside-scope"
+        elif redemption.status != "reserved":
+            refusal = Conflict, f"redemption-{redemption.status}"
+        body = self.execute(CancelRedemption(redemption.id, "changed my mind"), refusal,
+                            self.ctx(actor))
+        if refusal is None:
+            assert body is not None and body["status"] == "cancelled"
+            self.release(redemption, "cancelled")
+
+    @precondition(lambda self: self.redemptions)
+    @rule(data=st.data(), late=st.booleans())
+    def expire_redemption(self, data: st.DataObject, late: bool) -> None:
+        redemption = self.redemptions[
+            data.draw(st.sampled_from(list(self.redemptions)), label="redemption")
+        ]
+        now = self.late if late else self.now
+        overdue = redemption.status == "reserved" and now >= redemption.expires_at
+        # the sweeper finds exactly the overdue reservations in the read model
+        self.rt.runner.catch_up()
+        listed = overdue_redemptions(self.rt.db, now)
+        if len(listed) < 500:
+            assert (redemption.id in listed) == overdue, (redemption, listed)
+        command = ExpireRedemption(redemption.id)
+        ctx = self.ctx(SYSTEM, now)
+        if not overdue:
+            if redemption.status == "reserved":
+                self.execute(command, (Conflict, "not-yet-expired"), ctx)
+            else:
+                body = self.execute_unchanged(command, ctx)
+                assert body["status"] == redemption.status
+            return
+        body = self.execute(command, None, ctx)
+        assert body is not None and body["status"] == "expired"
+        self.release(redemption, "expired")
+
+    # Invariants -------------------------------------------------------------------------
+
+    @invariant()
+    def ledger_invariants(self) -> None:
+        rt = self.rt
+        rt.runner.catch_up()
+        with rt.db.read() as cur:
+            cur.execute(
+                "SELECT account, kind, balance, reserved, earned, spent, service_minutes "
+                "FROM tb_accounts"
+            )
+            accounts = {row[0]: tuple(int(v) for v in row[2:]) + (row[1],) for row in cur.fetchall()}
+            cur.execute("SELECT credit, SUM(minutes) FROM tb_postings GROUP BY credit")
+            credits = {row[0]: int(row[1]) for row in cur.fetchall()}
+            cur.execute("SELECT debit, SUM(minutes) FROM tb_postings GROUP BY debit")
+            debits = {row[0]: int(row[1]) for row in cur.fetchall()}
+            cur.execute(
+                "SELECT COUNT(*) FROM tb_postings WHERE minutes <= 0 OR debit = credit"
+            )
+            (bad_postings,) = cur.fetchone()
+            cur.execute(
+                "SELECT credit, SUM(minutes) FROM tb_postings WHERE kind = 'service' "
+                "GROUP BY credit"
+            )
+            service_postings = {row[0]: int(row[1]) for row in cur.fetchall()}
+            cur.execute("SELECT id, status FROM tb_redemptions")
+            redemption_rows = {UUID(row[0]): row[1] for row in cur.fetchall()}
+
+        assert int(bad_postings) == 0, "a posting moves a non-positive amount or to itself"
+        unknown = (set(credits) | set(debits)) - set(accounts)
+        assert not unknown, f"postings on accounts missing from tb_accounts: {unknown}"
+        limit = self.rules.credit_limit_minutes
+        cap = self.rules.balance_cap_minutes
+        for account, (balance, reserved, earned, spent, _service, kind) in accounts.items():
+            # 1. the balance is the sum of the postings
+            assert earned == credits.get(account, 0), account
+            assert spent == debits.get(account, 0), account
+            assert balance == earned - spent, account
+            # 3. no volunteer below its limit, nor above the cap
+            if kind == "volunteer":
+                assert reserved >= 0, account
+                assert balance - reserved >= -limit, f"{account} is overdrawn"
+                if cap is not None:
+                    assert balance <= cap, f"{account} is above the balance cap"
+            else:
+                assert reserved == 0, account
+        # 2. trial balance
+        assert sum(row[0] for row in accounts.values()) == 0, "the trial balance is not zero"
+
+        # 3, 4, 5. this example's accounts: model, read model and aggregate agree
+        for vol in self.vols.values():
+            name = volunteer_account(vol.id)
+            expected = (vol.balance, vol.reserved, vol.earned, vol.spent, vol.service_minutes)
+            assert accounts[name][:5] == expected, f"read model {accounts[name]} != {expected}"
+            credited = sum(
+                s.credited for s in self.signups.values() if s.volunteer_id == vol.id
+            )
+            assert vol.service_credits == credited
+            assert service_postings.get(name, 0) == credited, (
+                f"{name}: service postings {service_postings.get(name, 0)} != credits "
+                f"{credited} of its verified signups"
+            )
+            served = sum(
+                s.minutes or 0
+                for s in self.signups.values()
+                if s.volunteer_id == vol.id and s.status == "verified"
+            )
+            assert vol.service_minutes == served
+            aggregate = rt.service.load(Account, account_id(vol.id), "account")
+            assert (
+                aggregate.balance,
+                aggregate.reserved,
+                aggregate.earned,
+                aggregate.spent,
+                aggregate.service_minutes,
+            ) == expected, f"aggregate of {name} disagrees with the model"
+            assert aggregate.holds == {str(k): v for k, v in vol.holds.items()}
+            assert aggregate.available >= -limit
+        for account, balance in self.org_accounts.items():
+            row = accounts.get(account)
+            assert (row[0] if row else 0) == balance, f"{account}: {row} != {balance}"
+        for redemption in self.redemptions.values():
+            assert redemption_rows[redemption.id] == redemption.status
+
+    def teardown(self) -> None:
+        """Once per example: the other aggregates agree with the model, and each signup's
+        credit appears exactly once in its volunteer's account stream."""
+        if not self.vols:
+            return
+        load = self.rt.service.load
+        for activity in self.activities.values():
+            aggregate = load(Activity, activity.id, "activity")
+            assert [UUID(e[0]) for e in aggregate.accepted] == activity.accepted
+            assert [UUID(e[0]) for e in aggregate.waitlist] == activity.waitlist
+            assert len(aggregate.accepted) <= aggregate.capacity, "overbooked"
+        for signup in self.signups.values():
+            s = load(Signup, signup.id, "signup")
+            assert (s.status.value, s.decision, s.credited_minutes, s.measured_minutes) == (
+                signup.status,
+                signup.decision,
+                signup.minutes,
+                signup.measured,
+            ), signup
+        for reward in self.rewards.values():
+            r = load(Reward, reward.id, "reward")
+            assert r.stock == reward.stock >= 0
+            assert {UUID(k): v for k, v in r.taken.items() if v} == {
+                k: v for k, v in reward.taken.items() if v
+            }
+        for redemption in self.redemptions.values():
+            assert load(Redemption, redemption.id, "redemption").status.value == (
+                redemption.status
+            )
+        for vol in self.vols.values():
+            stream = list(self.rt.app.events.get(account_id(vol.id)))
+            credits = Counter(
+                e.signup_id for e in stream if isinstance(e, Account.ServiceCredited)
+            )
+            verified = {
+                s.id for s in self.signups.values()
+                if s.volunteer_id == vol.id and s.status == "verified"
+            }
+            assert set(credits) == verified, "a verified signup was not credited, or a "
+            "rejected/unverified one was"
+            assert all(n == 1 for n in credits.values()), f"credited more than once: {credits}"
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_ledger_invariants(database_url: str, config: str) -> None:
+    rt = Runtime(make_settings(database_url, rules=CONFIGS[config]))
+    try:
+        machine = type("LedgerInvariants", (LedgerMachine,), {"rt": rt})
+        run_state_machine_as_test(machine, settings=SETTINGS)
+    finally:
+        rt.close()
