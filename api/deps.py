@@ -38,7 +38,9 @@ def current_actor(
         raise ProblemError(401, "unauthenticated", "a bearer token is required", unauthorized)
     actor = rt.tokens.authenticate(credentials.credentials)
     if actor is None:
-        raise ProblemError(401, "invalid-token", "the bearer token is unknown or revoked", unauthorized)
+        raise ProblemError(
+            401, "invalid-token", "the bearer token is unknown or revoked", unauthorized
+        )
     structlog.contextvars.bind_contextvars(principal=actor.name, role=actor.role.value)
     return actor
 

@@ -52,8 +52,6 @@ class ProblemError(Exception):
         self.status, self.code, self.detail, self.headers = status, code, detail, headers
 
 
-
-
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
@@ -70,7 +68,9 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
-            return problem(400, "malformed-json", "the request body is not valid JSON", errors=errors)
+            return problem(
+                400, "malformed-json", "the request body is not valid JSON", errors=errors
+            )
         first = errors[0] if errors else {"location": [], "message": "invalid request"}
         where = ".".join(p for p in first["location"] if p != "body") or "request"
         return problem(
@@ -84,9 +84,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        return problem(
-            exc.status_code, code, str(exc.detail), instance=request.url.path
-        )
+        return problem(exc.status_code, code, str(exc.detail), instance=request.url.path)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -32,7 +32,7 @@ def normalise_document(doc_type: DocumentType, number: str) -> str:
         except ValidationError as e:
             raise Invalid(
                 "invalid-id-document",
-                f"not a valid resident ID number (GB 11643): {e.message}",
+                f"not a valid resident ID number (GB 11643): {e}",
             ) from None
     if len(cleaned) > 64:
         raise Invalid("invalid-id-document", "the ID document number is too long")

@@ -29,7 +29,7 @@ A = TypeVar("A", bound=Aggregate)
 MAX_ATTEMPTS = 30
 
 
-class TimebankApplication(Application):
+class TimebankApplication(Application[UUID]):
     name = "timebank"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
         Account: 200,
@@ -103,7 +103,7 @@ class LedgerService:
         self._locks = StripedLocks()
         recorder = app.recorder
         assert hasattr(recorder, "stored_response"), "the recorder must store responses"
-        self._responses: ResponseStore = recorder  # type: ignore[assignment]
+        self._responses: ResponseStore = recorder
 
     def execute(
         self, ctx: Context, command: Command, idempotency: IdempotencyKey | None = None
@@ -152,6 +152,7 @@ class LedgerService:
         return Outcome(stored.body, stored.body.get("position"), replayed=True)
 
     def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
+        aggregate: Aggregate | None
         try:
             aggregate = self.app.repository.get(aggregate_id)
         except AggregateNotFoundError:

@@ -1,7 +1,7 @@
 """Loads aggregates for one command attempt and collects what it changed."""
 
 import threading
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Repository
@@ -38,7 +38,7 @@ class StripedLocks:
 class UnitOfWork:
     def __init__(
         self,
-        repository: Repository,
+        repository: Repository[Any],
         ctx: Context,
         rules: Rules,
         locks: StripedLocks,
@@ -62,7 +62,7 @@ class UnitOfWork:
                 self._locks.acquire(lock, aggregate_id)
                 self._held.append(lock)
         try:
-            aggregate = self._repository.get(aggregate_id)
+            aggregate: Aggregate = self._repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         if not isinstance(aggregate, cls):

@@ -59,9 +59,9 @@ def _volunteer_account(cur: Cursor, aggregate_id: Any, reserved: int = 0, servic
 
 
 class BalancesProjection:
-    name = "balances"
-    tables = ("tb_accounts", "tb_postings", "tb_redemptions")
-    topics = frozenset(
+    name: str = "balances"
+    tables: tuple[str, ...] = ("tb_accounts", "tb_postings", "tb_redemptions")
+    topics: frozenset[str] = frozenset(
         topic(cls)
         for cls in (
             Account.Opened,

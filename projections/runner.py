@@ -29,7 +29,7 @@ class Projection(Protocol):
 class ProjectionRunner:
     def __init__(
         self,
-        app: Application,
+        app: Application[Any],
         db: Database,
         projections: Sequence[Projection],
         batch_size: int = 1000,

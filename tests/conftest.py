@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from tests.http import Town, serve
 from timebank.runtime import Runtime
 from timebank.settings import Settings
 
@@ -19,7 +20,9 @@ def _pg_admin() -> psycopg.Connection:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('store')}/timebank.db"
         return
@@ -46,9 +49,7 @@ def runtime(database_url: str) -> Iterator[Runtime]:
 
 
 @pytest.fixture
-def town(runtime: Runtime) -> Iterator["Town"]:
-    from tests.http import Town, serve
-
+def town(runtime: Runtime) -> Iterator[Town]:
     runtime.start()
     with serve(runtime) as base_url:
         yield Town(runtime, base_url)

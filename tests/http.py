@@ -99,7 +99,9 @@ class Town:
         assert r.status_code == 201, r.text
         return str(r.json()["id"])
 
-    def activity(self, capacity: int = 10, org: str | None = None, **times: datetime) -> dict[str, Any]:
+    def activity(
+        self, capacity: int = 10, org: str | None = None, **times: datetime
+    ) -> dict[str, Any]:
         now = datetime.now(UTC)
         body = {
             "org_id": org or self.team,

@@ -344,9 +344,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.district = self.register_org("District", OrgKind.DISTRICT, None)
         self.street = self.register_org("Street", OrgKind.STREET, self.district)
         self.teams = [self.register_org(f"Team {n}", OrgKind.TEAM, self.street) for n in "AB"]
-        self.venues = [
-            self.register_org(f"Venue {n}", OrgKind.VENUE, self.street) for n in "12"
-        ]
+        self.venues = [self.register_org(f"Venue {n}", OrgKind.VENUE, self.street) for n in "12"]
         for n in range(3):
             self.register_volunteer_at(self.teams[n % 2])
 
@@ -362,8 +360,9 @@ class LedgerMachine(RuleBasedStateMachine):
         """One registration per ID document: a second one creates nothing."""
         vol = data.draw(st.sampled_from(list(self.vols.values())), label="volunteer")
         document = data.draw(
-            st.sampled_from([vol.document, vol.document.lower(), f" {vol.document[:5]} "
-                             f"{vol.document[5:]}"]),
+            st.sampled_from(
+                [vol.document, vol.document.lower(), f" {vol.document[:5]} {vol.document[5:]}"]
+            ),
             label="document",
         )
         self.execute(
@@ -689,9 +688,9 @@ class LedgerMachine(RuleBasedStateMachine):
             refusal = Forbidden, "outside-scope"
 
         recipient: VolunteerModel | None = None
-        to_org: UUID | None = None
         if kind is TransferKind.DONATION:
             to_org = data.draw(st.sampled_from(self.orgs), label="organisation")
+            target = pool_account(to_org)
             command = Transfer(sender.id, minutes, kind, None, to_org, "thanks")
             if misaddressed == 0:
                 command = Transfer(sender.id, minutes, kind, sender.id, to_org, "thanks")
@@ -699,10 +698,9 @@ class LedgerMachine(RuleBasedStateMachine):
             refusal = refusal or self.spendable_refusal(sender, minutes)
         else:
             recipient = self.vols[
-                data.draw(
-                    st.sampled_from([*sorted(sender.family), *self.vols]), label="recipient"
-                )
+                data.draw(st.sampled_from([*sorted(sender.family), *self.vols]), label="recipient")
             ]
+            target = volunteer_account(recipient.id)
             command = Transfer(sender.id, minutes, kind, recipient.id, None, "for you")
             if misaddressed == 0:
                 command = Transfer(sender.id, minutes, kind, None, self.teams[0], "for you")
@@ -726,7 +724,6 @@ class LedgerMachine(RuleBasedStateMachine):
         if refusal is not None:
             return
         assert body is not None
-        target = pool_account(to_org) if to_org else volunteer_account(recipient.id)  # type: ignore[union-attr]
         assert (body["debit_account"], body["credit_account"], body["minutes"], body["kind"]) == (
             volunteer_account(sender.id),
             target,
@@ -792,9 +789,7 @@ class LedgerMachine(RuleBasedStateMachine):
             refusal = Invalid, "invalid-quantity"
         elif quantity > reward.stock:
             refusal = Conflict, "insufficient-stock"
-        elif (
-            reward.limit is not None and reward.taken.get(vol.id, 0) + quantity > reward.limit
-        ):
+        elif reward.limit is not None and reward.taken.get(vol.id, 0) + quantity > reward.limit:
             refusal = Conflict, "per-volunteer-limit"
         else:
             refusal = self.spendable_refusal(vol, minutes)
@@ -880,8 +875,9 @@ class LedgerMachine(RuleBasedStateMachine):
             refusal = Forbidden, "outside-scope"
         elif redemption.status != "reserved":
             refusal = Conflict, f"redemption-{redemption.status}"
-        body = self.execute(CancelRedemption(redemption.id, "changed my mind"), refusal,
-                            self.ctx(actor))
+        body = self.execute(
+            CancelRedemption(redemption.id, "changed my mind"), refusal, self.ctx(actor)
+        )
         if refusal is None:
             assert body is not None and body["status"] == "cancelled"
             self.release(redemption, "cancelled")
@@ -923,14 +919,14 @@ class LedgerMachine(RuleBasedStateMachine):
                 "SELECT account, kind, balance, reserved, earned, spent, service_minutes "
                 "FROM tb_accounts"
             )
-            accounts = {row[0]: tuple(int(v) for v in row[2:]) + (row[1],) for row in cur.fetchall()}
+            accounts = {
+                row[0]: tuple(int(v) for v in row[2:]) + (row[1],) for row in cur.fetchall()
+            }
             cur.execute("SELECT credit, SUM(minutes) FROM tb_postings GROUP BY credit")
             credits = {row[0]: int(row[1]) for row in cur.fetchall()}
             cur.execute("SELECT debit, SUM(minutes) FROM tb_postings GROUP BY debit")
             debits = {row[0]: int(row[1]) for row in cur.fetchall()}
-            cur.execute(
-                "SELECT COUNT(*) FROM tb_postings WHERE minutes <= 0 OR debit = credit"
-            )
+            cur.execute("SELECT COUNT(*) FROM tb_postings WHERE minutes <= 0 OR debit = credit")
             (bad_postings,) = cur.fetchone()
             cur.execute(
                 "SELECT credit, SUM(minutes) FROM tb_postings WHERE kind = 'service' "
@@ -966,9 +962,7 @@ class LedgerMachine(RuleBasedStateMachine):
             name = volunteer_account(vol.id)
             expected = (vol.balance, vol.reserved, vol.earned, vol.spent, vol.service_minutes)
             assert accounts[name][:5] == expected, f"read model {accounts[name]} != {expected}"
-            credited = sum(
-                s.credited for s in self.signups.values() if s.volunteer_id == vol.id
-            )
+            credited = sum(s.credited for s in self.signups.values() if s.volunteer_id == vol.id)
             assert vol.service_credits == credited
             assert service_postings.get(name, 0) == credited, (
                 f"{name}: service postings {service_postings.get(name, 0)} != credits "
@@ -1022,20 +1016,18 @@ class LedgerMachine(RuleBasedStateMachine):
                 k: v for k, v in reward.taken.items() if v
             }
         for redemption in self.redemptions.values():
-            assert load(Redemption, redemption.id, "redemption").status.value == (
-                redemption.status
-            )
+            assert load(Redemption, redemption.id, "redemption").status.value == (redemption.status)
         for vol in self.vols.values():
             stream = list(self.rt.app.events.get(account_id(vol.id)))
-            credits = Counter(
-                e.signup_id for e in stream if isinstance(e, Account.ServiceCredited)
-            )
+            credits = Counter(e.signup_id for e in stream if isinstance(e, Account.ServiceCredited))
             verified = {
-                s.id for s in self.signups.values()
+                s.id
+                for s in self.signups.values()
                 if s.volunteer_id == vol.id and s.status == "verified"
             }
-            assert set(credits) == verified, "a verified signup was not credited, or a "
-            "rejected/unverified one was"
+            assert set(credits) == verified, (
+                "a verified signup was not credited, or a rejected or unverified one was"
+            )
             assert all(n == 1 for n in credits.values()), f"credited more than once: {credits}"
 
 

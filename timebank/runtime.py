@@ -38,7 +38,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_HOST": url.host or "127.0.0.1",
         "POSTGRES_PORT": str(url.port or 5432),
         "POSTGRES_USER": url.username or "",
-        "POSTGRES_PASSWORD": url.password or "",  # type: ignore[dict-item]
+        "POSTGRES_PASSWORD": str(url.password or ""),
         "POSTGRES_POOL_SIZE": str(settings.pool_size),
         "POSTGRES_MAX_OVERFLOW": str(settings.pool_size),
         "POSTGRES_CONNECT_TIMEOUT": "10",

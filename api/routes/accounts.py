@@ -3,9 +3,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from api.deps import ContextDep, RuntimeDep, wait_for_position
+from api.deps import CommanderDep, ContextDep, RuntimeDep, wait_for_position
 from api.schemas import AccountOut, TransferIn, TransferOut
-from api.deps import CommanderDep
 from ledger.audit import Role
 from ledger.commands import Transfer
 from ledger.errors import Forbidden

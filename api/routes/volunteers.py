@@ -50,7 +50,7 @@ def _view(rt: Runtime, ctx: Context, volunteer: Volunteer) -> VolunteerOut:
         name=str(pii["name"]),
         id_document=IdDocument(type=DocumentType(volunteer.id_type), number=str(pii["id_number"])),
         phone=str(pii["phone"]),
-        birth_date=pii["birth_date"],  # type: ignore[arg-type]
+        birth_date=pii["birth_date"],
         party_member=volunteer.party_member,
         skills=volunteer.skills,
         home_org_id=volunteer.home_org_id,

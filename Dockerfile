@@ -1,0 +1,12 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY ledger ledger
+COPY projections projections
+COPY api api
+COPY migrations migrations
+COPY timebank timebank
+COPY bench bench
+RUN pip install --no-cache-dir .
+EXPOSE 8000
+CMD ["timebank", "serve", "--host", "0.0.0.0", "--port", "8000"]

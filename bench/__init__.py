@@ -1,0 +1,1 @@
+"""Benchmarks (`timebank bench`)."""
