@@ -51,13 +51,4 @@ def get_account(
 
 @router.post("/v1/transfers", status_code=201, response_model=TransferOut)
 def transfer(body: TransferIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(
-        Transfer(
-            from_volunteer_id=body.from_volunteer_id,
-            minutes=body.minutes,
-            kind=body.kind,
-            to_volunteer_id=body.to_volunteer_id,
-            to_org_id=body.to_org_id,
-            memo=body.memo,
-        )
-    )
+    return run.run(Transfer(**body.model_dump()))

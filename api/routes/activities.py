@@ -35,18 +35,7 @@ router = APIRouter(tags=["activities and signups"])
 
 @router.post("/v1/activities", status_code=201, response_model=ActivityCreatedOut)
 def publish_activity(body: ActivityIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(
-        PublishActivity(
-            org_id=body.org_id,
-            title=body.title,
-            category=body.category,
-            location=body.location,
-            starts_at=body.starts_at,
-            ends_at=body.ends_at,
-            capacity=body.capacity,
-            campaign=body.campaign,
-        )
-    )
+    return run.run(PublishActivity(**body.model_dump()))
 
 
 @router.get("/v1/activities/{activity_id}", response_model=ActivityOut)

@@ -46,7 +46,7 @@ def get_reward(reward_id: UUID, rt: RuntimeDep, _: ActorDep) -> RewardOut:
 
 @router.post("/v1/redemptions", status_code=201, response_model=RedemptionOut)
 def redeem(body: RedemptionIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(Redeem(body.volunteer_id, body.reward_id, body.quantity))
+    return run.run(Redeem(**body.model_dump()))
 
 
 @router.get("/v1/redemptions/{redemption_id}", response_model=RedemptionDetailOut)
