@@ -30,7 +30,7 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -257,8 +257,10 @@ class LedgerMachine(RuleBasedStateMachine):
                     f"{command!r} was refused ({type(e).__name__} {e.code}: {e.detail}) "
                     "but the model expected it to succeed"
                 ) from e
+            event(f"{type(command).__name__}: done")
             return outcome.body
         kind, code = refusal
+        event(f"{type(command).__name__}: {code}")
         with pytest.raises(DomainError) as raised:
             self.rt.service.execute(ctx, command, idempotency)
         assert (type(raised.value), raised.value.code) == (kind, code), (
@@ -339,25 +341,31 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # Setup ------------------------------------------------------------------------------
 
-    @initialize()
-    def setup(self) -> None:
+    @initialize(starting=st.lists(st.integers(0, 600), min_size=3, max_size=3))
+    def setup(self, starting: list[int]) -> None:
+        """The organisation tree, two venues and three volunteers who each start with a
+        verified service of `starting` minutes (adjusted), so that credits can flow."""
         self.district = self.register_org("District", OrgKind.DISTRICT, None)
         self.street = self.register_org("Street", OrgKind.STREET, self.district)
         self.teams = [self.register_org(f"Team {n}", OrgKind.TEAM, self.street) for n in "AB"]
         self.venues = [self.register_org(f"Venue {n}", OrgKind.VENUE, self.street) for n in "12"]
-        for n in range(3):
-            self.register_volunteer_at(self.teams[n % 2])
+        aid = self.publish(self.teams[0], 10, long=True, category=Category.ELDER_CARE)
+        for n, minutes in enumerate(starting):
+            vid = self.register_volunteer_at(self.teams[n % 2])
+            sid = signup_id(aid, vid)
+            assert self.sign_up(aid, vid)
+            assert self.check_in(sid, self.now - timedelta(hours=2))
+            assert self.check_out(sid, self.now - timedelta(hours=1))
+            assert self.verify(sid, Decision.ADJUST, minutes, "starting balance")
 
     # Volunteers -------------------------------------------------------------------------
 
-    @precondition(lambda self: len(self.vols) < MAX_VOLUNTEERS)
-    @rule(data=st.data())
-    def register_volunteer(self, data: st.DataObject) -> None:
-        self.register_volunteer_at(data.draw(st.sampled_from(self.teams), label="home"))
-
-    @rule(data=st.data())
-    def register_duplicate(self, data: st.DataObject) -> None:
-        """One registration per ID document: a second one creates nothing."""
+    @rule(data=st.data(), duplicate=st.integers(0, 3))
+    def register_volunteer(self, data: st.DataObject, duplicate: int) -> None:
+        """One registration per ID document: a second one is refused and creates nothing."""
+        if len(self.vols) < MAX_VOLUNTEERS and duplicate:
+            self.register_volunteer_at(data.draw(st.sampled_from(self.teams), label="home"))
+            return
         vol = data.draw(st.sampled_from(list(self.vols.values())), label="volunteer")
         document = data.draw(
             st.sampled_from(
@@ -399,6 +407,19 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # Activities, signups and attendance ------------------------------------------------
 
+    def publish(self, org: UUID, capacity: int, long: bool, category: Category) -> UUID:
+        """Activities run now: a long one began three days ago, a short one three hours ago;
+        both end in an hour, so signups are open."""
+        starts_at = self.now - (timedelta(days=3) if long else timedelta(hours=3))
+        ends_at = self.now + timedelta(hours=1)
+        body = self.execute(
+            PublishActivity(org, "Help", category, "Hall", starts_at, ends_at, capacity)
+        )
+        assert body is not None
+        aid = UUID(body["id"])
+        self.activities[aid] = ActivityModel(aid, org, starts_at, ends_at, capacity)
+        return aid
+
     @precondition(lambda self: len(self.activities) < MAX_ACTIVITIES)
     @rule(
         data=st.data(),
@@ -411,14 +432,7 @@ class LedgerMachine(RuleBasedStateMachine):
     ) -> None:
         assert self.street is not None
         org = data.draw(st.sampled_from([*self.teams, self.street]), label="organiser")
-        starts_at = self.now - (timedelta(days=3) if long else timedelta(hours=3))
-        ends_at = self.now + timedelta(hours=1)
-        body = self.execute(
-            PublishActivity(org, "Help", category, "Hall", starts_at, ends_at, capacity)
-        )
-        assert body is not None
-        aid = UUID(body["id"])
-        self.activities[aid] = ActivityModel(aid, org, starts_at, ends_at, capacity)
+        self.publish(org, capacity, long, category)
 
     def sign_up(self, aid: UUID, vid: UUID) -> bool:
         activity = self.activities[aid]
@@ -656,7 +670,8 @@ class LedgerMachine(RuleBasedStateMachine):
         kind=st.sampled_from(TransferKind),
         amount=amounts,
         acting=st.sampled_from(
-            ["admin", "self", "other-volunteer", "home-coordinator", "foreign-coordinator"]
+            ["admin", "admin", "self", "self", "home-coordinator"]
+            + ["other-volunteer", "foreign-coordinator"]
         ),
         idempotent=st.booleans(),
         misaddressed=st.integers(0, 15),
@@ -919,9 +934,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 "SELECT account, kind, balance, reserved, earned, spent, service_minutes "
                 "FROM tb_accounts"
             )
-            accounts = {
-                row[0]: tuple(int(v) for v in row[2:]) + (row[1],) for row in cur.fetchall()
-            }
+            accounts = {row[0]: (*(int(v) for v in row[2:]), row[1]) for row in cur.fetchall()}
             cur.execute("SELECT credit, SUM(minutes) FROM tb_postings GROUP BY credit")
             credits = {row[0]: int(row[1]) for row in cur.fetchall()}
             cur.execute("SELECT debit, SUM(minutes) FROM tb_postings GROUP BY debit")

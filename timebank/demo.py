@@ -334,8 +334,9 @@ def seed_demo(rt: Runtime, progress: Callable[[str], None] | None = None) -> Dem
         body = seeder.run(SignUp(activities[activity], volunteers[volunteer]), "signups")
         return UUID(body["id"])
 
+    daily_limit = min(rt.settings.rules.max_check_ins_per_day, len(SLOT_HOURS))
     for slot, hours_ago in enumerate(SLOT_HOURS):
-        free = list(range(VOLUNTEERS))
+        free = [v for v in range(VOLUNTEERS) if check_ins[v] < daily_limit]
         rng.shuffle(free)
         slot_start = now - timedelta(hours=hours_ago)
         for index in (i for i, s in slot_of.items() if s == slot):
@@ -367,7 +368,7 @@ def seed_demo(rt: Runtime, progress: Callable[[str], None] | None = None) -> Dem
                 balance[volunteer] += int(credited)
 
     in_progress = range(SLOTTED, SLOTTED + IN_PROGRESS)
-    available = [v for v in range(VOLUNTEERS) if check_ins[v] < len(SLOT_HOURS)]
+    available = [v for v in range(VOLUNTEERS) if check_ins[v] < daily_limit]
     rng.shuffle(available)
     for index in in_progress:
         crew, available = available[:8], available[8:]

@@ -24,11 +24,7 @@ router = APIRouter(tags=["rewards and redemptions"])
 
 @router.post("/v1/rewards", status_code=201, response_model=CreatedOut)
 def list_reward(body: RewardIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(
-        ListReward(
-            body.venue_id, body.name, body.cost_minutes, body.stock, body.per_volunteer_limit
-        )
-    )
+    return run.run(ListReward(**body.model_dump()))
 
 
 @router.get("/v1/rewards/{reward_id}", response_model=RewardOut)
