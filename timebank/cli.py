@@ -3,9 +3,9 @@
 Settings come from TIMEBANK_* environment variables (timebank.settings.Settings)."""
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, NoReturn, cast
+from typing import Annotated, NoReturn
 from uuid import UUID
 
 import typer
@@ -48,11 +48,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def load_settings() -> Settings:
-    # Settings() reads the environment; the cast keeps mypy (without the pydantic plugin)
-    # from asking for every field that has a default.
-    from_env = cast(Callable[[], Settings], Settings)
     try:
-        settings = from_env()
+        settings = Settings()
         settings.store  # noqa: B018 - validates TIMEBANK_DATABASE_URL
     except (ValidationError, ValueError) as e:
         fail(f"invalid settings: {e}")
@@ -127,12 +124,11 @@ def serve(
     """Run the HTTP API and the projections in one process."""
     import uvicorn
 
-    try:
-        from api.app import create_app
-    except ImportError as e:
-        fail(f"the HTTP API (api.app) cannot be loaded: {e}", code=1)
+    from api.app import create_app
+    from api.logging import configure_logging
 
     settings = load_settings()
+    configure_logging(settings.log_level)
     host = settings.host if host is None else host
     port = settings.port if port is None else port
     with runtime(settings) as rt:
@@ -143,7 +139,7 @@ def serve(
         typer.echo(f"Docs:   {base}/docs")
         typer.echo(f"Health: {base}/healthz")
         rt.start()
-        uvicorn.run(create_app(rt), host=host, port=port, log_level=settings.log_level.lower())
+        uvicorn.run(create_app(rt), host=host, port=port, log_config=None)
 
 
 # db -----------------------------------------------------------------------------------------

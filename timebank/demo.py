@@ -12,7 +12,6 @@ volunteer within the daily check-in limit and free of overlapping service.
 
 import random
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -224,16 +223,14 @@ def _relation(a: _Person, b: _Person, rng: random.Random) -> Relation:
     return rng.choice((Relation.SPOUSE, Relation.SIBLING))
 
 
-def seed_demo(rt: Runtime, progress: Callable[[str], None] | None = None) -> DemoTown:
+def seed_demo(rt: Runtime) -> DemoTown:
     """Seeds the demo town into an empty store, as an admin, through commands only."""
     rng = random.Random(SEED)
     seeder = _Seeder(rt, rng)
-    say = progress or (lambda _message: None)
     now = _now()
     zone = ZoneInfo(rt.settings.rules.timezone)
 
     # Organisations and rewards ---------------------------------------------------------
-    say("organisations")
 
     def org(name: str, kind: OrgKind, parent: UUID | None, population: int | None) -> UUID:
         body = seeder.run(RegisterOrganisation(name, kind, parent, population), "organisations")
@@ -259,7 +256,6 @@ def seed_demo(rt: Runtime, progress: Callable[[str], None] | None = None) -> Dem
     reward_cost = {rid: spec[1] for rid, spec in zip(rewards, REWARDS, strict=True)}
 
     # Volunteers and families -------------------------------------------------------------
-    say("volunteers")
     people = _people(rng, now.astimezone(zone).date())
     volunteers: list[UUID] = []
     for person in people:
@@ -289,7 +285,6 @@ def seed_demo(rt: Runtime, progress: Callable[[str], None] | None = None) -> Dem
         seeder.run(LinkFamily(volunteers[a], volunteers[b], relation), "family_links")
 
     # Activities -------------------------------------------------------------------------
-    say("activities")
     organisers = teams + communities
     activities: list[UUID] = []
     slot_of: dict[int, int] = {}
@@ -326,7 +321,6 @@ def seed_demo(rt: Runtime, progress: Callable[[str], None] | None = None) -> Dem
         activities.append(UUID(body["id"]))
 
     # Attendance ----------------------------------------------------------------------------
-    say("signups and attendance")
     balance: dict[int, int] = dict.fromkeys(range(VOLUNTEERS), 0)
     check_ins: dict[int, int] = dict.fromkeys(range(VOLUNTEERS), 0)
 
@@ -343,7 +337,7 @@ def seed_demo(rt: Runtime, progress: Callable[[str], None] | None = None) -> Dem
             awaiting = index >= SLOTTED - AWAITING_VERIFICATION
             size = rng.randint(10, 15)
             crew, free = free[:size], free[size:]
-            adjusted = rng.randrange(len(crew)) if index % 5 == 0 else None
+            adjusted = rng.randrange(len(crew)) if crew and index % 5 == 0 else None
             for position, volunteer in enumerate(crew):
                 sid = sign_up(index, volunteer)
                 fate = rng.random()
@@ -382,7 +376,6 @@ def seed_demo(rt: Runtime, progress: Callable[[str], None] | None = None) -> Dem
             sign_up(index, volunteer)  # past capacity 8 they join the waitlist
 
     # Gifts, donations, redemptions -----------------------------------------------------------
-    say("transfers and redemptions")
     gifts = 0
     for a, b in family:
         sender, recipient = (a, b) if balance[a] >= balance[b] else (b, a)
@@ -417,12 +410,11 @@ def seed_demo(rt: Runtime, progress: Callable[[str], None] | None = None) -> Dem
             "donations",
         )
         balance[volunteer] -= 60
-    for volunteer, reward, fulfil in (
-        (richest[3], rewards[0], True),
-        (richest[4], rewards[1], True),
-        (richest[5], rewards[2], False),
-    ):
-        assert balance[volunteer] >= reward_cost[reward], "the demo needs richer volunteers"
+    redeemers = iter(richest[3:])
+    for reward, fulfil in ((rewards[0], True), (rewards[1], True), (rewards[0], False)):
+        volunteer = next(redeemers)
+        if balance[volunteer] < reward_cost[reward]:
+            continue  # only with much stricter rules than the defaults
         body = seeder.run(Redeem(volunteers[volunteer], reward), "redemptions")
         balance[volunteer] -= reward_cost[reward]
         if fulfil:

@@ -1,0 +1,259 @@
+"""The `timebank` command line on real stores: in process with CliRunner, and `serve` as a
+real subprocess."""
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner, Result
+
+from ledger.audit import Actor, Context, Role
+from ledger.commands import RegisterOrganisation, RegisterVolunteer
+from ledger.identity import DocumentType
+from ledger.organisations import OrgKind
+from tests.conftest import make_settings
+from tests.http import free_port
+from timebank.cli import app
+from timebank.runtime import Runtime
+
+ADMIN = Context(Actor("test", Role.ADMIN), "cli-test", datetime.now(UTC))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/timebank.db"
+
+
+def invoke(url: str, *args: str) -> Result:
+    return CliRunner().invoke(app, list(args), env={"TIMEBANK_DATABASE_URL": url})
+
+
+def seed_scopes(url: str) -> dict[str, uuid.UUID]:
+    rt = Runtime(make_settings(url))
+    try:
+        run = rt.service.execute
+        district = uuid.UUID(
+            run(ADMIN, RegisterOrganisation("西湖区", OrgKind.DISTRICT)).body["id"]
+        )
+        venue = uuid.UUID(
+            run(ADMIN, RegisterOrganisation("兑换点", OrgKind.VENUE, district)).body["id"]
+        )
+        volunteer = RegisterVolunteer(
+            "张三",
+            DocumentType.PASSPORT,
+            "E12345678",
+            "13812345678",
+            "1980-01-01",
+            False,
+            (),
+            district,
+        )
+        volunteer_id = uuid.UUID(run(ADMIN, volunteer).body["id"])
+    finally:
+        rt.close()
+    return {"org": district, "venue": venue, "volunteer": volunteer_id}
+
+
+def authenticate(url: str, token: str) -> Actor | None:
+    rt = Runtime(make_settings(url))
+    try:
+        return rt.tokens.authenticate(token)
+    finally:
+        rt.close()
+
+
+def test_db_upgrade_migrates_then_reports_up_to_date(sqlite_url: str) -> None:
+    first = invoke(sqlite_url, "db", "upgrade")
+    assert first.exit_code == 0, first.output
+    assert "upgraded from empty to revision" in first.output
+    assert "Event store: tables ready" in first.output
+    again = invoke(sqlite_url, "db", "upgrade")
+    assert again.exit_code == 0, again.output
+    assert "already at revision" in again.output
+
+
+def test_token_create_prints_a_token_that_authenticates(database_url: str) -> None:
+    scopes = seed_scopes(database_url)
+    cases = [
+        (Role.ADMIN, None, None),
+        (Role.AUDITOR, None, None),
+        (Role.COORDINATOR, "--org", scopes["org"]),
+        (Role.DESK, "--venue", scopes["venue"]),
+        (Role.VOLUNTEER, "--volunteer", scopes["volunteer"]),
+    ]
+    for role, option, scope in cases:
+        args = ["token", "create", "--role", role.value, "--name", f"{role.value}-1"]
+        if option is not None:
+            args += [option, str(scope)]
+        result = invoke(database_url, *args)
+        assert result.exit_code == 0, result.output
+        token = result.output.strip().splitlines()[-1]
+        assert token == result.stdout.strip(), "the token is alone on stdout"
+        assert re.fullmatch(r"tb_[A-Za-z0-9_-]{20,}", token)
+        assert authenticate(database_url, token) == Actor(f"{role.value}-1", role, scope)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--role", "coordinator"], "needs --org"),
+        (["--role", "desk"], "needs --venue"),
+        (["--role", "volunteer", "--org", str(uuid.uuid4())], "needs --volunteer"),
+        (["--role", "admin", "--org", str(uuid.uuid4())], "takes no scope"),
+        (["--role", "system"], "unknown role"),
+        (["--role", "boss"], "unknown role"),
+        (["--role", "coordinator", "--org", str(uuid.uuid4())], "organisation-not-found"),
+    ],
+)
+def test_token_create_refuses_bad_requests_with_exit_2(
+    sqlite_url: str, args: list[str], message: str
+) -> None:
+    result = invoke(sqlite_url, "token", "create", "--name", "x", *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
+def test_token_create_refuses_a_desk_outside_a_venue_and_a_duplicate_name(
+    sqlite_url: str,
+) -> None:
+    scopes = seed_scopes(sqlite_url)
+    desk = invoke(sqlite_url, "token", "create", "--role", "desk", "--venue", str(scopes["org"]),
+                  "--name", "d")  # fmt: skip
+    assert desk.exit_code == 2 and "not a venue" in desk.stderr
+    assert invoke(sqlite_url, "token", "create", "--role", "admin", "--name", "ops").exit_code == 0
+    duplicate = invoke(sqlite_url, "token", "create", "--role", "admin", "--name", "ops")
+    assert duplicate.exit_code == 2
+    assert "already exists" in duplicate.stderr and "Traceback" not in duplicate.output
+
+
+def test_projections_status_shows_lag_and_rebuild_catches_up(sqlite_url: str) -> None:
+    seed_scopes(sqlite_url)
+    rt = Runtime(make_settings(sqlite_url))
+    head = rt.runner.head()
+    rt.close()
+    assert head > 0
+
+    status = invoke(sqlite_url, "projections", "status")
+    assert status.exit_code == 0, status.output
+    assert re.search(rf"^balances\s+0\s+{head}\s+{head}$", status.output, re.M), status.output
+    assert f"log head: {head}" in status.output
+
+    rebuild = invoke(sqlite_url, "projections", "rebuild", "balances")
+    assert rebuild.exit_code == 0, rebuild.output
+    assert f"caught up: position {head}, log head {head}" in rebuild.output
+    after = invoke(sqlite_url, "projections", "status")
+    assert re.search(rf"^balances\s+{head}\s+{head}\s+0$", after.output, re.M), after.output
+
+    unknown = invoke(sqlite_url, "projections", "rebuild", "nope")
+    assert unknown.exit_code == 2 and "unknown projection" in unknown.stderr
+
+
+# serve ---------------------------------------------------------------------------------------
+
+
+class Server:
+    """`timebank serve` in a subprocess; its output is collected by a thread."""
+
+    def __init__(self, url: str, cwd: Path, *args: str) -> None:
+        self.port = free_port()
+        self.lines: list[str] = []
+        env = os.environ | {"TIMEBANK_DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+        command = [sys.executable, "-m", "timebank.cli", "serve", "--host", "127.0.0.1"]
+        self.process = subprocess.Popen(
+            [*command, "--port", str(self.port), *args],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        stdout = self.process.stdout
+        self._reader = threading.Thread(target=lambda: self.lines.extend(stdout), daemon=True)
+        self._reader.start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def find(self, pattern: str, timeout: float = 5) -> re.Match[str]:
+        """The first match in the output, waiting a little for the reader thread."""
+        deadline = time.monotonic() + timeout
+        while (found := re.search(pattern, self.output)) is None:
+            if time.monotonic() > deadline:
+                pytest.fail(f"no {pattern!r} in the output of serve:\n{self.output}")
+            time.sleep(0.05)
+        return found
+
+    def wait_healthy(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"serve exited with {self.process.returncode}:\n{self.output}")
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        pytest.fail(f"serve did not answer /healthz within {timeout} s:\n{self.output}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self._reader.join(timeout=5)
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    started: list[Server] = []
+    yield started
+    for server in started:
+        server.stop()
+
+
+def test_serve_demo_seeds_once_and_prints_a_working_admin_token(
+    tmp_path: Path, sqlite_url: str, servers: list[Server]
+) -> None:
+    first = Server(sqlite_url, tmp_path, "--demo")
+    servers.append(first)
+    first.wait_healthy()
+    token = first.find(r"Admin token \(demo-admin-1\): (tb_\S+)")
+    district = first.find(r"Demo district \S+: ([0-9a-f-]{36})")
+    first.find(re.escape(f"{first.base}/docs"))
+    headers = {"Authorization": f"Bearer {token[1]}"}
+    org = httpx.get(f"{first.base}/v1/organisations/{district[1]}", headers=headers, timeout=10)
+    assert org.status_code == 200, org.text
+    assert org.json()["name"] == "西湖区"
+    first.stop()
+
+    # A second start finds the town already there and still hands out a new admin token.
+    second = Server(sqlite_url, tmp_path, "--demo")
+    servers.append(second)
+    second.wait_healthy()
+    again = second.find(r"Admin token \(demo-admin-2\): (tb_\S+)")
+    assert again[1] != token[1]
+    second.find("already has events")
+    headers = {"Authorization": f"Bearer {again[1]}"}
+    org = httpx.get(f"{second.base}/v1/organisations/{district[1]}", headers=headers, timeout=10)
+    assert org.status_code == 200, org.text
