@@ -68,9 +68,9 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
-            return problem(
-                400, "malformed-json", "the request body is not valid JSON", errors=errors
-            )
+            detail = "the request body is not valid JSON"
+            path = request.url.path
+            return problem(400, "malformed-json", detail, instance=path, errors=errors)
         first = errors[0] if errors else {"location": [], "message": "invalid request"}
         where = ".".join(p for p in first["location"] if p != "body") or "request"
         return problem(
@@ -84,7 +84,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        return problem(exc.status_code, code, str(exc.detail), instance=request.url.path)
+        return problem(
+            exc.status_code,
+            code,
+            str(exc.detail),
+            dict(exc.headers or {}),
+            instance=request.url.path,
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,10 +1,18 @@
 """Request and response bodies of the v1 contract."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+)
 
 from ledger.activities import Category
 from ledger.commands import TransferKind
@@ -13,13 +21,26 @@ from ledger.organisations import OrgKind
 from ledger.signups import Decision
 from ledger.volunteers import Relation
 
-Minutes = Annotated[int, Field(ge=0, le=10**9, description="a whole number of minutes")]
+Minutes = Annotated[StrictInt, Field(ge=0, le=10**9, description="a whole number of minutes")]
 Text = Annotated[str, Field(max_length=2000)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class Body(BaseModel):
+    """A request body: unknown fields are refused; numbers and flags are not coerced."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+def _within_calendar(value: datetime) -> datetime:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(f"must be between {EARLIEST.year} and {LATEST.year - 1}")
+    return value
+
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+Moment = Annotated[AwareDatetime, AfterValidator(_within_calendar)]
 
 
 class Positioned(BaseModel):
@@ -41,7 +62,7 @@ class OrganisationIn(Body):
     name: Name
     kind: OrgKind
     parent_id: UUID | None = None
-    population: Annotated[int, Field(ge=0)] | None = None
+    population: Annotated[StrictInt, Field(ge=0)] | None = None
 
 
 class OrganisationOut(BaseModel):
@@ -56,7 +77,7 @@ class OrganisationOut(BaseModel):
 # Volunteers
 
 
-class IdDocument(BaseModel):
+class IdDocument(Body):
     type: DocumentType
     number: Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -66,7 +87,7 @@ class VolunteerIn(Body):
     id_document: IdDocument
     phone: Annotated[str, Field(min_length=3, max_length=32)]
     birth_date: date
-    party_member: bool = False
+    party_member: StrictBool = False
     skills: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
     home_org_id: UUID
 
@@ -117,9 +138,9 @@ class ActivityIn(Body):
     title: Name
     category: Category
     location: Annotated[str, Field(max_length=500)] = ""
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    capacity: Annotated[int, Field(ge=1, le=1_000_000)]
+    starts_at: Moment
+    ends_at: Moment
+    capacity: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
     campaign: Annotated[str, Field(max_length=200)] | None = None
 
 
@@ -156,7 +177,7 @@ class ReasonIn(Body):
 
 
 class AttendanceIn(Body):
-    at: AwareDatetime | None = Field(None, description="defaults to now")
+    at: Moment | None = Field(None, description="defaults to now")
     code: Annotated[str, Field(max_length=20)] | None = Field(
         None, description="the activity's check-in code (required when checking in yourself)"
     )
@@ -217,7 +238,7 @@ class TransferIn(Body):
     from_volunteer_id: UUID
     to_volunteer_id: UUID | None = None
     to_org_id: UUID | None = None
-    minutes: Annotated[int, Field(gt=0, le=10**9)]
+    minutes: Annotated[StrictInt, Field(gt=0, le=10**9)]
     kind: TransferKind
     memo: Text = ""
 
@@ -236,9 +257,9 @@ class TransferOut(Positioned):
 class RewardIn(Body):
     venue_id: UUID
     name: Name
-    cost_minutes: Annotated[int, Field(gt=0, le=10**9)]
-    stock: Annotated[int, Field(ge=0, le=10**9)]
-    per_volunteer_limit: Annotated[int, Field(gt=0)] | None = None
+    cost_minutes: Annotated[StrictInt, Field(gt=0, le=10**9)]
+    stock: Annotated[StrictInt, Field(ge=0, le=10**9)]
+    per_volunteer_limit: Annotated[StrictInt, Field(gt=0)] | None = None
 
 
 class RewardOut(BaseModel):
@@ -253,7 +274,7 @@ class RewardOut(BaseModel):
 class RedemptionIn(Body):
     volunteer_id: UUID
     reward_id: UUID
-    quantity: Annotated[int, Field(gt=0, le=1000)] = 1
+    quantity: Annotated[StrictInt, Field(gt=0, le=1000)] = 1
 
 
 class RedemptionOut(Positioned):
@@ -278,3 +299,13 @@ class RedemptionDetailOut(BaseModel):
     status: str
     expires_at: AwareDatetime
     code: str | None = Field(None, description="shown to the volunteer and the venue's desk")
+
+
+# Operations
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="ready or unavailable")
+    checks: dict[str, object] = Field(
+        description="read_models and event_store answer; lag per projection in events"
+    )

@@ -85,6 +85,11 @@ class RegisterOrganisation(Command):
 # Volunteers ----------------------------------------------------------------------------
 
 
+def _require_membership_org(org: Organisation) -> None:
+    if org.kind is OrgKind.VENUE:
+        raise Invalid("invalid-organisation", "volunteers cannot be members of a venue")
+
+
 @dataclass(frozen=True)
 class VolunteerRegistered:
     id: UUID
@@ -106,6 +111,7 @@ class RegisterVolunteer(Command):
         require_role(uow.ctx.actor, Role.COORDINATOR)
         home = uow.get(Organisation, self.home_org_id, "organisation")
         require_coordinator_of(uow, uow.ctx.actor, home.id)
+        _require_membership_org(home)
         document = normalise_document(self.id_type, self.id_number)
         volunteer_id = volunteer_id_for(self.id_type, document, uow.pepper)
         if uow.find(Volunteer, volunteer_id) is not None:
@@ -174,8 +180,7 @@ class TransferMembership(Command):
     def handle(self, uow: UnitOfWork) -> MembershipChanged:
         volunteer = uow.get(Volunteer, self.volunteer_id, "volunteer")
         target = uow.get(Organisation, self.to_org_id, "organisation")
-        if target.kind is OrgKind.VENUE:
-            raise Invalid("invalid-organisation", "volunteers cannot be members of a venue")
+        _require_membership_org(target)
         require_coordinator_of(uow, uow.ctx.actor, volunteer.home_org_id, target.id)
         volunteer.transfer_membership(uow.ctx, target.id, self.reason)
         return MembershipChanged(volunteer.id, target.id)

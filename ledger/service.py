@@ -18,7 +18,7 @@ from ledger.accounts import Account
 from ledger.activities import Activity
 from ledger.audit import Context
 from ledger.commands import Command
-from ledger.errors import Conflict, NotFound
+from ledger.errors import Conflict, DomainError, NotFound
 from ledger.rewards import Reward
 from ledger.rules import Rules
 from ledger.timesheets import Timesheet
@@ -117,7 +117,14 @@ class LedgerService:
                     return replay
             uow = UnitOfWork(self.app.repository, ctx, self.rules, self._locks, self.pepper)
             try:
-                body = to_json(command.handle(uow))
+                try:
+                    body = to_json(command.handle(uow))
+                except DomainError:
+                    # A concurrent twin of this request may have committed meanwhile.
+                    replay = self._replay(idempotency) if idempotency else None
+                    if replay is not None:
+                        return replay
+                    raise
                 changed = uow.changed()
                 if not changed:
                     return Outcome({**body, "position": None}, None)

@@ -75,6 +75,7 @@ class ProjectionRunner:
         if not notifications:
             return 0
         last = notifications[-1].id
+        applied: dict[str, int] = {}
         with self.db.transaction() as cur:
             for projection in self.projections:
                 position = self._lock_position(cur, projection.name)
@@ -88,7 +89,8 @@ class ProjectionRunner:
                         "UPDATE projection_positions SET position = %s WHERE name = %s",
                         (last, projection.name),
                     )
-                self.positions[projection.name] = max(last, position)
+                applied[projection.name] = max(last, position)
+        self.positions.update(applied)  # only once committed: readers may rely on it
         with self._caught_up:
             self._caught_up.notify_all()
         return len(notifications)

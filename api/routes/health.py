@@ -2,6 +2,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import RuntimeDep
+from api.schemas import Readiness
 
 router = APIRouter(tags=["operations"])
 
@@ -11,7 +12,11 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The stores answer and the read models follow the log")
+@router.get(
+    "/readyz",
+    summary="The stores answer and the read models follow the log",
+    responses={200: {"model": Readiness}, 503: {"model": Readiness}},
+)
 def readyz(rt: RuntimeDep) -> JSONResponse:
     checks: dict[str, object] = {"read_models": rt.db.ping()}
     try:
@@ -22,7 +27,5 @@ def readyz(rt: RuntimeDep) -> JSONResponse:
         checks["event_store"] = False
     checks["lag"] = {name: head - pos for name, pos in rt.runner.positions.items()}
     ready = bool(checks["read_models"] and checks["event_store"])
-    return JSONResponse(
-        {"status": "ready" if ready else "unavailable", "checks": checks},
-        status_code=200 if ready else 503,
-    )
+    body = Readiness(status="ready" if ready else "unavailable", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
