@@ -37,4 +37,5 @@ class Context:
             "actor": self.actor.name,
             "role": self.actor.role.value,
             "request_id": self.request_id,
+            "occurred_at": self.now,
         }

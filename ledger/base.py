@@ -1,5 +1,6 @@
 """The aggregate base class: every event records who, in which role, and the request id."""
 
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate
@@ -12,6 +13,7 @@ class LedgerAggregate(Aggregate):
         actor: str
         role: str
         request_id: str
+        occurred_at: datetime  # business time; `timestamp` is when it was recorded
 
     class Created(Event, Aggregate.Created):
         pass

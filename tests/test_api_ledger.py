@@ -305,3 +305,23 @@ def test_membership_transfer_keeps_history_and_moves_scope(town: Town) -> None:
         f"/v1/volunteers/{volunteer}/transfer-membership", {"to_org_id": town.venue, "reason": "x"}
     )
     assert r.status_code == 422
+
+
+def test_every_event_records_who_in_which_role_when_and_the_request_id(town: Town) -> None:
+    volunteer = town.volunteer()
+    coordinator = town.client(Role.COORDINATOR, town.team)
+    r = coordinator.client.post(
+        f"/v1/volunteers/{volunteer}/transfer-membership",
+        json={"to_org_id": town.org("新队", "team", town.street), "reason": "搬家"},
+        headers={"X-Request-ID": "req-audit-1"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["x-request-id"] == "req-audit-1"
+    app = town.rt.app
+    events = [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(1, 10_000)]
+    assert events and all(e.actor and e.role and e.request_id and e.occurred_at for e in events)
+    ours = [e for e in events if e.request_id == "req-audit-1"]
+    assert len(ours) == 1
+    assert ours[0].role == "coordinator" and ours[0].actor.startswith("coordinator-")
+    assert ours[0].reason == "搬家"
+    assert abs((ours[0].occurred_at - ours[0].timestamp).total_seconds()) < 5
