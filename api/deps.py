@@ -11,9 +11,8 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import ProblemError
-from ledger.audit import Actor, Context, Role
+from ledger.audit import Actor, Context
 from ledger.commands import Command
-from ledger.errors import Forbidden
 from ledger.service import IdempotencyKey
 from timebank.runtime import Runtime
 
@@ -103,12 +102,6 @@ def commander(
 
 
 CommanderDep = Annotated[Commander, Depends(commander)]
-
-
-def require_roles(actor: Actor, *roles: Role) -> None:
-    if actor.role is not Role.ADMIN and actor.role not in roles:
-        names = ", ".join(["admin", *(r.value for r in roles)])
-        raise Forbidden("forbidden-role", f"this needs one of the roles: {names}")
 
 
 def wait_for_position(rt: Runtime, projection: str, min_position: int | None) -> None:

@@ -91,7 +91,3 @@ def install(app: FastAPI) -> None:
             dict(exc.headers or {}),
             instance=request.url.path,
         )
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return problem(500, "internal-error", "an unexpected error occurred; it has been logged")

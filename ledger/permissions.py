@@ -10,8 +10,8 @@ from ledger.unit_of_work import UnitOfWork
 
 def require_role(actor: Actor, *roles: Role) -> None:
     if actor.role not in roles and actor.role is not Role.ADMIN:
-        allowed = ", ".join(r.value for r in roles) or "admin"
-        raise Forbidden("forbidden-role", f"this needs one of the roles: admin, {allowed}")
+        names = ", ".join(["admin", *(r.value for r in roles)])
+        raise Forbidden("forbidden-role", f"this needs one of the roles: {names}")
 
 
 def coordinates(uow: UnitOfWork, actor: Actor, org_id: UUID) -> bool:

@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Any, ClassVar, Protocol, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
@@ -18,11 +18,11 @@ from ledger.accounts import Account
 from ledger.activities import Activity
 from ledger.audit import Context
 from ledger.commands import Command
-from ledger.errors import Conflict, DomainError, NotFound
+from ledger.errors import Conflict, DomainError
 from ledger.rewards import Reward
 from ledger.rules import Rules
 from ledger.timesheets import Timesheet
-from ledger.unit_of_work import Busy, StripedLocks, UnitOfWork
+from ledger.unit_of_work import Busy, StripedLocks, UnitOfWork, fetch, require
 from ledger.volunteers import Volunteer
 
 A = TypeVar("A", bound=Aggregate)
@@ -159,14 +159,8 @@ class LedgerService:
         return Outcome(stored.body, stored.body.get("position"), replayed=True)
 
     def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
-        aggregate: Aggregate | None
-        try:
-            aggregate = self.app.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            aggregate = None
-        if not isinstance(aggregate, cls):
-            raise NotFound(f"{what}-not-found", f"no {what} with id {aggregate_id}")
-        return aggregate
+        """Loads for reading: no locks, nothing saved."""
+        return require(fetch(self.app.repository, cls, aggregate_id), cls, aggregate_id, what)
 
     def reader(self, ctx: Context) -> UnitOfWork:
         """A unit of work for queries: it loads, and nothing it does is saved."""

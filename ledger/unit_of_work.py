@@ -14,6 +14,22 @@ from ledger.rules import Rules
 A = TypeVar("A", bound=Aggregate)
 
 
+def fetch(repository: Repository[Any], cls: type[A], aggregate_id: UUID) -> A | None:
+    """The aggregate with that id if it exists and is a `cls`."""
+    try:
+        aggregate: Aggregate = repository.get(aggregate_id)
+    except AggregateNotFoundError:
+        return None
+    return aggregate if isinstance(aggregate, cls) else None
+
+
+def require(aggregate: A | None, cls: type[A], aggregate_id: UUID, what: str | None = None) -> A:
+    if aggregate is None:
+        noun = what or cls.__name__.lower()
+        raise NotFound(f"{noun}-not-found", f"no {noun} with id {aggregate_id}")
+    return aggregate
+
+
 class Busy(Exception):
     """A contended aggregate stayed locked too long: the attempt is retried."""
 
@@ -61,21 +77,13 @@ class UnitOfWork:
             if lock not in self._held:
                 self._locks.acquire(lock, aggregate_id)
                 self._held.append(lock)
-        try:
-            aggregate: Aggregate = self._repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        if not isinstance(aggregate, cls):
-            return None
-        self._seen[aggregate_id] = aggregate
+        aggregate = fetch(self._repository, cls, aggregate_id)
+        if aggregate is not None:
+            self._seen[aggregate_id] = aggregate
         return aggregate
 
     def get(self, cls: type[A], aggregate_id: UUID, what: str | None = None) -> A:
-        aggregate = self.find(cls, aggregate_id)
-        if aggregate is None:
-            noun = what or cls.__name__.lower()
-            raise NotFound(f"{noun}-not-found", f"no {noun} with id {aggregate_id}")
-        return aggregate
+        return require(self.find(cls, aggregate_id), cls, aggregate_id, what)
 
     def add(self, aggregate: A) -> A:
         self._seen[aggregate.id] = aggregate

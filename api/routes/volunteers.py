@@ -3,7 +3,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from api.deps import ActorDep, CommanderDep, ContextDep, RuntimeDep, require_roles
+from api.deps import ActorDep, CommanderDep, ContextDep, RuntimeDep
 from api.schemas import (
     CreatedOut,
     FamilyLinkIn,
@@ -18,6 +18,7 @@ from api.schemas import (
 from ledger.audit import Context, Role
 from ledger.commands import LinkFamily, RegisterVolunteer, TransferMembership
 from ledger.identity import DocumentType, normalise_volunteer_number, number_claim_id
+from ledger.permissions import require_role
 from ledger.privacy import personal_data, sees_pii
 from ledger.volunteers import Relation, Volunteer, VolunteerNumber
 from timebank.runtime import Runtime
@@ -66,7 +67,7 @@ def _view(rt: Runtime, ctx: Context, volunteer: Volunteer) -> VolunteerOut:
 def find_by_number(
     rt: RuntimeDep, ctx: ContextDep, number: Annotated[str, Query(max_length=32)]
 ) -> VolunteerOut:
-    require_roles(ctx.actor, Role.DESK, Role.COORDINATOR, Role.AUDITOR)
+    require_role(ctx.actor, Role.DESK, Role.COORDINATOR, Role.AUDITOR)
     claim = rt.service.load(
         VolunteerNumber, number_claim_id(normalise_volunteer_number(number)), "volunteer"
     )
