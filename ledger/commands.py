@@ -22,6 +22,7 @@ from ledger.identity import (
 from ledger.organisations import Organisation, OrgKind
 from ledger.permissions import (
     is_desk_of,
+    is_redemption_party,
     is_self,
     require_coordinator_of,
     require_role,
@@ -485,11 +486,7 @@ class Redeem(Command):
     def handle(self, uow: UnitOfWork) -> RedemptionState:
         reward = uow.get(Reward, self.reward_id, "reward")
         actor = uow.ctx.actor
-        if not (
-            is_self(actor, self.volunteer_id)
-            or is_desk_of(actor, reward.venue_id)
-            or actor.role is Role.ADMIN
-        ):
+        if not is_redemption_party(actor, self.volunteer_id, reward.venue_id):
             raise Forbidden(
                 "outside-scope", "a volunteer redeems for themself, a desk for its own venue"
             )
@@ -554,11 +551,7 @@ class CancelRedemption(Command):
     def handle(self, uow: UnitOfWork) -> RedemptionState:
         redemption = _load_redemption(uow, self.redemption_id)
         actor = uow.ctx.actor
-        if not (
-            is_self(actor, redemption.volunteer_id)
-            or is_desk_of(actor, redemption.venue_id)
-            or actor.role is Role.ADMIN
-        ):
+        if not is_redemption_party(actor, redemption.volunteer_id, redemption.venue_id):
             raise Forbidden("outside-scope", "only the volunteer or the venue's desk may cancel")
         redemption.cancel(uow.ctx, self.reason.strip() or "cancelled")
         _release(uow, redemption, "cancelled")

@@ -48,3 +48,31 @@ def require_self_or_coordinator(
     if actor.role is Role.VOLUNTEER:
         raise Forbidden("not-yourself", "a volunteer may only act for themself")
     require_coordinator_of(uow, actor, *org_ids)
+
+
+def is_redemption_party(actor: Actor, volunteer_id: UUID, venue_id: UUID) -> bool:
+    """The volunteer redeeming, the desk of the venue, or an admin."""
+    return is_self(actor, volunteer_id) or is_desk_of(actor, venue_id) or actor.role is Role.ADMIN
+
+
+def require_account_reader(
+    uow: UnitOfWork, actor: Actor, volunteer_id: UUID, home_org_id: UUID
+) -> None:
+    """The volunteer, any desk (to redeem) or auditor, or a coordinator of the home organisation."""
+    if (
+        is_self(actor, volunteer_id)
+        or actor.role in (Role.DESK, Role.AUDITOR)
+        or coordinates(uow, actor, home_org_id)
+    ):
+        return
+    raise Forbidden("outside-scope", "this account belongs to someone else")
+
+
+def require_signup_reader(uow: UnitOfWork, actor: Actor, volunteer_id: UUID, org_id: UUID) -> None:
+    if (
+        is_self(actor, volunteer_id)
+        or actor.role is Role.AUDITOR
+        or coordinates(uow, actor, org_id)
+    ):
+        return
+    raise Forbidden("outside-scope", "only the volunteer, the organiser or an auditor")

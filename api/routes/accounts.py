@@ -5,10 +5,8 @@ from fastapi import APIRouter, Query
 
 from api.deps import CommanderDep, ContextDep, RuntimeDep, wait_for_position
 from api.schemas import AccountOut, TransferIn, TransferOut
-from ledger.audit import Role
 from ledger.commands import Transfer
-from ledger.errors import Forbidden
-from ledger.permissions import coordinates, is_self
+from ledger.permissions import require_account_reader
 from ledger.volunteers import Volunteer
 from projections.balances import BalancesProjection
 from projections.queries import AccountRow, volunteer_account_row
@@ -27,13 +25,8 @@ def get_account(
     ] = None,
 ) -> AccountOut:
     volunteer = rt.service.load(Volunteer, volunteer_id, "volunteer")
-    actor = ctx.actor
-    if not (
-        is_self(actor, volunteer.id)
-        or actor.role in (Role.DESK, Role.AUDITOR)
-        or coordinates(rt.service.reader(ctx), actor, volunteer.home_org_id)
-    ):
-        raise Forbidden("outside-scope", "this account belongs to someone else")
+    reader = rt.service.reader(ctx)
+    require_account_reader(reader, ctx.actor, volunteer.id, volunteer.home_org_id)
     wait_for_position(rt, BALANCES, min_position)
     row = volunteer_account_row(rt.db, volunteer.id) or AccountRow(0, 0, 0, 0, 0)
     return AccountOut(

@@ -17,7 +17,6 @@ from api.schemas import (
     VerifyIn,
 )
 from ledger.activities import Activity
-from ledger.audit import Role
 from ledger.commands import (
     CancelSignup,
     CheckIn,
@@ -26,8 +25,7 @@ from ledger.commands import (
     SignUp,
     VerifySignup,
 )
-from ledger.errors import Forbidden
-from ledger.permissions import coordinates, is_self
+from ledger.permissions import coordinates, require_signup_reader
 from ledger.signups import Signup
 
 router = APIRouter(tags=["activities and signups"])
@@ -66,13 +64,8 @@ def sign_up(activity_id: UUID, body: SignupIn, run: CommanderDep) -> dict[str, o
 @router.get("/v1/signups/{signup_id}", response_model=SignupDetailOut)
 def get_signup(signup_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> SignupDetailOut:
     signup = rt.service.load(Signup, signup_id, "signup")
-    actor = ctx.actor
-    if not (
-        is_self(actor, signup.volunteer_id)
-        or actor.role is Role.AUDITOR
-        or coordinates(rt.service.reader(ctx), actor, signup.org_id)
-    ):
-        raise Forbidden("outside-scope", "only the volunteer, the organiser or an auditor")
+    reader = rt.service.reader(ctx)
+    require_signup_reader(reader, ctx.actor, signup.volunteer_id, signup.org_id)
     return SignupDetailOut(
         id=signup.id,
         activity_id=signup.activity_id,

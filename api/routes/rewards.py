@@ -16,7 +16,7 @@ from api.schemas import (
 from ledger.audit import Role
 from ledger.commands import CancelRedemption, FulfilRedemption, ListReward, Redeem
 from ledger.errors import Forbidden
-from ledger.permissions import is_desk_of, is_self
+from ledger.permissions import is_redemption_party
 from ledger.rewards import Redemption, Reward
 
 router = APIRouter(tags=["rewards and redemptions"])
@@ -49,11 +49,7 @@ def redeem(body: RedemptionIn, run: CommanderDep) -> dict[str, object]:
 def get_redemption(redemption_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> RedemptionDetailOut:
     redemption = rt.service.load(Redemption, redemption_id, "redemption")
     actor = ctx.actor
-    holder = (
-        is_self(actor, redemption.volunteer_id)
-        or is_desk_of(actor, redemption.venue_id)
-        or actor.role is Role.ADMIN
-    )
+    holder = is_redemption_party(actor, redemption.volunteer_id, redemption.venue_id)
     if not holder and actor.role is not Role.AUDITOR:
         raise Forbidden("outside-scope", "only the volunteer, the venue's desk or an auditor")
     return RedemptionDetailOut(
