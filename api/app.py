@@ -8,7 +8,18 @@ import structlog
 from fastapi import FastAPI, Request, Response
 
 from api import problems
-from api.routes import accounts, activities, health, organisations, rewards, volunteers
+from api.routes import (
+    accounts,
+    activities,
+    audit,
+    corrections,
+    health,
+    organisations,
+    recognition,
+    reports,
+    rewards,
+    volunteers,
+)
 from timebank.runtime import Runtime
 
 log = structlog.get_logger("timebank.http")
@@ -26,7 +37,18 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     problems.install(app)
-    for module in (organisations, volunteers, activities, accounts, rewards, health):
+    for module in (
+        organisations,
+        volunteers,
+        activities,
+        corrections,
+        recognition,
+        accounts,
+        rewards,
+        reports,
+        audit,
+        health,
+    ):
         app.include_router(module.router)
 
     @app.middleware("http")

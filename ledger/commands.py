@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 from ledger.accounts import Account, pool_account, volunteer_account
 from ledger.activities import Activity, Category
 from ledger.audit import Role
+from ledger.awards import Award, AwardKind, star_award_id
 from ledger.errors import Conflict, Forbidden, Invalid
 from ledger.identity import (
     DocumentType,
@@ -342,6 +343,29 @@ class CheckOut(Command):
         return Attendance(signup.id, signup.status.value, at, minutes)
 
 
+def announce_stars(uow: UnitOfWork, volunteer_id: UUID, before: int, after: int) -> None:
+    """Puts each star level that service time has newly reached into public notice, once."""
+    for level in range(uow.rules.stars(before) + 1, uow.rules.stars(after) + 1):
+        award_id = star_award_id(volunteer_id, level)
+        if uow.find(Award, award_id) is not None:
+            continue
+        volunteer = uow.get(Volunteer, volunteer_id, "volunteer")
+        hours = uow.rules.star_thresholds_hours[level - 1]
+        uow.add(
+            Award.announce(
+                uow.ctx,
+                uow.rules,
+                award_id,
+                volunteer_id,
+                volunteer.home_org_id,
+                AwardKind.STAR,
+                title=f"{level}-star volunteer (星级志愿者)",
+                reason=f"reached {hours} hours of service",
+                level=level,
+            )
+        )
+
+
 @dataclass(frozen=True)
 class Verification:
     id: UUID
@@ -366,7 +390,9 @@ class VerifySignup(Command):
         credited = 0
         if due is not None:
             account = uow.get(Account, account_id(signup.volunteer_id))
+            before = account.service_minutes
             credited = account.credit_service(uow.ctx, uow.rules, signup.id, signup.org_id, due)
+            announce_stars(uow, signup.volunteer_id, before, account.service_minutes)
         assert signup.decision is not None and signup.credited_minutes is not None
         return Verification(
             signup.id,

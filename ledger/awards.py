@@ -1,0 +1,143 @@
+"""Stars and commendations: announced, in public notice (公示) while objections may be filed,
+then confirmed, or withdrawn after an objection is upheld."""
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from uuid import UUID
+
+from ledger.audit import Context
+from ledger.base import LedgerAggregate
+from ledger.errors import Conflict, Invalid
+from ledger.identity import derived_id
+from ledger.rules import Rules
+
+
+class AwardKind(StrEnum):
+    STAR = "star"
+    COMMENDATION = "commendation"
+
+
+class AwardStatus(StrEnum):
+    IN_NOTICE = "in_notice"
+    OBJECTED = "objected"  # held until a coordinator reviews the objections
+    CONFIRMED = "confirmed"
+    WITHDRAWN = "withdrawn"
+
+
+class Review(StrEnum):
+    CONFIRM = "confirm"  # the objections are dismissed
+    WITHDRAW = "withdraw"  # an objection is upheld
+
+
+def star_award_id(volunteer_id: UUID, level: int) -> UUID:
+    return derived_id(volunteer_id, f"star:{level}")
+
+
+class Award(LedgerAggregate):
+    class Announced(LedgerAggregate.Created):
+        volunteer_id: UUID
+        org_id: UUID
+        kind: str
+        level: int | None  # the star level; None for a commendation
+        title: str
+        reason: str
+        notice_ends_at: datetime
+
+    class Objected(LedgerAggregate.Event):
+        objection_id: UUID
+        reason: str
+
+        def apply(self, award: "Award") -> None:
+            award.status = AwardStatus.OBJECTED
+            award.open_objections.append(str(self.objection_id))
+
+    class Reviewed(LedgerAggregate.Event):
+        decision: str
+        reason: str
+
+        def apply(self, award: "Award") -> None:
+            award.open_objections = []
+            award.status = (
+                AwardStatus.WITHDRAWN if self.decision == Review.WITHDRAW else AwardStatus.IN_NOTICE
+            )
+
+    class Confirmed(LedgerAggregate.Event):
+        def apply(self, award: "Award") -> None:
+            award.status = AwardStatus.CONFIRMED
+
+    def __init__(
+        self,
+        volunteer_id: UUID,
+        org_id: UUID,
+        kind: str,
+        level: int | None,
+        title: str,
+        reason: str,
+        notice_ends_at: datetime,
+    ) -> None:
+        self.volunteer_id = volunteer_id
+        self.org_id = org_id
+        self.kind = AwardKind(kind)
+        self.level = level
+        self.title = title
+        self.reason = reason
+        self.notice_ends_at = notice_ends_at
+        self.status = AwardStatus.IN_NOTICE
+        self.open_objections: list[str] = []
+
+    @classmethod
+    def announce(
+        cls,
+        ctx: Context,
+        rules: Rules,
+        award_id: UUID,
+        volunteer_id: UUID,
+        org_id: UUID,
+        kind: AwardKind,
+        title: str,
+        reason: str,
+        level: int | None = None,
+    ) -> "Award":
+        if not title.strip():
+            raise Invalid("invalid-title", "an award needs a title")
+        award: Award = cls.new(
+            ctx,
+            cls.Announced,
+            id=award_id,
+            volunteer_id=volunteer_id,
+            org_id=org_id,
+            kind=kind.value,
+            level=level,
+            title=title.strip(),
+            reason=reason.strip(),
+            notice_ends_at=ctx.now + timedelta(days=rules.notice_days),
+        )
+        return award
+
+    def in_notice(self, now: datetime) -> bool:
+        return now < self.notice_ends_at
+
+    def object(self, ctx: Context, objection_id: UUID, reason: str) -> None:
+        if not reason.strip():
+            raise Invalid("reason-required", "an objection needs a reason")
+        if self.status not in (AwardStatus.IN_NOTICE, AwardStatus.OBJECTED) or not self.in_notice(
+            ctx.now
+        ):
+            raise Conflict("notice-closed", "objections can only be filed during the public notice")
+        self.record(ctx, self.Objected, objection_id=objection_id, reason=reason.strip())
+
+    def review(self, ctx: Context, decision: Review, reason: str) -> None:
+        if self.status != AwardStatus.OBJECTED:
+            raise Conflict("nothing-to-review", "the award has no open objection")
+        if not reason.strip():
+            raise Invalid("reason-required", "a review needs a reason")
+        self.record(ctx, self.Reviewed, decision=decision.value, reason=reason.strip())
+
+    def confirm(self, ctx: Context) -> None:
+        if self.status == AwardStatus.CONFIRMED:
+            return
+        if self.status != AwardStatus.IN_NOTICE:
+            raise Conflict("cannot-confirm", f"an award that is {self.status.value} is not final")
+        if self.in_notice(ctx.now):
+            raise Conflict("notice-running", "the public notice has not ended yet")
+        self.record(ctx, self.Confirmed)
