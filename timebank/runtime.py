@@ -11,7 +11,7 @@ from ledger.audit import SYSTEM, Context
 from ledger.commands import ExpireRedemption
 from ledger.errors import DomainError
 from ledger.service import LedgerService, TimebankApplication
-from projections.balances import BalancesProjection
+from projections.catalog import all_projections
 from projections.db import Database, PostgresDatabase, SQLiteDatabase
 from projections.queries import overdue_redemptions
 from projections.runner import ProjectionRunner
@@ -60,7 +60,7 @@ class Runtime:
         self.app = TimebankApplication(env=eventsourcing_env(settings))
         self.db = open_database(settings)
         self.runner = ProjectionRunner(
-            self.app, self.db, [BalancesProjection()], settings.projection_batch_size
+            self.app, self.db, all_projections(settings.rules), settings.projection_batch_size
         )
         self.service = LedgerService(
             self.app,
