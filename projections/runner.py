@@ -1,29 +1,105 @@
 """Follows the event log and applies it to the read models in batches: the view updates and
 the new tracking position commit in one transaction, so each event applies exactly once.
 
-Two runners on one store are safe: each batch re-reads its position under a lock and
-applies only if nobody moved it meanwhile."""
+Two runners on one store are safe: each batch locks each projection's position row, re-reads
+it and applies only the events past it, so only one process applies a given projection at a
+time and a runner killed mid-batch leaves nothing behind but a rolled-back transaction.
 
+A rebuild is blue/green: the projection is replayed from the start of the log into shadow
+tables while the live tables keep serving (and following); when the shadow has caught up, one
+transaction that holds the live position applies the last events, swaps the tables and moves
+the position, so readers see either the old view or the finished new one."""
+
+import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import structlog
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Notification
 
 from projections.db import Cursor, Database
 
 log = structlog.get_logger(__name__)
 
+SHADOW_SUFFIX = "__next"
+TABLE_NAME = re.compile(r"\btb_\w+")
+
 
 class Projection(Protocol):
     name: str
     topics: frozenset[str]
-    tables: tuple[str, ...]
+    tables: tuple[str, ...]  # every table it writes or reads, all named tb_...
 
     def apply(self, cur: Cursor, event: DomainEventProtocol[Any], position: int) -> None: ...
+
+
+class ProjectionCursor:
+    """The cursor a projection writes with: it may touch only the projection's own tables,
+    and during a rebuild those names are pointed at the shadow tables."""
+
+    def __init__(self, cur: Cursor, projection: Projection, suffix: str = "") -> None:
+        self._cur = cur
+        self._projection = projection
+        self._suffix = suffix
+        self._sql: dict[str, str] = {}
+
+    def _rewrite(self, sql: str) -> str:
+        rewritten = self._sql.get(sql)
+        if rewritten is None:
+            own = self._projection.tables
+
+            def rename(match: re.Match[str]) -> str:
+                if match[0] not in own:
+                    raise RuntimeError(
+                        f"projection {self._projection.name} used {match[0]}, not one of its "
+                        f"tables {own}"
+                    )
+                return match[0] + self._suffix
+
+            rewritten = self._sql[sql] = TABLE_NAME.sub(rename, sql)
+        return rewritten
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._cur.execute(self._rewrite(sql), params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
+        return self._cur.executemany(self._rewrite(sql), rows)
+
+    def fetchone(self) -> Any:
+        return self._cur.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cur.fetchall()
+
+
+class _Decoder:
+    """Turns each notification of a batch into its domain event at most once."""
+
+    def __init__(self, app: Application[Any]) -> None:
+        self._app = app
+        self._events: dict[int, DomainEventProtocol[Any]] = {}
+
+    def __call__(self, notification: Notification) -> DomainEventProtocol[Any]:
+        event = self._events.get(notification.id)
+        if event is None:
+            event = self._events[notification.id] = self._app.mapper.to_domain_event(notification)
+        return event
+
+
+def _apply(
+    cur: ProjectionCursor,
+    projection: Projection,
+    notifications: Sequence[Notification],
+    after: int,
+    decode: _Decoder,
+) -> None:
+    for notification in notifications:
+        if notification.id > after and notification.topic in projection.topics:
+            projection.apply(cur, decode(notification), notification.id)
 
 
 class ProjectionRunner:
@@ -44,6 +120,12 @@ class ProjectionRunner:
         self._thread: threading.Thread | None = None
         self.positions: dict[str, int] = {}
 
+    def projection(self, name: str) -> Projection:
+        for projection in self.projections:
+            if projection.name == name:
+                return projection
+        raise KeyError(name)
+
     # Positions ---------------------------------------------------------------------------
 
     def _lock_position(self, cur: Cursor, name: str) -> int:
@@ -51,9 +133,18 @@ class ProjectionRunner:
         cur.execute("SELECT position FROM projection_positions WHERE name = %s" + suffix, (name,))
         row = cur.fetchone()
         if row is None:
-            cur.execute("INSERT INTO projection_positions (name, position) VALUES (%s, 0)", (name,))
-            return 0
+            cur.execute(
+                "INSERT INTO projection_positions (name, position) VALUES (%s, 0) "
+                "ON CONFLICT (name) DO NOTHING",
+                (name,),
+            )
+            return self._lock_position(cur, name)
         return int(row[0])
+
+    def _set_position(self, cur: Cursor, name: str, position: int) -> None:
+        cur.execute(
+            "UPDATE projection_positions SET position = %s WHERE name = %s", (position, name)
+        )
 
     def read_positions(self) -> dict[str, int]:
         with self.db.read() as cur:
@@ -64,42 +155,42 @@ class ProjectionRunner:
     def head(self) -> int:
         return self.app.recorder.max_notification_id() or 0
 
-    # Processing ---------------------------------------------------------------------------
+    def _notifications(self, after: int, limit: int | None = None) -> list[Notification]:
+        return list(
+            self.app.recorder.select_notifications(start=after + 1, limit=limit or self.batch_size)
+        )
+
+    # Following ---------------------------------------------------------------------------
 
     def process_batch(self) -> int:
         """Applies the next batch of events; returns how many notifications it read."""
         start = min(self.read_positions().values(), default=0)
-        notifications = self.app.recorder.select_notifications(
-            start=start + 1, limit=self.batch_size
-        )
+        notifications = self._notifications(start)
         if not notifications:
             return 0
         last = notifications[-1].id
+        decode = _Decoder(self.app)
         applied: dict[str, int] = {}
         with self.db.transaction() as cur:
             for projection in self.projections:
                 position = self._lock_position(cur, projection.name)
-                for notification in notifications:
-                    if notification.id <= position or notification.topic not in projection.topics:
-                        continue
-                    event = self.app.mapper.to_domain_event(notification)
-                    projection.apply(cur, event, notification.id)
+                target = ProjectionCursor(cur, projection)
+                _apply(target, projection, notifications, position, decode)
                 if last > position:
-                    cur.execute(
-                        "UPDATE projection_positions SET position = %s WHERE name = %s",
-                        (last, projection.name),
-                    )
+                    self._set_position(cur, projection.name, last)
                 applied[projection.name] = max(last, position)
-        self.positions.update(applied)  # only once committed: readers may rely on it
+        self._published(applied)
+        return len(notifications)
+
+    def _published(self, positions: dict[str, int]) -> None:
+        """Makes committed positions visible to readers waiting in this process."""
+        self.positions.update(positions)
         with self._caught_up:
             self._caught_up.notify_all()
-        return len(notifications)
 
     def catch_up(self) -> None:
         while self.process_batch():
             pass
-
-    # Following ------------------------------------------------------------------------------
 
     def poke(self, _position: int = 0) -> None:
         """Called after a commit in this process: follow at once instead of at the next poll."""
@@ -146,3 +237,42 @@ class ProjectionRunner:
                 if self._thread is None:
                     self.positions.update(self.read_positions())
         return True
+
+    # Rebuilding ----------------------------------------------------------------------------
+
+    def rebuild(self, name: str, progress: Callable[[int, int], None] | None = None) -> int:
+        """Replays the whole log into new tables for one projection and swaps them in when
+        caught up. Calls progress(position, head) after each batch; returns the position."""
+        projection = self.projection(name)
+        shadow = [table + SHADOW_SUFFIX for table in projection.tables]
+        with self.db.transaction() as cur:
+            for table, copy in zip(projection.tables, shadow, strict=True):
+                cur.execute(f'DROP TABLE IF EXISTS "{copy}"')  # left by an interrupted rebuild
+                self.db.create_shadow(cur, table, copy)
+        position = 0
+        while True:
+            head = self.head()
+            notifications = self._notifications(position)
+            if len(notifications) < self.batch_size or notifications[-1].id >= head:
+                break  # close enough to the head: finish while holding the live position
+            with self.db.transaction() as cur:
+                target = ProjectionCursor(cur, projection, SHADOW_SUFFIX)
+                _apply(target, projection, notifications, position, _Decoder(self.app))
+            position = notifications[-1].id
+            if progress:
+                progress(position, head)
+        with self.db.transaction() as cur:
+            live = self._lock_position(cur, name)
+            target = ProjectionCursor(cur, projection, SHADOW_SUFFIX)
+            decode = _Decoder(self.app)
+            while notifications := self._notifications(position):
+                _apply(target, projection, notifications, position, decode)
+                position = notifications[-1].id
+            assert position >= live, "the shadow must hold every event the live view holds"
+            for table, copy in zip(projection.tables, shadow, strict=True):
+                self.db.replace_with_shadow(cur, table, copy)
+            self._set_position(cur, name, position)
+        self._published({name: position})
+        if progress:
+            progress(position, position)
+        return position

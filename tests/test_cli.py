@@ -137,7 +137,7 @@ def test_token_create_refuses_a_desk_outside_a_venue_and_a_duplicate_name(
     assert "already exists" in duplicate.stderr and "Traceback" not in duplicate.output
 
 
-def test_projections_status_shows_lag_and_rebuild_catches_up(sqlite_url: str) -> None:
+def test_projections_status_shows_lag_and_rebuild_replaces_the_view(sqlite_url: str) -> None:
     seed_scopes(sqlite_url)
     rt = Runtime(make_settings(sqlite_url))
     head = rt.runner.head()
@@ -151,7 +151,7 @@ def test_projections_status_shows_lag_and_rebuild_catches_up(sqlite_url: str) ->
 
     rebuild = invoke(sqlite_url, "projections", "rebuild", "balances")
     assert rebuild.exit_code == 0, rebuild.output
-    assert f"caught up: position {head}, log head {head}" in rebuild.output
+    assert f"balances: rebuilt to position {head}" in rebuild.output
     after = invoke(sqlite_url, "projections", "status")
     assert re.search(rf"^balances\s+{head}\s+{head}\s+0$", after.output, re.M), after.output
 

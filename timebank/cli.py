@@ -243,26 +243,25 @@ def projections_status() -> None:
 def projections_rebuild(
     name: Annotated[str | None, typer.Argument(help="A projection name (default: all)")] = None,
 ) -> None:
-    """Catch the projections up to the log head, with a progress bar.
+    """Rebuild read models from the start of the log, with a progress bar.
 
-    For now this only applies the events the projections have not seen yet, in batches (all
-    projections move together). A blue/green rebuild (build new tables from the start of the
-    log, switch when caught up) comes in a later issue.
-    """
+    Each projection is replayed into new tables while the current ones keep serving; the new
+    tables replace the old ones in one transaction once they have caught up with the log."""
     with runtime() as rt:
         names = [p.name for p in rt.runner.projections]
         if name is not None and name not in names:
             fail(f"unknown projection {name!r}; known: {', '.join(names)}")
-        start = min(rt.runner.read_positions().values(), default=0)
-        head = rt.runner.head()
-        typer.echo(f"projections {', '.join(names)}: position {start}, log head {head}")
-        position = start
-        with typer.progressbar(length=max(head - start, 0), label="catching up") as bar:
-            while rt.runner.process_batch():
-                now_at = min(rt.runner.read_positions().values(), default=0)
-                bar.update(min(now_at, head) - min(position, head))
-                position = now_at
-        typer.echo(f"caught up: position {position}, log head {rt.runner.head()}")
+        for chosen in [name] if name else names:
+            started = time.perf_counter()
+            with typer.progressbar(length=max(rt.runner.head(), 1), label=chosen) as bar:
+
+                def advance(position: int, head: int) -> None:
+                    bar.length = max(head, 1)
+                    bar.update(position - bar.pos)
+
+                position = rt.runner.rebuild(chosen, advance)
+            elapsed = time.perf_counter() - started
+            typer.echo(f"{chosen}: rebuilt to position {position} in {elapsed:.1f} s")
 
 
 if __name__ == "__main__":
