@@ -15,10 +15,13 @@ from pydantic import (
 )
 
 from ledger.activities import Category
+from ledger.awards import AwardKind, AwardStatus, Review
 from ledger.commands import TransferKind
+from ledger.disputes import Resolution
 from ledger.identity import DocumentType
 from ledger.organisations import OrgKind
 from ledger.signups import Decision
+from ledger.trainings import Evaluator
 from ledger.volunteers import Relation
 
 Minutes = Annotated[StrictInt, Field(ge=0, le=10**9, description="a whole number of minutes")]
@@ -161,6 +164,8 @@ class ActivityOut(BaseModel):
     accepted: int
     waitlisted: int
     check_in_code: str | None = Field(None, description="shown to coordinators of the organiser")
+    completed: bool = False
+    beneficiaries: int | None = Field(None, description="people served (人次), once completed")
 
 
 class SignupIn(Body):
@@ -309,3 +314,432 @@ class Readiness(BaseModel):
     checks: dict[str, object] = Field(
         description="read_models and event_store answer; lag per projection in events"
     )
+
+
+# Recognition: activity completion, trainings, evaluations, commendations and stars
+
+Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class CompletionIn(Body):
+    beneficiaries: Annotated[StrictInt, Field(ge=0, le=10**7, description="people served (人次)")]
+
+
+class CompletionOut(Positioned):
+    id: UUID
+    status: str
+    beneficiaries: int
+
+
+class TrainingIn(Body):
+    org_id: UUID
+    title: Name
+    held_at: Moment
+    minutes: Annotated[StrictInt, Field(ge=1, le=24 * 60)]
+    volunteer_ids: list[UUID] = Field(min_length=1, max_length=1000)
+
+
+class TrainingCreatedOut(CreatedOut):
+    participants: int
+
+
+class TrainingOut(BaseModel):
+    id: UUID
+    org_id: UUID
+    title: str
+    held_at: AwareDatetime
+    minutes: int = Field(description="training time; never service time")
+    volunteer_ids: list[UUID]
+
+
+class EvaluationIn(Body):
+    signup_id: UUID
+    score: Annotated[StrictInt, Field(ge=1, le=5)]
+    by: Evaluator = Field(description="the organiser, or the served person (recorded for them)")
+    comment: Text = ""
+
+
+class EvaluationOut(Positioned):
+    id: UUID
+    signup_id: UUID
+    volunteer_id: UUID
+    score: int
+    by: Evaluator
+
+
+class EvaluationDetailOut(BaseModel):
+    id: UUID
+    signup_id: UUID
+    volunteer_id: UUID
+    activity_id: UUID
+    org_id: UUID
+    score: int
+    by: Evaluator
+    comment: str
+
+
+class CommendationIn(Body):
+    volunteer_id: UUID
+    org_id: UUID
+    title: Name
+    reason: Reason
+
+
+class AwardStateOut(Positioned):
+    id: UUID
+    status: AwardStatus
+    notice_ends_at: AwareDatetime
+
+
+class ObjectionIn(Body):
+    award_id: UUID
+    reason: Reason
+
+
+class ObjectionOut(Positioned):
+    id: UUID = Field(description="the objection")
+    award_id: UUID
+    status: AwardStatus
+
+
+class ReviewIn(Body):
+    decision: Review = Field(description="confirm dismisses the objections; withdraw upholds one")
+    reason: Reason
+
+
+class AwardOut(BaseModel):
+    id: UUID
+    volunteer_id: UUID
+    org_id: UUID
+    kind: AwardKind
+    level: int | None = Field(description="the star level; null for a commendation")
+    title: str
+    reason: str
+    status: AwardStatus
+    notice_ends_at: AwareDatetime
+    in_notice: bool = Field(description="true while objections may be filed")
+    objections: int = Field(description="objections filed")
+    open_objections: int = Field(description="objections awaiting review")
+
+
+# Back-fills and disputes
+
+
+class BackfillIn(Body):
+    volunteer_id: UUID
+    org_id: UUID = Field(description="the organisation that records and credits the service")
+    category: Category | None = Field(
+        None, description="required without an activity; with one, the activity's category"
+    )
+    started_at: Moment
+    ended_at: Moment
+    description: Text = Field("", description="what was done (required)")
+    evidence: list[Annotated[str, Field(max_length=500)]] = Field(
+        default_factory=list, max_length=20, description="references to photos, sign-in sheets"
+    )
+    activity_id: UUID | None = None
+
+
+class BackfillStateOut(Positioned):
+    id: UUID
+    status: str
+    minutes: int = Field(description="the back-filled service minutes")
+    credited_minutes: int = Field(
+        0, description="credits posted by this request (0 on a retry or above the balance cap)"
+    )
+
+
+class EmptyIn(Body):
+    pass
+
+
+class BackfillOut(BaseModel):
+    id: UUID
+    volunteer_id: UUID
+    org_id: UUID
+    activity_id: UUID | None
+    category: Category
+    campaign: str | None
+    started_at: AwareDatetime
+    ended_at: AwareDatetime
+    minutes: int = Field(description="the interval as submitted")
+    description: str
+    evidence: list[str]
+    status: str = Field(description="submitted, approved or rejected")
+    submitted_by: str
+    approved_by: str | None
+    rejected_by: str | None
+    rejection_reason: str | None
+    service_minutes: int = Field(description="credited service time (after corrections)")
+    credits: int = Field(description="credits posted for it (after corrections)")
+    corrections: int
+
+
+class DisputeIn(Body):
+    record_id: UUID = Field(description="a verified signup or an approved back-fill")
+    reason: Text = ""
+
+
+class ResolveIn(Body):
+    decision: Resolution
+    minutes: Minutes | None = Field(None, description="the corrected minutes (0-1440) to correct")
+    reason: Text = ""
+
+
+class DisputeStateOut(Positioned):
+    id: UUID
+    status: str = Field(description="open, corrected or dismissed")
+    previous_minutes: int
+    corrected_minutes: int | None = None
+    reversed_credits: int = Field(0, description="credits taken back by the correction")
+    recredited_credits: int = Field(0, description="credits posted again by the correction")
+
+
+class DisputeOut(BaseModel):
+    id: UUID
+    record_id: UUID
+    record_kind: str = Field(description="signup or backfill")
+    volunteer_id: UUID
+    org_id: UUID
+    status: str
+    previous_minutes: int
+    corrected_minutes: int | None
+    reason: str
+    resolution_reason: str | None
+    opened_by: str
+    resolved_by: str | None
+
+
+# Statements and audit trails
+
+
+class StatementEntryOut(BaseModel):
+    position: int = Field(description="log position of the event that made the posting")
+    posting_id: str
+    kind: str = Field(description="service, reversal, gift, donation, exchange or redemption")
+    amount_minutes: int = Field(description="signed: negative when the account is debited")
+    balance_minutes: int = Field(description="the account's running balance after this entry")
+    counterparty: str = Field(description="the other account of the posting")
+    memo: str
+    reference: str | None = Field(
+        None, description="what it is for: the signup, back-fill or redemption"
+    )
+    occurred_at: AwareDatetime = Field(description="business time")
+    recorded_at: AwareDatetime = Field(description="record time (`from`, `to`, `as_of` use it)")
+
+
+class StatementOut(BaseModel):
+    volunteer_id: UUID
+    as_of: AwareDatetime | None = None
+    balance_as_of: int | None = Field(
+        None, description="the posted balance at `as_of`: 0 before the first entry"
+    )
+    opening_balance: int = Field(description="the balance before the first entry of this page")
+    closing_balance: int = Field(description="the balance after the last entry of this page")
+    entries: list[StatementEntryOut]
+    next_cursor: str | None
+    position: int = Field(description="the log position this view reflects")
+
+
+class AuditEntryOut(BaseModel):
+    position: int = Field(description="the event's log position")
+    event_type: str = Field(description="e.g. Signup.CheckedIn")
+    aggregate_id: UUID
+    aggregate_version: int
+    actor: str = Field(description="the principal who did it")
+    role: str
+    request_id: str
+    occurred_at: AwareDatetime = Field(description="business time")
+    recorded_at: AwareDatetime = Field(description="record time")
+    reason: str | None
+    details: dict[str, object] = Field(
+        description="the event's other fields, without personal data or secret codes"
+    )
+
+
+class AuditTrailOut(BaseModel):
+    subject_kind: str = Field(description="volunteer, activity or redemption")
+    subject_id: UUID
+    entries: list[AuditEntryOut]
+    next_cursor: str | None
+    position: int = Field(description="the log position this view reflects")
+
+
+# Service records, rankings, organisation reports and awards in notice (projections/records.py)
+
+
+class RecordTotalsOut(BaseModel):
+    service_minutes: int = Field(description="permanent verified service time, after corrections")
+    training_minutes: int = Field(description="training time; never service time")
+    stars: int = Field(description="the star level the service time reaches under the rules")
+    confirmed_stars: int = Field(description="the highest star level confirmed after its notice")
+
+
+class RecordServiceOut(BaseModel):
+    source_id: UUID = Field(description="the signup or back-fill credited")
+    source_kind: str = Field(description="signup or backfill")
+    activity_id: UUID | None
+    title: str = Field(description="the activity's title, or a back-fill's description")
+    org_id: UUID = Field(description="the organisation that recorded the service")
+    org_name: str | None
+    category: str
+    campaign: str | None
+    service_date: date = Field(description="local date of the service")
+    minutes: int = Field(description="service minutes now, after corrections")
+    credits: int = Field(description="credits posted for it now (fewer above the balance cap)")
+    original_minutes: int | None = Field(description="the minutes first credited")
+    corrections: int
+    credited_at: AwareDatetime | None
+
+
+class RecordCorrectionOut(BaseModel):
+    dispute_id: UUID
+    source_id: UUID
+    source_kind: str
+    previous_minutes: int
+    corrected_minutes: int
+    reason: str = Field(description="why the coordinator corrected it")
+    requested_reason: str = Field(description="why the volunteer disputed it")
+    requested_at: AwareDatetime | None
+    corrected_at: AwareDatetime | None
+
+
+class RecordTrainingOut(BaseModel):
+    training_id: UUID
+    org_id: UUID
+    org_name: str | None
+    title: str
+    held_at: AwareDatetime | None
+    minutes: int
+
+
+class RecordEvaluationOut(BaseModel):
+    evaluation_id: UUID
+    signup_id: UUID
+    activity_id: UUID
+    activity_title: str | None
+    org_id: UUID
+    score: int
+    by: str = Field(description="organiser or beneficiary")
+    comment: str
+    given_at: AwareDatetime | None
+
+
+class NoticeOut(BaseModel):
+    id: UUID
+    volunteer_id: UUID
+    volunteer_number: str | None
+    org_id: UUID
+    kind: AwardKind
+    level: int | None = Field(description="the star level; null for a commendation")
+    title: str
+    reason: str
+    status: AwardStatus
+    objections: int = Field(description="objections filed")
+    announced_at: AwareDatetime | None
+    notice_ends_at: AwareDatetime | None
+    decided_at: AwareDatetime | None = Field(description="when last reviewed or confirmed")
+
+
+class ServiceRecordOut(BaseModel):
+    volunteer_id: UUID
+    volunteer_number: str
+    home_org_id: UUID
+    registered_on: date
+    totals: RecordTotalsOut
+    services: list[RecordServiceOut] = Field(description="newest service date first")
+    corrections: list[RecordCorrectionOut] = Field(description="newest first")
+    trainings: list[RecordTrainingOut] = Field(description="newest first")
+    evaluations: list[RecordEvaluationOut] = Field(description="newest first")
+    awards: list[NoticeOut] = Field(description="stars and commendations, newest first")
+    certificates: list[dict[str, object]] = Field(description="certificates issued (none yet)")
+    list_limit: int = Field(description="each list holds at most this many, the newest")
+    position: int = Field(description="the log position this view reflects")
+
+
+class NoticesOut(BaseModel):
+    items: list[NoticeOut]
+    next_cursor: str | None
+    position: int = Field(description="the log position this view reflects")
+
+
+class TeamStandingOut(BaseModel):
+    org_id: UUID
+    name: str
+    kind: OrgKind
+    total_minutes: int = Field(description="service minutes of its members in the period")
+    members: int = Field(description="volunteers registered in its subtree now")
+    per_capita_minutes: int | None = Field(description="total // members; null without members")
+    rank: int = Field(description="by total minutes; equal totals share a rank")
+    per_capita_rank: int | None = Field(description="by per-capita minutes; null without members")
+
+
+class TeamRankingOut(BaseModel):
+    org_id: UUID
+    period: str
+    kind: OrgKind
+    sort: str
+    items: list[TeamStandingOut]
+    next_cursor: str | None
+    position: int = Field(description="the log position this view reflects")
+
+
+class VolunteerStandingOut(BaseModel):
+    rank: int = Field(description="equal minutes share a rank")
+    volunteer_id: UUID
+    volunteer_number: str | None
+    minutes: int
+
+
+class VolunteerRankingOut(BaseModel):
+    org_id: UUID
+    period: str
+    items: list[VolunteerStandingOut]
+    next_cursor: str | None
+    position: int = Field(description="the log position this view reflects")
+
+
+class CategoryMinutesOut(BaseModel):
+    category: str
+    minutes: int
+
+
+class PartyMemberOut(BaseModel):
+    volunteer_id: UUID
+    volunteer_number: str
+    minutes: int = Field(description="service minutes in the compliance year")
+
+
+class PartyComplianceOut(BaseModel):
+    year: str
+    required_minutes: int
+    registered: int = Field(description="party members registered in the subtree now")
+    met: int
+    not_met: int
+    not_meeting: list[PartyMemberOut] = Field(description="by volunteer number")
+
+
+class OrganisationReportOut(BaseModel):
+    org_id: UUID
+    name: str
+    kind: OrgKind
+    period: str
+    registered_volunteers: int = Field(description="members of the subtree now")
+    active_volunteers: int = Field(description="members with service time in the period")
+    population: int | None
+    registration_ratio: str | None = Field(
+        description="registered / population, 4 decimals; null when the population is unknown"
+    )
+    activities_held: int = Field(description="completed activities organised in the subtree")
+    beneficiaries: int = Field(description="people served (人次) by those activities")
+    service_minutes_by_category: list[CategoryMinutesOut] = Field(
+        description="service recorded by organisations of the subtree"
+    )
+    total_service_minutes: int = Field(description="the sum over the categories")
+    member_service_minutes: int = Field(description="service of the subtree's members")
+    trainings_held: int
+    training_participants: int = Field(description="distinct volunteers trained")
+    party_members: PartyComplianceOut | None = Field(
+        description="compliance with the yearly minimum in the period's calendar year"
+    )
+    position: int = Field(description="the log position this view reflects")

@@ -42,7 +42,7 @@ class Account(LedgerAggregate):
     class ServiceCredited(LedgerAggregate.Event):
         """Verified service: service time counts in full, credits up to the cap."""
 
-        signup_id: UUID
+        source_id: UUID  # the signup or back-fill credited
         org_id: UUID
         service_minutes: int
         posting: dict[str, Any] | None
@@ -52,6 +52,27 @@ class Account(LedgerAggregate):
             if self.posting:
                 account.balance += self.posting["minutes"]
                 account.earned += self.posting["minutes"]
+
+    class ServiceCorrected(LedgerAggregate.Event):
+        """A dispute's correction: the credits first posted for the source go back to the
+        issuing organisation, and the corrected minutes are credited anew (up to the cap)."""
+
+        source_id: UUID
+        dispute_id: UUID
+        org_id: UUID
+        previous_minutes: int
+        corrected_minutes: int
+        reversal: dict[str, Any] | None
+        recredit: dict[str, Any] | None
+
+        def apply(self, account: "Account") -> None:
+            account.service_minutes += self.corrected_minutes - self.previous_minutes
+            if self.reversal:
+                account.balance -= self.reversal["minutes"]
+                account.spent += self.reversal["minutes"]
+            if self.recredit:
+                account.balance += self.recredit["minutes"]
+                account.earned += self.recredit["minutes"]
 
     class TransferSent(LedgerAggregate.Event):
         posting: dict[str, Any]
@@ -136,14 +157,15 @@ class Account(LedgerAggregate):
         return max(rules.balance_cap_minutes - self.balance, 0)
 
     def credit_service(
-        self, ctx: Context, rules: Rules, signup_id: UUID, org_id: UUID, minutes: int
+        self, ctx: Context, rules: Rules, source_id: UUID, org_id: UUID, minutes: int
     ) -> int:
+        """Credits verified service; returns the credits posted (at most `minutes`)."""
         room = self.room_below_cap(rules)
         credited = minutes if room is None else min(minutes, room)
         self.record(
             ctx,
             self.ServiceCredited,
-            signup_id=signup_id,
+            source_id=source_id,
             org_id=org_id,
             service_minutes=minutes,
             posting=posting(issuance_account(org_id), self.name, credited, "service")
@@ -151,6 +173,50 @@ class Account(LedgerAggregate):
             else None,
         )
         return credited
+
+    def correct_service(
+        self,
+        ctx: Context,
+        rules: Rules,
+        source_id: UUID,
+        dispute_id: UUID,
+        org_id: UUID,
+        previous: tuple[int, int],
+        corrected_minutes: int,
+    ) -> int:
+        """Reverses the credits posted for the source and credits `corrected_minutes` anew.
+        `previous` is the source's (service minutes, credits) before the correction.
+        Returns the credits re-credited (at most `corrected_minutes`, under the cap)."""
+        previous_minutes, previous_credits = previous
+        room = None
+        if rules.balance_cap_minutes is not None:
+            room = max(rules.balance_cap_minutes - (self.balance - previous_credits), 0)
+        recredited = corrected_minutes if room is None else min(corrected_minutes, room)
+        net = recredited - previous_credits
+        spendable = self.available + rules.credit_limit_minutes
+        if net < 0 and spendable + net < 0:
+            raise Conflict(
+                "insufficient-balance",
+                f"the correction takes back {-net} minutes of credits but only "
+                f"{max(spendable, 0)} are available: {-(spendable + net)} minutes are missing "
+                "(already spent or reserved)",
+            )
+        self.record(
+            ctx,
+            self.ServiceCorrected,
+            source_id=source_id,
+            dispute_id=dispute_id,
+            org_id=org_id,
+            previous_minutes=previous_minutes,
+            corrected_minutes=corrected_minutes,
+            reversal=posting(self.name, issuance_account(org_id), previous_credits, "reversal")
+            if previous_credits > 0
+            else None,
+            recredit=posting(issuance_account(org_id), self.name, recredited, "service")
+            if recredited > 0
+            else None,
+        )
+        return recredited
 
     def send(
         self,

@@ -38,6 +38,9 @@ def new_check_in_code() -> str:
 
 class Activity(LedgerAggregate):
     contended = True  # a signup rush touches one activity
+    # People served (人次), set on completion; a class default so that snapshots taken
+    # before completion existed still load.
+    beneficiaries: int | None = None
 
     class Published(LedgerAggregate.Created):
         org_id: UUID
@@ -74,6 +77,12 @@ class Activity(LedgerAggregate):
                 promoted = activity.waitlist.pop(0)
                 assert promoted[0] == str(self.promoted_signup_id)
                 activity.accepted.append(promoted)
+
+    class Completed(LedgerAggregate.Event):
+        beneficiaries: int  # people served (人次)
+
+        def apply(self, activity: "Activity") -> None:
+            activity.beneficiaries = self.beneficiaries
 
     def __init__(
         self,
@@ -132,6 +141,25 @@ class Activity(LedgerAggregate):
             check_in_code=new_check_in_code(),
         )
         return activity
+
+    @property
+    def completed(self) -> bool:
+        return self.beneficiaries is not None
+
+    def complete(self, ctx: Context, beneficiaries: int) -> None:
+        """Records how many people were served; a repeated identical completion does nothing."""
+        if beneficiaries < 0:
+            raise Invalid("invalid-beneficiaries", "beneficiaries cannot be negative")
+        if self.beneficiaries is not None:
+            if self.beneficiaries == beneficiaries:
+                return
+            raise Conflict(
+                "already-completed",
+                f"the activity was already completed with {self.beneficiaries} beneficiaries",
+            )
+        if ctx.now < self.starts_at:
+            raise Conflict("not-started", "an activity cannot be completed before it starts")
+        self.record(ctx, self.Completed, beneficiaries=beneficiaries)
 
     def holds_seat_for(self, volunteer_id: UUID) -> bool:
         wanted = str(volunteer_id)

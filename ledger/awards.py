@@ -50,6 +50,7 @@ class Award(LedgerAggregate):
         def apply(self, award: "Award") -> None:
             award.status = AwardStatus.OBJECTED
             award.open_objections.append(str(self.objection_id))
+            award.objections_filed += 1
 
     class Reviewed(LedgerAggregate.Event):
         decision: str
@@ -84,6 +85,7 @@ class Award(LedgerAggregate):
         self.notice_ends_at = notice_ends_at
         self.status = AwardStatus.IN_NOTICE
         self.open_objections: list[str] = []
+        self.objections_filed = 0
 
     @classmethod
     def announce(
@@ -137,7 +139,7 @@ class Award(LedgerAggregate):
         if self.status == AwardStatus.CONFIRMED:
             return
         if self.status != AwardStatus.IN_NOTICE:
-            raise Conflict("cannot-confirm", f"an award that is {self.status.value} is not final")
+            raise Conflict("cannot-confirm", f"an award that is {self.status} cannot be confirmed")
         if self.in_notice(ctx.now):
             raise Conflict("notice-running", "the public notice has not ended yet")
         self.record(ctx, self.Confirmed)

@@ -386,13 +386,17 @@ class VerifySignup(Command):
         signup = _load_signup(uow, self.signup_id)
         require_role(uow.ctx.actor, Role.COORDINATOR)
         require_coordinator_of(uow, uow.ctx.actor, signup.org_id)
-        due = signup.verify(uow.ctx, self.decision, self.minutes, self.reason)
+        verdict = signup.decide(self.decision, self.minutes, self.reason)
         credited = 0
-        if due is not None:
-            account = uow.get(Account, account_id(signup.volunteer_id))
-            before = account.service_minutes
-            credited = account.credit_service(uow.ctx, uow.rules, signup.id, signup.org_id, due)
-            announce_stars(uow, signup.volunteer_id, before, account.service_minutes)
+        if verdict is not None:
+            if verdict.credits_service:
+                account = uow.get(Account, account_id(signup.volunteer_id))
+                before = account.service_minutes
+                credited = account.credit_service(
+                    uow.ctx, uow.rules, signup.id, signup.org_id, verdict.minutes
+                )
+                announce_stars(uow, signup.volunteer_id, before, account.service_minutes)
+            signup.verify(uow.ctx, verdict, credited)
         assert signup.decision is not None and signup.credited_minutes is not None
         return Verification(
             signup.id,

@@ -1,5 +1,6 @@
 """A volunteer's signup for one activity: seat, check-in, check-out and verification."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
@@ -29,6 +30,19 @@ class Decision(StrEnum):
 
 MAX_SERVICE_MINUTES = 24 * 60
 CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A validated verification decision, not yet recorded."""
+
+    decision: Decision
+    minutes: int
+    reason: str | None
+
+    @property
+    def credits_service(self) -> bool:
+        return self.decision != Decision.REJECT
 
 
 class Signup(LedgerAggregate):
@@ -76,13 +90,28 @@ class Signup(LedgerAggregate):
         decision: str
         minutes: int
         reason: str | None
+        credits: int  # the credits actually posted: fewer than `minutes` above the balance cap
 
         def apply(self, signup: "Signup") -> None:
             signup.decision = Decision(self.decision)
             signup.credited_minutes = self.minutes
+            signup.credits = self.credits
             signup.status = (
                 SignupStatus.REJECTED if self.decision == Decision.REJECT else SignupStatus.VERIFIED
             )
+
+    class Corrected(LedgerAggregate.Event):
+        """A dispute resolved by a correction: the verified minutes and credits from now on."""
+
+        dispute_id: UUID
+        minutes: int
+        credits: int
+        reason: str
+
+        def apply(self, signup: "Signup") -> None:
+            signup.credited_minutes = self.minutes
+            signup.credits = self.credits
+            signup.corrections += 1
 
     def __init__(
         self,
@@ -103,7 +132,9 @@ class Signup(LedgerAggregate):
         self.checked_out_at: datetime | None = None
         self.measured_minutes: int | None = None
         self.decision: Decision | None = None
-        self.credited_minutes: int | None = None
+        self.credited_minutes: int | None = None  # verified service minutes (after corrections)
+        self.credits = 0  # credits posted for this signup (after corrections)
+        self.corrections = 0
 
     @property
     def is_active(self) -> bool:
@@ -148,17 +179,13 @@ class Signup(LedgerAggregate):
         self.record(ctx, self.CheckedOut, at=at, minutes=minutes)
         return minutes
 
-    def verify(
-        self, ctx: Context, decision: Decision, minutes: int | None, reason: str | None
-    ) -> int | None:
-        """Records the decision; returns the minutes to credit, or None when nothing is due.
-
-        A repeated identical decision is accepted and credits nothing more.
-        """
+    def decide(self, decision: Decision, minutes: int | None, reason: str | None) -> Verdict | None:
+        """Validates a verification; None when it repeats the decision already recorded
+        (a retry, which must credit nothing more)."""
         reason = reason.strip() if reason else None
-        if decision is Decision.APPROVE:
+        if decision == Decision.APPROVE:
             minutes = self.measured_minutes
-        elif decision is Decision.ADJUST:
+        elif decision == Decision.ADJUST:
             if minutes is None or not 0 <= minutes <= MAX_SERVICE_MINUTES:
                 raise Invalid(
                     "invalid-minutes", f"adjust needs minutes between 0 and {MAX_SERVICE_MINUTES}"
@@ -170,16 +197,48 @@ class Signup(LedgerAggregate):
                 raise Invalid("reason-required", "a rejection needs a reason")
             minutes = 0
         if self.status in (SignupStatus.VERIFIED, SignupStatus.REJECTED):
-            if self.decision is decision and self.credited_minutes == minutes:
+            if self.decision == decision and self.credited_minutes == minutes:
                 return None
             raise Conflict(
                 "already-verified",
                 f"the signup was already verified ({self.decision}); raise a dispute to correct it",
             )
-        if self.status is not SignupStatus.CHECKED_OUT:
+        if self.status != SignupStatus.CHECKED_OUT:
             raise Conflict(
                 "not-checked-out", f"a signup that is {self.status.value} cannot be verified"
             )
         assert minutes is not None
-        self.record(ctx, self.Verified, decision=decision.value, minutes=minutes, reason=reason)
-        return minutes if decision is not Decision.REJECT else None
+        return Verdict(decision, minutes, reason)
+
+    def verify(self, ctx: Context, verdict: Verdict, credits: int) -> None:
+        """Records a decision from `decide`, with the credits the account posted for it."""
+        self.record(
+            ctx,
+            self.Verified,
+            decision=verdict.decision.value,
+            minutes=verdict.minutes,
+            reason=verdict.reason,
+            credits=credits,
+        )
+
+    # A credited record, as disputes see it.
+
+    @property
+    def is_credited(self) -> bool:
+        return self.status == SignupStatus.VERIFIED
+
+    @property
+    def service_minutes(self) -> int:
+        return self.credited_minutes or 0
+
+    def correct(
+        self, ctx: Context, dispute_id: UUID, minutes: int, credits: int, reason: str
+    ) -> None:
+        self.record(
+            ctx,
+            self.Corrected,
+            dispute_id=dispute_id,
+            minutes=minutes,
+            credits=credits,
+            reason=reason,
+        )

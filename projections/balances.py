@@ -1,19 +1,15 @@
 """Balances: every account's posted balance, holds, lifetime earned and spent, service time;
-every posting; and redemptions awaiting hand-out (for expiry)."""
+every posting, and each side of it as an entry of its account's statement with the running
+balance; and redemptions awaiting hand-out (for expiry)."""
 
-from datetime import UTC
 from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
 
 from ledger.accounts import Account, volunteer_account
 from ledger.rewards import Redemption
-from projections.db import Cursor
-
-
-def topic(cls: type) -> str:
-    return f"{cls.__module__}:{cls.__qualname__}"
-
+from projections.db import Cursor, utc_text
+from projections.runner import topic
 
 UPSERT_ACCOUNT = (
     "INSERT INTO tb_accounts (account, kind, owner_id, balance, earned, spent) "
@@ -21,37 +17,74 @@ UPSERT_ACCOUNT = (
     "ON CONFLICT (account) DO UPDATE SET "
     "balance = tb_accounts.balance + excluded.balance, "
     "earned = tb_accounts.earned + excluded.earned, "
-    "spent = tb_accounts.spent + excluded.spent"
+    "spent = tb_accounts.spent + excluded.spent "
+    "RETURNING balance"
 )
 UPDATE_VOLUNTEER_ACCOUNT = (
     "UPDATE tb_accounts SET reserved = reserved + %s, service_minutes = service_minutes + %s "
     "WHERE aggregate_id = %s"
 )
+INSERT_POSTING = (
+    "INSERT INTO tb_postings (id, position, debit, credit, minutes, kind, memo, recorded_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+)
+ENTRY = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+INSERT_ENTRIES = (  # both sides of a posting in one statement
+    "INSERT INTO tb_account_entries (account, position, seq, posting_id, amount, balance, "
+    f"kind, memo, counterparty, reference, occurred_at, recorded_at) VALUES {ENTRY}, {ENTRY}"
+)
 
 
-def _move(cur: Cursor, account: str, balance: int, earned: int = 0, spent: int = 0) -> None:
+def _move(cur: Cursor, account: str, balance: int, earned: int = 0, spent: int = 0) -> int:
+    """Moves an account's balance; returns the balance after the move."""
     kind, _, owner = account.partition(":")
     cur.execute(UPSERT_ACCOUNT, (account, kind, owner, balance, earned, spent))
+    return int(cur.fetchone()[0])
 
 
-def _post(cur: Cursor, posting: dict[str, Any], position: int, event: Any, memo: str) -> None:
+def _post(
+    cur: Cursor,
+    posting: dict[str, Any],
+    position: int,
+    event: Any,
+    memo: str = "",
+    reference: Any = None,
+    seq: int = 0,
+) -> None:
+    """Records a posting and its two entries. `seq` orders the postings of one event;
+    `reference` is what the posting is for (the signup, back-fill or redemption)."""
     minutes = posting["minutes"]
+    debit, credit = posting["debit"], posting["credit"]
+    occurred_at, recorded_at = utc_text(event.occurred_at), utc_text(event.timestamp)
+    ref = None if reference is None else str(reference)
     cur.execute(
-        "INSERT INTO tb_postings (id, position, debit, credit, minutes, kind, memo, recorded_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            posting["id"],
-            position,
-            posting["debit"],
-            posting["credit"],
-            minutes,
-            posting["kind"],
-            memo,
-            event.timestamp.astimezone(UTC).isoformat(),
-        ),
+        INSERT_POSTING,
+        (posting["id"], position, debit, credit, minutes, posting["kind"], memo, recorded_at),
     )
-    _move(cur, posting["debit"], -minutes, spent=minutes)
-    _move(cur, posting["credit"], minutes, earned=minutes)
+    debit_balance = _move(cur, debit, -minutes, spent=minutes)
+    credit_balance = _move(cur, credit, minutes, earned=minutes)
+    sides = ((debit, -minutes, debit_balance, credit), (credit, minutes, credit_balance, debit))
+    cur.execute(
+        INSERT_ENTRIES,
+        [
+            value
+            for account, amount, balance, counterparty in sides
+            for value in (
+                account,
+                position,
+                seq,
+                posting["id"],
+                amount,
+                balance,
+                posting["kind"],
+                memo,
+                counterparty,
+                ref,
+                occurred_at,
+                recorded_at,
+            )
+        ],
+    )
 
 
 def _volunteer_account(cur: Cursor, aggregate_id: Any, reserved: int = 0, service: int = 0) -> None:
@@ -60,12 +93,13 @@ def _volunteer_account(cur: Cursor, aggregate_id: Any, reserved: int = 0, servic
 
 class BalancesProjection:
     name: str = "balances"
-    tables: tuple[str, ...] = ("tb_accounts", "tb_postings", "tb_redemptions")
+    tables: tuple[str, ...] = ("tb_accounts", "tb_postings", "tb_account_entries", "tb_redemptions")
     topics: frozenset[str] = frozenset(
         topic(cls)
         for cls in (
             Account.Opened,
             Account.ServiceCredited,
+            Account.ServiceCorrected,
             Account.TransferSent,
             Account.CreditsHeld,
             Account.HoldReleased,
@@ -92,7 +126,13 @@ class BalancesProjection:
             case Account.ServiceCredited():
                 _volunteer_account(cur, event.originator_id, service=event.service_minutes)
                 if event.posting:
-                    _post(cur, event.posting, position, event, "")
+                    _post(cur, event.posting, position, event, reference=event.source_id)
+            case Account.ServiceCorrected():
+                change = event.corrected_minutes - event.previous_minutes
+                _volunteer_account(cur, event.originator_id, service=change)
+                for seq, posting in enumerate((event.reversal, event.recredit)):
+                    if posting:
+                        _post(cur, posting, position, event, reference=event.source_id, seq=seq)
             case Account.TransferSent():
                 _post(cur, event.posting, position, event, event.memo)
             case Account.CreditsHeld():
@@ -102,7 +142,7 @@ class BalancesProjection:
             case Account.HoldSettled():
                 minutes = event.posting["minutes"]
                 _volunteer_account(cur, event.originator_id, reserved=-minutes)
-                _post(cur, event.posting, position, event, "")
+                _post(cur, event.posting, position, event, reference=event.redemption_id)
             case Redemption.Reserved():
                 cur.execute(
                     "INSERT INTO tb_redemptions (id, volunteer_id, venue_id, status, expires_at) "
@@ -111,7 +151,7 @@ class BalancesProjection:
                         str(event.originator_id),
                         str(event.volunteer_id),
                         str(event.venue_id),
-                        event.expires_at.astimezone(UTC).isoformat(),
+                        utc_text(event.expires_at),
                     ),
                 )
             case Redemption.Fulfilled() | Redemption.Cancelled() | Redemption.Expired():

@@ -9,9 +9,15 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from psycopg_pool import ConnectionPool
+
+
+def utc_text(moment: datetime) -> str:
+    """A moment as UTC ISO text with a fixed width, so that text order is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class Cursor(Protocol):

@@ -29,6 +29,11 @@ SHADOW_SUFFIX = "__next"
 TABLE_NAME = re.compile(r"\btb_\w+")
 
 
+def topic(event_class: type) -> str:
+    """How the event store names an event class."""
+    return f"{event_class.__module__}:{event_class.__qualname__}"
+
+
 class Projection(Protocol):
     name: str
     topics: frozenset[str]

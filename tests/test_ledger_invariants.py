@@ -2,7 +2,8 @@
 
 A hypothesis state machine drives the real service (event store, projections) with random
 sequences of registrations, family links, activities, signups, check-ins and check-outs,
-verifications (with retries), transfers, rewards and redemptions, while keeping its own
+verifications (with retries), back-fills (submitted by one coordinator, approved by another),
+disputes resolved by corrections, transfers, rewards and redemptions, while keeping its own
 model of what every command must do: succeed with a given result, or be refused with a
 given error code and change nothing. After every step it checks, on the read models and on
 the aggregates:
@@ -11,8 +12,9 @@ the aggregates:
 2. the trial balance: all balances sum to zero;
 3. no volunteer account is below its credit limit (balance - reserved >= -limit) or above
    the balance cap, and the aggregate agrees with the read model;
-4. every verified signup is credited exactly once (service postings per volunteer equal the
-   credits of their verified signups; a retried verification credits nothing);
+4. every verified signup and approved back-fill is credited exactly once (service postings
+   less reversals per volunteer equal the current credits of their records; a retried
+   verification or approval credits nothing; a correction reverses and re-credits once);
 5. the model's balances, holds, service time and organisation/venue accounts match exactly.
 
 One runtime (one store) serves all examples of a test, so each example registers its own
@@ -51,6 +53,7 @@ from ledger.accounts import (
 )
 from ledger.activities import Activity, Category
 from ledger.audit import SYSTEM, Actor, Context, Role
+from ledger.backfills import Backfill
 from ledger.commands import (
     CancelRedemption,
     CancelSignup,
@@ -72,9 +75,17 @@ from ledger.commands import (
     account_id,
     signup_id,
 )
+from ledger.disputes import Resolution
 from ledger.errors import Conflict, DomainError, Forbidden, Invalid
 from ledger.identity import DocumentType
 from ledger.organisations import OrgKind
+from ledger.record_commands import (
+    ApproveBackfill,
+    OpenDispute,
+    RejectBackfill,
+    ResolveDispute,
+    SubmitBackfill,
+)
 from ledger.rewards import Redemption, Reward
 from ledger.rules import Rules, TransferPolicy
 from ledger.service import IdempotencyKey
@@ -129,6 +140,12 @@ class VolunteerModel:
     holds: dict[UUID, int] = field(default_factory=dict)
     family: dict[UUID, Relation] = field(default_factory=dict)
     intervals: dict[UUID, tuple[datetime, datetime | None]] = field(default_factory=dict)
+    recorded: dict[UUID, tuple[datetime, datetime]] = field(default_factory=dict)  # back-fills
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        """Whether [start, end) meets any checked-in or back-filled interval."""
+        spans = [*self.intervals.values(), *self.recorded.values()]
+        return any(s < end and (e is None or start < e) for s, e in spans)
 
     @property
     def reserved(self) -> int:
@@ -160,8 +177,22 @@ class SignupModel:
     checked_in_at: datetime | None = None
     measured: int | None = None
     decision: Decision | None = None
-    minutes: int | None = None  # the verified minutes (service time)
-    credited: int = 0  # what its verification posted to the volunteer's account
+    minutes: int | None = None  # the verified minutes (service time), after corrections
+    credited: int = 0  # what its verification posted to the volunteer's account, after corrections
+    corrections: int = 0
+
+
+@dataclass
+class BackfillModel:
+    id: UUID
+    volunteer_id: UUID
+    org_id: UUID
+    start: datetime
+    end: datetime
+    minutes: int  # service minutes: as submitted, then after corrections
+    status: str = "submitted"
+    credited: int = 0
+    corrections: int = 0
 
 
 @dataclass
@@ -207,6 +238,7 @@ class Store:
 
     accounts: dict[str, tuple[int, int, int, int, int, str]]  # balance, reserved, earned, ...
     service_postings: dict[str, int]  # 'service' minutes credited, by account
+    reversals: dict[str, int]  # 'reversal' minutes taken back by corrections, by account
     redemptions: dict[UUID, str]  # status by redemption id
     problems: dict[str, str]  # account or posting -> what is wrong with it
     total: int  # the trial balance
@@ -230,6 +262,10 @@ def read_store(rt: Runtime) -> Store:
             "SELECT credit, SUM(minutes) FROM tb_postings WHERE kind = 'service' GROUP BY credit"
         )
         service_postings = {row[0]: int(row[1]) for row in cur.fetchall()}
+        cur.execute(
+            "SELECT debit, SUM(minutes) FROM tb_postings WHERE kind = 'reversal' GROUP BY debit"
+        )
+        reversals = {row[0]: int(row[1]) for row in cur.fetchall()}
         cur.execute("SELECT id, status FROM tb_redemptions")
         redemptions = {UUID(row[0]): row[1] for row in cur.fetchall()}
 
@@ -263,7 +299,7 @@ def read_store(rt: Runtime) -> Store:
             problems[account] = f"reserved {reserved} on an organisation account"
     # 2. the trial balance
     total = sum(row[0] for row in accounts.values())
-    return Store(accounts, service_postings, redemptions, problems, total)
+    return Store(accounts, service_postings, reversals, redemptions, problems, total)
 
 
 amounts = st.one_of(st.integers(-5, 300), st.sampled_from(["all", "over"]))
@@ -295,6 +331,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.signups: dict[UUID, SignupModel] = {}
         self.rewards: dict[UUID, RewardModel] = {}
         self.redemptions: dict[UUID, RedemptionModel] = {}
+        self.backfills: dict[UUID, BackfillModel] = {}
         # the issuance, pool and venue accounts of this example's organisations
         self.org_accounts: dict[str, int] = {}
         store = read_store(self.rt)
@@ -581,7 +618,9 @@ class LedgerMachine(RuleBasedStateMachine):
             same_day = sum(1 for start, _ in spans if start.astimezone(self.zone).date() == day)
             if same_day >= self.config.max_check_ins_per_day:
                 refusal = Conflict, "check-in-limit"
-            elif any(end is None or start <= at < end for start, end in spans):
+            elif any(
+                end is None or start <= at < end for start, end in [*spans, *vol.recorded.values()]
+            ):
                 refusal = Conflict, "overlapping-service"
         body = self.execute(command, refusal)
         if refusal is not None:
@@ -606,7 +645,10 @@ class LedgerMachine(RuleBasedStateMachine):
             refusal = Invalid, "invalid-check-out"
         else:
             start = signup.checked_in_at
-            for other, (other_start, other_end) in vol.intervals.items():
+            for other, (other_start, other_end) in [
+                *vol.intervals.items(),
+                *vol.recorded.items(),
+            ]:
                 if other != sid and other_start < at and (other_end is None or start < other_end):
                     refusal = Conflict, "overlapping-service"
         body = self.execute(command, refusal)
@@ -794,6 +836,185 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         if self.signups[sid].status in ("checked_out", "verified", "rejected"):
             self.verify(sid, decision, adjusted, "reviewed")
+
+    # Back-fills, disputes and corrections -----------------------------------------------
+
+    def credited_records(self, vid: UUID | None = None) -> list[SignupModel | BackfillModel]:
+        """The verified signups and approved back-fills (of one volunteer)."""
+        records: list[SignupModel | BackfillModel] = [
+            *(s for s in self.signups.values() if s.status == "verified"),
+            *(b for b in self.backfills.values() if b.status == "approved"),
+        ]
+        return [r for r in records if vid is None or r.volunteer_id == vid]
+
+    def approve_backfill(self, backfill: BackfillModel) -> None:
+        """The checker approves: credited once (a retry credits nothing), unless the interval
+        now overlaps service recorded since it was submitted."""
+        vol = self.vols[backfill.volunteer_id]
+        checker = Actor("checker", Role.COORDINATOR, self.street)
+        command = ApproveBackfill(backfill.id)
+        if backfill.status == "approved":
+            again = self.execute_unchanged(command, self.ctx(checker))
+            assert (again["status"], again["credited_minutes"]) == ("approved", 0)
+            return
+        refusal: Refusal = None
+        if backfill.status != "submitted":
+            refusal = Conflict, "already-decided"
+        elif vol.overlaps(backfill.start, backfill.end):
+            refusal = Conflict, "overlapping-service"
+        body = self.execute(command, refusal, self.ctx(checker))
+        if refusal is not None:
+            return
+        room = self.room_below_cap(vol)
+        credited = backfill.minutes if room is None else min(backfill.minutes, room)
+        assert body is not None
+        assert (body["status"], body["credited_minutes"]) == ("approved", credited), body
+        backfill.status = "approved"
+        backfill.credited = credited
+        vol.recorded[backfill.id] = (backfill.start, backfill.end)
+        vol.service_minutes += backfill.minutes
+        vol.service_credits += credited
+        vol.balance += credited
+        vol.earned += credited
+        self.org_accounts[issuance_account(backfill.org_id)] -= credited
+
+    @rule(
+        data=st.data(),
+        when=WHEN,
+        duration=st.integers(1, 600),
+        then=st.sampled_from(["approve", "approve", "self-approve", "reject", "keep"]),
+        outside=st.integers(0, 9),
+    )
+    def backfill(
+        self, data: st.DataObject, when: tuple[str, int], duration: int, then: str, outside: int
+    ) -> None:
+        """A coordinator of a team back-fills service; a coordinator of the street approves
+        it (with a retry), or rejects it; the submitter may not approve it."""
+        vol = self.vols[data.draw(st.sampled_from(list(self.vols)), label="volunteer")]
+        org = data.draw(st.sampled_from(self.teams), label="organisation")
+        maker = Actor("maker", Role.COORDINATOR, org)
+        start = self.pick_time(vol, when)
+        window = timedelta(days=self.config.backfill_window_days)
+        if outside == 0:
+            start = self.now - window - timedelta(minutes=1)
+        end = start + timedelta(minutes=duration)
+        minutes = duration - duration % self.config.granularity_minutes
+        refusal: Refusal = None
+        if start < self.now - window:
+            refusal = Invalid, "outside-backfill-window"
+        elif end > self.now + CLOCK_SKEW:
+            refusal = Invalid, "time-in-future"
+        elif minutes == 0:
+            refusal = Invalid, "invalid-interval"
+        elif vol.overlaps(start, end):
+            refusal = Conflict, "overlapping-service"
+        command = SubmitBackfill(vol.id, org, start, end, "helped", Category.OTHER, ("photo",))
+        body = self.execute(command, refusal, self.ctx(maker))
+        if refusal is not None:
+            return
+        assert body is not None
+        assert (body["status"], body["minutes"]) == ("submitted", minutes), body
+        backfill = BackfillModel(UUID(body["id"]), vol.id, org, start, end, minutes)
+        self.backfills[backfill.id] = backfill
+        if then == "self-approve":
+            self.execute(
+                ApproveBackfill(backfill.id), (Forbidden, "same-approver"), self.ctx(maker)
+            )
+        elif then == "approve":
+            self.approve_backfill(backfill)
+            self.approve_backfill(backfill)
+        elif then == "reject":
+            self.execute(RejectBackfill(backfill.id, "no evidence"), None, self.ctx(maker))
+            backfill.status = "rejected"
+            self.approve_backfill(backfill)
+
+    @precondition(lambda self: any(b.status == "submitted" for b in self.backfills.values()))
+    @rule(data=st.data())
+    def approve_pending_backfill(self, data: st.DataObject) -> None:
+        pending = [b for b in self.backfills.values() if b.status == "submitted"]
+        self.approve_backfill(data.draw(st.sampled_from(pending), label="backfill"))
+
+    @precondition(lambda self: self.credited_records())
+    @rule(
+        data=st.data(),
+        decision=st.sampled_from([Resolution.CORRECT, Resolution.CORRECT, Resolution.DISMISS]),
+        minutes=st.one_of(st.integers(0, 600), st.just(0)),
+        acting=st.sampled_from(["self", "self", "coordinator", "other-volunteer"]),
+        spend_first=st.booleans(),
+    )
+    def dispute(
+        self,
+        data: st.DataObject,
+        decision: Resolution,
+        minutes: int,
+        acting: str,
+        spend_first: bool,
+    ) -> None:
+        """A volunteer disputes a credited record; a coordinator of its organisation corrects
+        it (a reversal of what was credited and a re-credit) or dismisses it. A correction
+        that would take back credits already spent is refused, and the dispute dismissed."""
+        record = data.draw(st.sampled_from(self.credited_records()), label="record")
+        vol = self.vols[record.volunteer_id]
+        org = self.teams[0]
+        others = [v for v in self.vols if v != vol.id]
+        opener = {
+            "self": Actor("self", Role.VOLUNTEER, vol.id),
+            "coordinator": Actor("coordinator", Role.COORDINATOR, record.org_id),
+            "other-volunteer": Actor("other", Role.VOLUNTEER, others[0]),
+        }[acting]
+        refusal: Refusal = (Forbidden, "not-yourself") if acting == "other-volunteer" else None
+        body = self.execute(OpenDispute(record.id, "not what I served"), refusal, self.ctx(opener))
+        if body is None:
+            return
+        assert (body["status"], body["previous_minutes"]) == ("open", record.minutes), body
+        dispute = UUID(body["id"])
+        self.execute(OpenDispute(record.id, "again"), (Conflict, "dispute-open"))
+        resolver = self.ctx(Actor("resolver", Role.COORDINATOR, record.org_id))
+        dismiss = ResolveDispute(dispute, Resolution.DISMISS, "as recorded")
+        if decision == Resolution.DISMISS:
+            body = self.execute(dismiss, None, resolver)
+            assert body is not None and body["status"] == "dismissed"
+            return
+        spendable = vol.available + self.config.credit_limit_minutes
+        if spend_first and spendable > 0:  # what a correction would take back is gone
+            self.execute(Transfer(vol.id, spendable, TransferKind.DONATION, None, org, "all"))
+            vol.balance -= spendable
+            vol.spent += spendable
+            self.org_accounts[pool_account(org)] += spendable
+        previous = record.minutes or 0
+        reversal = record.credited
+        room = None
+        if self.config.balance_cap_minutes is not None:
+            room = max(self.config.balance_cap_minutes - (vol.balance - reversal), 0)
+        recredit = minutes if room is None else min(minutes, room)
+        net = recredit - reversal
+        if minutes == previous:
+            refusal = Invalid, "unchanged-minutes"
+        elif net < 0 and vol.available + self.config.credit_limit_minutes + net < 0:
+            refusal = Conflict, "insufficient-balance"
+        command = ResolveDispute(dispute, Resolution.CORRECT, "recounted", minutes)
+        body = self.execute(command, refusal, resolver)
+        if body is None:
+            body = self.execute(dismiss, None, self.ctx(resolver.actor))
+            assert body is not None and body["status"] == "dismissed"
+            return
+        assert (
+            body["status"],
+            body["previous_minutes"],
+            body["corrected_minutes"],
+            body["reversed_credits"],
+            body["recredited_credits"],
+        ) == ("corrected", previous, minutes, reversal, recredit), body
+        record.minutes = minutes
+        record.credited = recredit
+        record.corrections += 1
+        vol.service_minutes += minutes - previous
+        vol.service_credits += net
+        vol.balance += net
+        vol.spent += reversal
+        vol.earned += recredit
+        self.org_accounts[issuance_account(record.org_id)] -= net
+        self.probe_overdraft(vol)
 
     # Transfers --------------------------------------------------------------------------
 
@@ -1100,17 +1321,15 @@ class LedgerMachine(RuleBasedStateMachine):
             name = volunteer_account(vol.id)
             expected = (vol.balance, vol.reserved, vol.earned, vol.spent, vol.service_minutes)
             assert accounts[name][:5] == expected, f"read model {accounts[name]} != {expected}"
-            credited = sum(s.credited for s in self.signups.values() if s.volunteer_id == vol.id)
+            records = self.credited_records(vol.id)
+            credited = sum(r.credited for r in records)
             assert vol.service_credits == credited
-            assert service_postings.get(name, 0) == credited, (
-                f"{name}: service postings {service_postings.get(name, 0)} != credits "
-                f"{credited} of its verified signups"
+            net_service = service_postings.get(name, 0) - store.reversals.get(name, 0)
+            assert net_service == credited, (
+                f"{name}: service postings less reversals {net_service} != credits "
+                f"{credited} of its verified signups and approved back-fills"
             )
-            served = sum(
-                s.minutes or 0
-                for s in self.signups.values()
-                if s.volunteer_id == vol.id and s.status == "verified"
-            )
+            served = sum(r.minutes or 0 for r in records)
             assert vol.service_minutes == served
             aggregate = rt.service.load(Account, account_id(vol.id), "account")
             assert (
@@ -1162,16 +1381,26 @@ class LedgerMachine(RuleBasedStateMachine):
             assert status == redemption.status, redemption
         for vol in self.vols.values():
             stream = list(self.rt.app.events.get(account_id(vol.id)))
-            credits = Counter(e.signup_id for e in stream if isinstance(e, Account.ServiceCredited))
-            verified = {
-                s.id
-                for s in self.signups.values()
-                if s.volunteer_id == vol.id and s.status == "verified"
-            }
+            credits = Counter(e.source_id for e in stream if isinstance(e, Account.ServiceCredited))
+            verified = {r.id for r in self.credited_records(vol.id)}
             assert set(credits) == verified, (
-                "a verified signup was not credited, or a rejected or unverified one was"
+                "a verified signup or approved back-fill was not credited, or another one was"
             )
             assert all(n == 1 for n in credits.values()), f"credited more than once: {credits}"
+            corrections = Counter(
+                e.source_id for e in stream if isinstance(e, Account.ServiceCorrected)
+            )
+            expected = {r.id: r.corrections for r in self.credited_records(vol.id) if r.corrections}
+            assert corrections == expected, f"corrections {corrections} != model {expected}"
+        for backfill in self.backfills.values():
+            b = load(Backfill, backfill.id, "backfill")
+            minutes = b.service_minutes if b.is_approved else b.minutes
+            assert (b.status.value, minutes, b.credits, b.corrections) == (
+                backfill.status,
+                backfill.minutes,
+                backfill.credited,
+                backfill.corrections,
+            ), backfill
 
 
 @pytest.mark.parametrize("config", list(CONFIGS))

@@ -3,17 +3,20 @@
 import threading
 import uuid
 from datetime import UTC, datetime
+from uuid import UUID
 
 import structlog
 
 import migrations
 from ledger.audit import SYSTEM, Context
-from ledger.commands import ExpireRedemption
+from ledger.commands import Command, ExpireRedemption
 from ledger.errors import DomainError
+from ledger.recognition_commands import ConfirmAward
 from ledger.service import LedgerService, TimebankApplication
 from projections.catalog import all_projections
 from projections.db import Database, PostgresDatabase, SQLiteDatabase
 from projections.queries import overdue_redemptions
+from projections.reports import awards_due
 from projections.runner import ProjectionRunner
 from timebank.settings import Settings
 from timebank.tokens import TokenStore
@@ -73,29 +76,37 @@ class Runtime:
         self._sweeper: threading.Thread | None = None
 
     def start(self) -> None:
-        """Follows the log into the read models and expires overdue redemptions."""
+        """Follows the log into the read models; expires overdue redemptions and confirms
+        awards whose public notice has ended."""
         self.runner.start()
-        self._sweeper = threading.Thread(target=self._sweep, name="expiry", daemon=True)
+        self._sweeper = threading.Thread(target=self._sweep, name="sweeper", daemon=True)
         self._sweeper.start()
+
+    def _as_system(self, command: Command, now: datetime, subject: UUID) -> bool:
+        ctx = Context(SYSTEM, f"sweep-{uuid.uuid4()}", now)
+        try:
+            self.service.execute(ctx, command)
+        except DomainError as e:
+            log.info("sweep skipped", command=type(command).__name__, id=str(subject), code=e.code)
+            return False
+        return True
 
     def expire_overdue(self, now: datetime | None = None) -> int:
         now = now or datetime.now(UTC)
-        expired = 0
-        for redemption_id in overdue_redemptions(self.db, now):
-            ctx = Context(SYSTEM, f"expiry-{uuid.uuid4()}", now)
-            try:
-                self.service.execute(ctx, ExpireRedemption(redemption_id))
-                expired += 1
-            except DomainError as e:
-                log.info("redemption not expired", redemption_id=str(redemption_id), code=e.code)
-        return expired
+        due = overdue_redemptions(self.db, now)
+        return sum(self._as_system(ExpireRedemption(r), now, r) for r in due)
+
+    def confirm_due_awards(self, now: datetime | None = None) -> int:
+        now = now or datetime.now(UTC)
+        return sum(self._as_system(ConfirmAward(a), now, a) for a in awards_due(self.db, now))
 
     def _sweep(self) -> None:
         while not self._stop.wait(self.settings.expiry_sweep_seconds):
             try:
                 self.expire_overdue()
+                self.confirm_due_awards()
             except Exception:
-                log.exception("expiry sweep failed")
+                log.exception("sweep failed")
 
     def close(self) -> None:
         self._stop.set()

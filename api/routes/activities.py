@@ -53,6 +53,8 @@ def get_activity(activity_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> Activity
         accepted=len(activity.accepted),
         waitlisted=len(activity.waitlist),
         check_in_code=activity.check_in_code if organiser else None,
+        completed=activity.completed,
+        beneficiaries=activity.beneficiaries,
     )
 
 

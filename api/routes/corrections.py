@@ -1,3 +1,115 @@
+from uuid import UUID
+
 from fastapi import APIRouter
 
+from api.deps import CommanderDep, ContextDep, RuntimeDep
+from api.schemas import (
+    BackfillIn,
+    BackfillOut,
+    BackfillStateOut,
+    DisputeIn,
+    DisputeOut,
+    DisputeStateOut,
+    EmptyIn,
+    ReasonIn,
+    ResolveIn,
+)
+from ledger.backfills import Backfill
+from ledger.disputes import Dispute
+from ledger.permissions import require_signup_reader
+from ledger.record_commands import (
+    ApproveBackfill,
+    OpenDispute,
+    RejectBackfill,
+    ResolveDispute,
+    SubmitBackfill,
+)
+
 router = APIRouter(tags=["back-fills and disputes"])
+
+
+@router.post("/v1/backfills", status_code=201, response_model=BackfillStateOut)
+def submit_backfill(body: BackfillIn, run: CommanderDep) -> dict[str, object]:
+    return run.run(
+        SubmitBackfill(
+            volunteer_id=body.volunteer_id,
+            org_id=body.org_id,
+            started_at=body.started_at,
+            ended_at=body.ended_at,
+            description=body.description,
+            category=body.category,
+            evidence=tuple(body.evidence),
+            activity_id=body.activity_id,
+        )
+    )
+
+
+@router.get("/v1/backfills/{backfill_id}", response_model=BackfillOut)
+def get_backfill(backfill_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> BackfillOut:
+    backfill = rt.service.load(Backfill, backfill_id, "backfill")
+    reader = rt.service.reader(ctx)
+    require_signup_reader(reader, ctx.actor, backfill.volunteer_id, backfill.org_id)
+    return BackfillOut(
+        id=backfill.id,
+        volunteer_id=backfill.volunteer_id,
+        org_id=backfill.org_id,
+        activity_id=backfill.activity_id,
+        category=backfill.category,
+        campaign=backfill.campaign,
+        started_at=backfill.started_at,
+        ended_at=backfill.ended_at,
+        minutes=backfill.minutes,
+        description=backfill.description,
+        evidence=backfill.evidence,
+        status=backfill.status,
+        submitted_by=backfill.submitted_by,
+        approved_by=backfill.approved_by,
+        rejected_by=backfill.rejected_by,
+        rejection_reason=backfill.rejection_reason,
+        service_minutes=backfill.service_minutes,
+        credits=backfill.credits,
+        corrections=backfill.corrections,
+    )
+
+
+@router.post("/v1/backfills/{backfill_id}/approve", response_model=BackfillStateOut)
+def approve_backfill(
+    backfill_id: UUID, run: CommanderDep, body: EmptyIn | None = None
+) -> dict[str, object]:
+    return run.run(ApproveBackfill(backfill_id))
+
+
+@router.post("/v1/backfills/{backfill_id}/reject", response_model=BackfillStateOut)
+def reject_backfill(backfill_id: UUID, body: ReasonIn, run: CommanderDep) -> dict[str, object]:
+    return run.run(RejectBackfill(backfill_id, body.reason))
+
+
+@router.post("/v1/disputes", status_code=201, response_model=DisputeStateOut)
+def open_dispute(body: DisputeIn, run: CommanderDep) -> dict[str, object]:
+    return run.run(OpenDispute(body.record_id, body.reason))
+
+
+@router.get("/v1/disputes/{dispute_id}", response_model=DisputeOut)
+def get_dispute(dispute_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> DisputeOut:
+    dispute = rt.service.load(Dispute, dispute_id, "dispute")
+    reader = rt.service.reader(ctx)
+    require_signup_reader(reader, ctx.actor, dispute.volunteer_id, dispute.org_id)
+    return DisputeOut(
+        id=dispute.id,
+        record_id=dispute.source_id,
+        record_kind=dispute.source_kind,
+        volunteer_id=dispute.volunteer_id,
+        org_id=dispute.org_id,
+        status=dispute.status,
+        previous_minutes=dispute.previous_minutes,
+        corrected_minutes=dispute.corrected_minutes,
+        reason=dispute.reason,
+        resolution_reason=dispute.resolution_reason,
+        opened_by=dispute.opened_by,
+        resolved_by=dispute.resolved_by,
+    )
+
+
+@router.post("/v1/disputes/{dispute_id}/resolve", response_model=DisputeStateOut)
+def resolve_dispute(dispute_id: UUID, body: ResolveIn, run: CommanderDep) -> dict[str, object]:
+    return run.run(ResolveDispute(dispute_id, body.decision, body.reason, body.minutes))

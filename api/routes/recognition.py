@@ -1,3 +1,140 @@
+from uuid import UUID
+
 from fastapi import APIRouter
 
+from api.deps import CommanderDep, ContextDep, RuntimeDep
+from api.schemas import (
+    AwardOut,
+    AwardStateOut,
+    CommendationIn,
+    CompletionIn,
+    CompletionOut,
+    EvaluationDetailOut,
+    EvaluationIn,
+    EvaluationOut,
+    ObjectionIn,
+    ObjectionOut,
+    ReviewIn,
+    TrainingCreatedOut,
+    TrainingIn,
+    TrainingOut,
+)
+from ledger.audit import Role
+from ledger.awards import Award, AwardKind, AwardStatus
+from ledger.errors import Forbidden
+from ledger.permissions import coordinates, is_self, require_signup_reader
+from ledger.recognition_commands import (
+    Commend,
+    CompleteActivity,
+    ConfirmAward,
+    Evaluate,
+    FileObjection,
+    RecordTraining,
+    ReviewAward,
+)
+from ledger.trainings import Evaluation, Evaluator, Training
+
 router = APIRouter(tags=["activity completion, trainings, evaluations, commendations and stars"])
+
+
+@router.post("/v1/activities/{activity_id}/complete", response_model=CompletionOut)
+def complete_activity(
+    activity_id: UUID, body: CompletionIn, run: CommanderDep
+) -> dict[str, object]:
+    return run.run(CompleteActivity(activity_id, body.beneficiaries))
+
+
+@router.post("/v1/trainings", status_code=201, response_model=TrainingCreatedOut)
+def record_training(body: TrainingIn, run: CommanderDep) -> dict[str, object]:
+    return run.run(
+        RecordTraining(
+            body.org_id, body.title, body.held_at, body.minutes, tuple(body.volunteer_ids)
+        )
+    )
+
+
+@router.get("/v1/trainings/{training_id}", response_model=TrainingOut)
+def get_training(training_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> TrainingOut:
+    training = rt.service.load(Training, training_id, "training")
+    actor = ctx.actor
+    participant = any(is_self(actor, v) for v in training.volunteer_ids)
+    if not (
+        participant
+        or actor.role is Role.AUDITOR
+        or coordinates(rt.service.reader(ctx), actor, training.org_id)
+    ):
+        raise Forbidden(
+            "outside-scope", "only a participant, the organiser or an auditor may see a training"
+        )
+    return TrainingOut(
+        id=training.id,
+        org_id=training.org_id,
+        title=training.title,
+        held_at=training.held_at,
+        minutes=training.minutes,
+        volunteer_ids=training.volunteer_ids,
+    )
+
+
+@router.post("/v1/evaluations", status_code=201, response_model=EvaluationOut)
+def evaluate(body: EvaluationIn, run: CommanderDep) -> dict[str, object]:
+    return run.run(Evaluate(body.signup_id, body.score, body.by, body.comment))
+
+
+@router.get("/v1/evaluations/{evaluation_id}", response_model=EvaluationDetailOut)
+def get_evaluation(evaluation_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> EvaluationDetailOut:
+    evaluation = rt.service.load(Evaluation, evaluation_id, "evaluation")
+    require_signup_reader(
+        rt.service.reader(ctx), ctx.actor, evaluation.volunteer_id, evaluation.org_id
+    )
+    return EvaluationDetailOut(
+        id=evaluation.id,
+        signup_id=evaluation.signup_id,
+        volunteer_id=evaluation.volunteer_id,
+        activity_id=evaluation.activity_id,
+        org_id=evaluation.org_id,
+        score=evaluation.score,
+        by=Evaluator(evaluation.by),
+        comment=evaluation.comment,
+    )
+
+
+@router.post("/v1/commendations", status_code=201, response_model=AwardStateOut)
+def commend(body: CommendationIn, run: CommanderDep) -> dict[str, object]:
+    return run.run(Commend(body.volunteer_id, body.org_id, body.title, body.reason))
+
+
+@router.post("/v1/objections", status_code=201, response_model=ObjectionOut)
+def file_objection(body: ObjectionIn, run: CommanderDep) -> dict[str, object]:
+    return run.run(FileObjection(body.award_id, body.reason))
+
+
+@router.post("/v1/awards/{award_id}/review", response_model=AwardStateOut)
+def review_award(award_id: UUID, body: ReviewIn, run: CommanderDep) -> dict[str, object]:
+    return run.run(ReviewAward(award_id, body.decision, body.reason))
+
+
+@router.post("/v1/awards/{award_id}/confirm", response_model=AwardStateOut)
+def confirm_award(award_id: UUID, run: CommanderDep) -> dict[str, object]:
+    return run.run(ConfirmAward(award_id))
+
+
+@router.get("/v1/awards/{award_id}", response_model=AwardOut)
+def get_award(award_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> AwardOut:
+    award = rt.service.load(Award, award_id, "award")
+    status = AwardStatus(award.status)
+    return AwardOut(
+        id=award.id,
+        volunteer_id=award.volunteer_id,
+        org_id=award.org_id,
+        kind=AwardKind(award.kind),
+        level=award.level,
+        title=award.title,
+        reason=award.reason,
+        status=status,
+        notice_ends_at=award.notice_ends_at,
+        in_notice=status in (AwardStatus.IN_NOTICE, AwardStatus.OBJECTED)
+        and award.in_notice(ctx.now),
+        objections=award.objections_filed,
+        open_objections=len(award.open_objections),
+    )
