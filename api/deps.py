@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import structlog
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import ProblemError
@@ -102,6 +102,12 @@ def commander(
 
 
 CommanderDep = Annotated[Commander, Depends(commander)]
+
+
+MinPosition = Annotated[
+    int | None,
+    Query(ge=0, lt=2**63, description="wait until this log position is reflected"),
+]
 
 
 def wait_for_position(rt: Runtime, projection: str, min_position: int | None) -> None:

@@ -1,11 +1,12 @@
 """Request and response bodies of the v1 contract."""
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 from uuid import UUID
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -21,18 +22,35 @@ from ledger.disputes import Resolution
 from ledger.identity import DocumentType
 from ledger.organisations import OrgKind
 from ledger.signups import Decision
+from ledger.text import has_control_characters
 from ledger.trainings import Evaluator
 from ledger.volunteers import Relation
 
+
+def _printable(value: str) -> str:
+    if has_control_characters(value):
+        raise ValueError("must not contain control characters (tab and line breaks may)")
+    return value
+
+
+Printable = AfterValidator(_printable)  # every string a request carries has it
 Minutes = Annotated[StrictInt, Field(ge=0, le=10**9, description="a whole number of minutes")]
-Text = Annotated[str, Field(max_length=2000)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Text = Annotated[str, Field(max_length=2000), Printable]
+Name = Annotated[str, Field(min_length=1, max_length=200), Printable]
+Reason = Annotated[str, Field(min_length=1, max_length=2000), Printable]
+Code = Annotated[str, Field(max_length=20), Printable]
 
 
 class Body(BaseModel):
     """A request body: unknown fields are refused; numbers and flags are not coerced."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class View(BaseModel):
+    """A response read from an object's attributes: `View.model_validate(obj)`."""
+
+    model_config = ConfigDict(from_attributes=True)
 
 
 def _within_calendar(value: datetime) -> datetime:
@@ -44,6 +62,12 @@ def _within_calendar(value: datetime) -> datetime:
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 Moment = Annotated[AwareDatetime, AfterValidator(_within_calendar)]
+
+
+ViewPosition = Annotated[int, Field(description="the log position this view reflects")]
+NextCursor = Annotated[
+    str | None, Field(description="pass it as `cursor` for the next page; null on the last")
+]
 
 
 class Positioned(BaseModel):
@@ -82,16 +106,18 @@ class OrganisationOut(BaseModel):
 
 class IdDocument(Body):
     type: DocumentType
-    number: Annotated[str, Field(min_length=1, max_length=64)]
+    number: Annotated[str, Field(min_length=1, max_length=64), Printable]
 
 
 class VolunteerIn(Body):
     name: Name
     id_document: IdDocument
-    phone: Annotated[str, Field(min_length=3, max_length=32)]
+    phone: Annotated[str, Field(min_length=3, max_length=32), Printable]
     birth_date: date
     party_member: StrictBool = False
-    skills: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
+    skills: list[Annotated[str, Field(max_length=100), Printable]] = Field(
+        default_factory=list, max_length=50
+    )
     home_org_id: UUID
 
 
@@ -140,11 +166,11 @@ class ActivityIn(Body):
     org_id: UUID
     title: Name
     category: Category
-    location: Annotated[str, Field(max_length=500)] = ""
+    location: Annotated[str, Field(max_length=500), Printable] = ""
     starts_at: Moment
     ends_at: Moment
     capacity: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
-    campaign: Annotated[str, Field(max_length=200)] | None = None
+    campaign: Annotated[str, Field(max_length=200), Printable] | None = None
 
 
 class ActivityCreatedOut(CreatedOut):
@@ -183,7 +209,7 @@ class ReasonIn(Body):
 
 class AttendanceIn(Body):
     at: Moment | None = Field(None, description="defaults to now")
-    code: Annotated[str, Field(max_length=20)] | None = Field(
+    code: Code | None = Field(
         None, description="the activity's check-in code (required when checking in yourself)"
     )
 
@@ -236,7 +262,7 @@ class AccountOut(BaseModel):
     spent_minutes: int
     service_minutes: int
     stars: int
-    position: int = Field(description="the log position this view reflects")
+    position: ViewPosition
 
 
 class TransferIn(Body):
@@ -291,7 +317,7 @@ class RedemptionOut(Positioned):
 
 
 class FulfilIn(Body):
-    code: Annotated[str, Field(min_length=1, max_length=20)]
+    code: Annotated[Code, Field(min_length=1)]
 
 
 class RedemptionDetailOut(BaseModel):
@@ -318,8 +344,6 @@ class Readiness(BaseModel):
 
 # Recognition: activity completion, trainings, evaluations, commendations and stars
 
-Reason = Annotated[str, Field(min_length=1, max_length=2000)]
-
 
 class CompletionIn(Body):
     beneficiaries: Annotated[StrictInt, Field(ge=0, le=10**7, description="people served (人次)")]
@@ -343,7 +367,7 @@ class TrainingCreatedOut(CreatedOut):
     participants: int
 
 
-class TrainingOut(BaseModel):
+class TrainingOut(View):
     id: UUID
     org_id: UUID
     title: str
@@ -367,7 +391,7 @@ class EvaluationOut(Positioned):
     by: Evaluator
 
 
-class EvaluationDetailOut(BaseModel):
+class EvaluationDetailOut(View):
     id: UUID
     signup_id: UUID
     volunteer_id: UUID
@@ -434,7 +458,7 @@ class BackfillIn(Body):
     started_at: Moment
     ended_at: Moment
     description: Text = Field("", description="what was done (required)")
-    evidence: list[Annotated[str, Field(max_length=500)]] = Field(
+    evidence: list[Annotated[str, Field(max_length=500), Printable]] = Field(
         default_factory=list, max_length=20, description="references to photos, sign-in sheets"
     )
     activity_id: UUID | None = None
@@ -453,7 +477,7 @@ class EmptyIn(Body):
     pass
 
 
-class BackfillOut(BaseModel):
+class BackfillOut(View):
     id: UUID
     volunteer_id: UUID
     org_id: UUID
@@ -495,10 +519,13 @@ class DisputeStateOut(Positioned):
     recredited_credits: int = Field(0, description="credits posted again by the correction")
 
 
-class DisputeOut(BaseModel):
+class DisputeOut(View):
     id: UUID
-    record_id: UUID
-    record_kind: str = Field(description="signup or backfill")
+    record_id: UUID = Field(validation_alias=AliasChoices("record_id", "source_id"))
+    record_kind: str = Field(
+        description="signup or backfill",
+        validation_alias=AliasChoices("record_kind", "source_kind"),
+    )
     volunteer_id: UUID
     org_id: UUID
     status: str
@@ -513,12 +540,18 @@ class DisputeOut(BaseModel):
 # Statements and audit trails
 
 
-class StatementEntryOut(BaseModel):
+class StatementEntryOut(View):
     position: int = Field(description="log position of the event that made the posting")
     posting_id: str
     kind: str = Field(description="service, reversal, gift, donation, exchange or redemption")
-    amount_minutes: int = Field(description="signed: negative when the account is debited")
-    balance_minutes: int = Field(description="the account's running balance after this entry")
+    amount_minutes: int = Field(
+        description="signed: negative when the account is debited",
+        validation_alias=AliasChoices("amount_minutes", "amount"),
+    )
+    balance_minutes: int = Field(
+        description="the account's running balance after this entry",
+        validation_alias=AliasChoices("balance_minutes", "balance"),
+    )
     counterparty: str = Field(description="the other account of the posting")
     memo: str
     reference: str | None = Field(
@@ -537,11 +570,11 @@ class StatementOut(BaseModel):
     opening_balance: int = Field(description="the balance before the first entry of this page")
     closing_balance: int = Field(description="the balance after the last entry of this page")
     entries: list[StatementEntryOut]
-    next_cursor: str | None
-    position: int = Field(description="the log position this view reflects")
+    next_cursor: NextCursor
+    position: ViewPosition
 
 
-class AuditEntryOut(BaseModel):
+class AuditEntryOut(View):
     position: int = Field(description="the event's log position")
     event_type: str = Field(description="e.g. Signup.CheckedIn")
     aggregate_id: UUID
@@ -561,8 +594,8 @@ class AuditTrailOut(BaseModel):
     subject_kind: str = Field(description="volunteer, activity or redemption")
     subject_id: UUID
     entries: list[AuditEntryOut]
-    next_cursor: str | None
-    position: int = Field(description="the log position this view reflects")
+    next_cursor: NextCursor
+    position: ViewPosition
 
 
 # Service records, rankings, organisation reports and awards in notice (projections/records.py)
@@ -575,7 +608,7 @@ class RecordTotalsOut(BaseModel):
     confirmed_stars: int = Field(description="the highest star level confirmed after its notice")
 
 
-class RecordServiceOut(BaseModel):
+class RecordServiceOut(View):
     source_id: UUID = Field(description="the signup or back-fill credited")
     source_kind: str = Field(description="signup or backfill")
     activity_id: UUID | None
@@ -592,7 +625,7 @@ class RecordServiceOut(BaseModel):
     credited_at: AwareDatetime | None
 
 
-class RecordCorrectionOut(BaseModel):
+class RecordCorrectionOut(View):
     dispute_id: UUID
     source_id: UUID
     source_kind: str
@@ -604,7 +637,7 @@ class RecordCorrectionOut(BaseModel):
     corrected_at: AwareDatetime | None
 
 
-class RecordTrainingOut(BaseModel):
+class RecordTrainingOut(View):
     training_id: UUID
     org_id: UUID
     org_name: str | None
@@ -613,7 +646,7 @@ class RecordTrainingOut(BaseModel):
     minutes: int
 
 
-class RecordEvaluationOut(BaseModel):
+class RecordEvaluationOut(View):
     evaluation_id: UUID
     signup_id: UUID
     activity_id: UUID
@@ -625,7 +658,7 @@ class RecordEvaluationOut(BaseModel):
     given_at: AwareDatetime | None
 
 
-class NoticeOut(BaseModel):
+class NoticeOut(View):
     id: UUID
     volunteer_id: UUID
     volunteer_number: str | None
@@ -641,7 +674,18 @@ class NoticeOut(BaseModel):
     decided_at: AwareDatetime | None = Field(description="when last reviewed or confirmed")
 
 
-class ServiceRecordOut(BaseModel):
+class RecordCursorsOut(BaseModel):
+    """Per list: the cursor of its next page at /v1/volunteers/{id}/record/<list>, null when
+    the record already holds all of it."""
+
+    services: str | None
+    corrections: str | None
+    trainings: str | None
+    evaluations: str | None
+    awards: str | None
+
+
+class ServiceRecordOut(View):
     volunteer_id: UUID
     volunteer_number: str
     home_org_id: UUID
@@ -654,16 +698,31 @@ class ServiceRecordOut(BaseModel):
     awards: list[NoticeOut] = Field(description="stars and commendations, newest first")
     certificates: list[dict[str, object]] = Field(description="certificates issued (none yet)")
     list_limit: int = Field(description="each list holds at most this many, the newest")
-    position: int = Field(description="the log position this view reflects")
+    next_cursors: RecordCursorsOut = Field(
+        description="where each list continues; null for a list given whole"
+    )
+    position: ViewPosition
+
+
+EntryOut = TypeVar("EntryOut", bound=BaseModel)
+
+
+class RecordPageOut(BaseModel, Generic[EntryOut]):
+    """A page of one list of a service record, in the record's order (newest first)."""
+
+    volunteer_id: UUID
+    items: list[EntryOut]
+    next_cursor: NextCursor
+    position: ViewPosition
 
 
 class NoticesOut(BaseModel):
     items: list[NoticeOut]
-    next_cursor: str | None
-    position: int = Field(description="the log position this view reflects")
+    next_cursor: NextCursor
+    position: ViewPosition
 
 
-class TeamStandingOut(BaseModel):
+class TeamStandingOut(View):
     org_id: UUID
     name: str
     kind: OrgKind
@@ -680,11 +739,11 @@ class TeamRankingOut(BaseModel):
     kind: OrgKind
     sort: str
     items: list[TeamStandingOut]
-    next_cursor: str | None
-    position: int = Field(description="the log position this view reflects")
+    next_cursor: NextCursor
+    position: ViewPosition
 
 
-class VolunteerStandingOut(BaseModel):
+class VolunteerStandingOut(View):
     rank: int = Field(description="equal minutes share a rank")
     volunteer_id: UUID
     volunteer_number: str | None
@@ -695,22 +754,22 @@ class VolunteerRankingOut(BaseModel):
     org_id: UUID
     period: str
     items: list[VolunteerStandingOut]
-    next_cursor: str | None
-    position: int = Field(description="the log position this view reflects")
+    next_cursor: NextCursor
+    position: ViewPosition
 
 
-class CategoryMinutesOut(BaseModel):
+class CategoryMinutesOut(View):
     category: str
     minutes: int
 
 
-class PartyMemberOut(BaseModel):
+class PartyMemberOut(View):
     volunteer_id: UUID
     volunteer_number: str
     minutes: int = Field(description="service minutes in the compliance year")
 
 
-class PartyComplianceOut(BaseModel):
+class PartyComplianceOut(View):
     year: str
     required_minutes: int
     registered: int = Field(description="party members registered in the subtree now")
@@ -719,7 +778,7 @@ class PartyComplianceOut(BaseModel):
     not_meeting: list[PartyMemberOut] = Field(description="by volunteer number")
 
 
-class OrganisationReportOut(BaseModel):
+class OrganisationReportOut(View):
     org_id: UUID
     name: str
     kind: OrgKind
@@ -742,4 +801,26 @@ class OrganisationReportOut(BaseModel):
     party_members: PartyComplianceOut | None = Field(
         description="compliance with the yearly minimum in the period's calendar year"
     )
-    position: int = Field(description="the log position this view reflects")
+    position: ViewPosition
+
+
+# Problems (api/problems.py)
+
+
+class ProblemPartOut(BaseModel):
+    location: list[str] = Field(description="where: body, query or path, then the field")
+    message: str
+
+
+class ProblemOut(BaseModel):
+    """An RFC 9457 problem (application/problem+json): how every request is refused."""
+
+    type: str = Field(description="urn:timebank:problem:<code>")
+    title: str
+    status: int
+    detail: str = Field(description="what is wrong, in a sentence")
+    code: str = Field(description="stable, kebab-case")
+    instance: str | None = Field(None, description="the request's path")
+    errors: list[ProblemPartOut] | None = Field(
+        None, description="with validation-failed: every part of the request that is invalid"
+    )

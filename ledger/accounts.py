@@ -42,10 +42,15 @@ class Account(LedgerAggregate):
     class ServiceCredited(LedgerAggregate.Event):
         """Verified service: service time counts in full, credits up to the cap."""
 
+        class_version = 2
         source_id: UUID  # the signup or back-fill credited
         org_id: UUID
         service_minutes: int
         posting: dict[str, Any] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["source_id"] = state.pop("signup_id")  # back-fills made it more than signups
 
         def apply(self, account: "Account") -> None:
             account.service_minutes += self.service_minutes

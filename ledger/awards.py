@@ -21,7 +21,11 @@ class AwardStatus(StrEnum):
     IN_NOTICE = "in_notice"
     OBJECTED = "objected"  # held until a coordinator reviews the objections
     CONFIRMED = "confirmed"
-    WITHDRAWN = "withdrawn"
+    WITHDRAWN = "withdrawn"  # an objection was upheld
+    REVOKED = "revoked"  # a correction took service time back below the star's threshold
+
+
+ENDED = (AwardStatus.WITHDRAWN, AwardStatus.REVOKED)
 
 
 class Review(StrEnum):
@@ -65,6 +69,24 @@ class Award(LedgerAggregate):
     class Confirmed(LedgerAggregate.Event):
         def apply(self, award: "Award") -> None:
             award.status = AwardStatus.CONFIRMED
+
+    class Revoked(LedgerAggregate.Event):
+        reason: str
+
+        def apply(self, award: "Award") -> None:
+            award.status = AwardStatus.REVOKED
+            award.open_objections = []
+
+    class Renewed(LedgerAggregate.Event):
+        """Announced again after it was withdrawn or revoked, with a new public notice."""
+
+        reason: str
+        notice_ends_at: datetime
+
+        def apply(self, award: "Award") -> None:
+            award.status = AwardStatus.IN_NOTICE
+            award.notice_ends_at = self.notice_ends_at
+            award.open_objections = []
 
     def __init__(
         self,
@@ -143,3 +165,12 @@ class Award(LedgerAggregate):
         if self.in_notice(ctx.now):
             raise Conflict("notice-running", "the public notice has not ended yet")
         self.record(ctx, self.Confirmed)
+
+    def revoke(self, ctx: Context, reason: str) -> None:
+        if self.status not in ENDED:
+            self.record(ctx, self.Revoked, reason=reason)
+
+    def renew(self, ctx: Context, rules: Rules, reason: str) -> None:
+        if self.status in ENDED:
+            notice_ends_at = ctx.now + timedelta(days=rules.notice_days)
+            self.record(ctx, self.Renewed, reason=reason, notice_ends_at=notice_ends_at)

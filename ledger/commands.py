@@ -343,24 +343,32 @@ class CheckOut(Command):
         return Attendance(signup.id, signup.status.value, at, minutes)
 
 
-def announce_stars(uow: UnitOfWork, volunteer_id: UUID, before: int, after: int) -> None:
-    """Puts each star level that service time has newly reached into public notice, once."""
-    for level in range(uow.rules.stars(before) + 1, uow.rules.stars(after) + 1):
-        award_id = star_award_id(volunteer_id, level)
-        if uow.find(Award, award_id) is not None:
+def restate_stars(uow: UnitOfWork, volunteer_id: UUID, before: int, after: int) -> None:
+    """After service time moved from `before` to `after` minutes: each star level newly
+    reached goes into public notice (again, if it had been withdrawn or revoked), and each
+    level no longer reached is revoked."""
+    rules = uow.rules
+    for level in range(rules.stars(after) + 1, rules.stars(before) + 1):
+        award = uow.find(Award, star_award_id(volunteer_id, level))
+        if award is not None:
+            award.revoke(uow.ctx, f"service time corrected below {rules.star_hours(level)} h")
+    for level in range(rules.stars(before) + 1, rules.stars(after) + 1):
+        reason = f"reached {rules.star_hours(level)} h of service"
+        award = uow.find(Award, star_award_id(volunteer_id, level))
+        if award is not None:
+            award.renew(uow.ctx, rules, reason)
             continue
         volunteer = uow.get(Volunteer, volunteer_id, "volunteer")
-        hours = uow.rules.star_thresholds_hours[level - 1]
         uow.add(
             Award.announce(
                 uow.ctx,
-                uow.rules,
-                award_id,
+                rules,
+                star_award_id(volunteer_id, level),
                 volunteer_id,
                 volunteer.home_org_id,
                 AwardKind.STAR,
                 title=f"{level}-star volunteer (星级志愿者)",
-                reason=f"reached {hours} hours of service",
+                reason=reason,
                 level=level,
             )
         )
@@ -395,7 +403,7 @@ class VerifySignup(Command):
                 credited = account.credit_service(
                     uow.ctx, uow.rules, signup.id, signup.org_id, verdict.minutes
                 )
-                announce_stars(uow, signup.volunteer_id, before, account.service_minutes)
+                restate_stars(uow, signup.volunteer_id, before, account.service_minutes)
             signup.verify(uow.ctx, verdict, credited)
         assert signup.decision is not None and signup.credited_minutes is not None
         return Verification(

@@ -1,5 +1,6 @@
 """Who may do what: roles, and the organisation subtree, venue or volunteer a role is bound to."""
 
+from collections.abc import Iterable
 from uuid import UUID
 
 from ledger.audit import Actor, Role
@@ -61,18 +62,55 @@ def require_account_reader(
     """The volunteer, any desk (to redeem) or auditor, or a coordinator of the home organisation."""
     if (
         is_self(actor, volunteer_id)
-        or actor.role in (Role.DESK, Role.AUDITOR)
-        or coordinates(uow, actor, home_org_id)
+        or actor.role is Role.DESK
+        or may_oversee(uow, actor, home_org_id)
     ):
         return
     raise Forbidden("outside-scope", "this account belongs to someone else")
 
 
+def may_oversee(uow: UnitOfWork, actor: Actor, org_id: UUID) -> bool:
+    """Auditors, admins and coordinators of org_id or above read what concerns org_id."""
+    return actor.role is Role.AUDITOR or coordinates(uow, actor, org_id)
+
+
 def require_signup_reader(uow: UnitOfWork, actor: Actor, volunteer_id: UUID, org_id: UUID) -> None:
-    if (
-        is_self(actor, volunteer_id)
-        or actor.role is Role.AUDITOR
-        or coordinates(uow, actor, org_id)
-    ):
-        return
-    raise Forbidden("outside-scope", "only the volunteer, the organiser or an auditor")
+    if not (is_self(actor, volunteer_id) or may_oversee(uow, actor, org_id)):
+        raise Forbidden("outside-scope", "only the volunteer, the organiser or an auditor")
+
+
+def require_record_reader(
+    uow: UnitOfWork, actor: Actor, volunteer_id: UUID, home_org_id: UUID
+) -> None:
+    """A service record: the volunteer, coordinators of the home organisation or above,
+    auditors and admins."""
+    if not (is_self(actor, volunteer_id) or may_oversee(uow, actor, home_org_id)):
+        raise Forbidden("outside-scope", "this service record belongs to someone else")
+
+
+def require_training_reader(
+    uow: UnitOfWork, actor: Actor, org_id: UUID, volunteer_ids: Iterable[UUID]
+) -> None:
+    """A training: its participants, coordinators of the organiser or above, auditors, admins."""
+    if not (any(is_self(actor, v) for v in volunteer_ids) or may_oversee(uow, actor, org_id)):
+        raise Forbidden(
+            "outside-scope", "only a participant, the organiser or an auditor may see a training"
+        )
+
+
+def require_report_reader(uow: UnitOfWork, actor: Actor, org_id: UUID) -> None:
+    """An organisation report: coordinators of the organisation or above, auditors, admins."""
+    if not may_oversee(uow, actor, org_id):
+        raise Forbidden(
+            "outside-scope",
+            "an organisation report is for coordinators of that organisation or above, "
+            "auditors and admins",
+        )
+
+
+def require_audit_reader(uow: UnitOfWork, actor: Actor, org_id: UUID, party: bool) -> None:
+    """An audit trail: auditors, admins, coordinators of `org_id` (the volunteer's home, the
+    activity's organiser, the redemption's venue) or above, and the parties concerned (the
+    volunteer; for a redemption also the venue's desk)."""
+    if not (party or may_oversee(uow, actor, org_id)):
+        raise Forbidden("outside-scope", "this audit trail is outside your scope")

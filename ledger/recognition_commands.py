@@ -9,13 +9,32 @@ from ledger.activities import Activity
 from ledger.audit import Role
 from ledger.awards import Award, AwardKind, Review
 from ledger.commands import Command
-from ledger.errors import Conflict, Invalid
+from ledger.errors import Conflict, Forbidden, Invalid
 from ledger.organisations import Organisation
-from ledger.permissions import require_coordinator_of, require_role
+from ledger.permissions import coordinates, require_coordinator_of, require_role
 from ledger.signups import Signup, SignupStatus
 from ledger.trainings import Evaluation, Evaluator, Training, evaluation_id
 from ledger.unit_of_work import UnitOfWork
 from ledger.volunteers import Volunteer
+
+MAX_NAMED = 5  # outside volunteers named in a refusal
+
+
+def require_members_in_scope(uow: UnitOfWork, volunteers: list[Volunteer]) -> None:
+    """Admin, or a coordinator whose subtree holds every volunteer's home organisation."""
+    outside = [v for v in volunteers if not coordinates(uow, uow.ctx.actor, v.home_org_id)]
+    if not outside:
+        return
+    if len(outside) == 1:
+        detail = f"volunteer {outside[0].id} is not a member of an organisation you coordinate"
+    else:
+        named = ", ".join(str(v.id) for v in outside[:MAX_NAMED])
+        more = f" and {len(outside) - MAX_NAMED} more" if len(outside) > MAX_NAMED else ""
+        detail = (
+            f"{len(outside)} volunteers are not members of an organisation you coordinate: "
+            f"{named}{more}"
+        )
+    raise Forbidden("outside-scope", detail)
 
 
 @dataclass(frozen=True)
@@ -59,8 +78,8 @@ class RecordTraining(Command):
         training = Training.hold(
             uow.ctx, org.id, self.title, self.held_at, self.minutes, list(self.volunteer_ids)
         )
-        for volunteer_id in self.volunteer_ids:
-            uow.get(Volunteer, volunteer_id, "volunteer")
+        participants = [uow.get(Volunteer, v, "volunteer") for v in self.volunteer_ids]
+        require_members_in_scope(uow, participants)
         uow.add(training)
         return TrainingHeld(training.id, len(training.volunteer_ids))
 
@@ -130,6 +149,7 @@ class Commend(Command):
         org = uow.get(Organisation, self.org_id, "organisation")
         require_coordinator_of(uow, uow.ctx.actor, org.id)
         volunteer = uow.get(Volunteer, self.volunteer_id, "volunteer")
+        require_members_in_scope(uow, [volunteer])
         if not self.reason.strip():
             raise Invalid("reason-required", "a commendation needs a reason")
         award = Award.announce(

@@ -9,7 +9,7 @@ from ledger.accounts import Account
 from ledger.activities import Activity, Category
 from ledger.audit import Role
 from ledger.backfills import Backfill, check_interval
-from ledger.commands import Command, account_id, announce_stars, timesheet_id
+from ledger.commands import Command, account_id, restate_stars, timesheet_id
 from ledger.disputes import CreditedRecord, Dispute, Resolution, SourceKind, dispute_id
 from ledger.errors import Conflict, Invalid, NotFound
 from ledger.organisations import Organisation
@@ -142,7 +142,7 @@ class ApproveBackfill(Command):
             uow.ctx, uow.rules, backfill.id, backfill.org_id, backfill.minutes
         )
         backfill.approve(uow.ctx, credited)
-        announce_stars(uow, backfill.volunteer_id, before, account.service_minutes)
+        restate_stars(uow, backfill.volunteer_id, before, account.service_minutes)
         return BackfillState(backfill.id, backfill.status.value, backfill.minutes, credited)
 
 
@@ -236,7 +236,7 @@ class ResolveDispute(Command):
         )
         record.correct(uow.ctx, dispute.id, self.minutes, recredited, reason)
         dispute.resolve(uow.ctx, self.decision, self.minutes, reason)
-        announce_stars(uow, record.volunteer_id, before, account.service_minutes)
+        restate_stars(uow, record.volunteer_id, before, account.service_minutes)
         return DisputeState(
             dispute.id,
             dispute.status.value,

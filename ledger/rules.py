@@ -26,5 +26,8 @@ class Rules(BaseModel):
     notice_days: int = Field(7, ge=0)
     party_member_yearly_minutes: int = Field(25 * 60, ge=0)
 
+    def star_hours(self, level: int) -> int:
+        return self.star_thresholds_hours[level - 1]
+
     def stars(self, service_minutes: int) -> int:
         return sum(1 for hours in self.star_thresholds_hours if service_minutes >= hours * 60)

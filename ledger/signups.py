@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from ledger.audit import Context
@@ -87,10 +88,16 @@ class Signup(LedgerAggregate):
             signup.measured_minutes = self.minutes
 
     class Verified(LedgerAggregate.Event):
+        class_version = 2
         decision: str
         minutes: int
         reason: str | None
         credits: int  # the credits actually posted: fewer than `minutes` above the balance cap
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Before credits were recorded here; without a balance cap they equal the minutes.
+            state["credits"] = 0 if state["decision"] == Decision.REJECT else state["minutes"]
 
         def apply(self, signup: "Signup") -> None:
             signup.decision = Decision(self.decision)

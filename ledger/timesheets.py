@@ -2,6 +2,7 @@
 checked in or back-filled."""
 
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,12 @@ def service_minutes(
 
 
 class Timesheet(LedgerAggregate):
+    class_version = 2  # v2 added back-filled intervals (`recorded`)
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["recorded"] = {}
+
     class Started(LedgerAggregate.Created):
         volunteer_id: UUID
 

@@ -9,7 +9,8 @@ Definitions (the README quotes them):
 
 - Service time changes only through two events: `Account.ServiceCredited` adds its
   `service_minutes` and `Account.ServiceCorrected` adds `corrected - previous`. Each change is
-  one service fact (tb_rec_facts).
+  one service fact; facts are not kept one by one: each is added at once to the
+  pre-aggregated totals below and sets the current minutes and credits of its source.
 - A fact belongs to the service it credits (a signup or a back-fill, its "source"): the
   category and campaign of the activity (or of the back-fill), and the service date, which is
   the local date (rules.timezone) of the activity's start for a signup and of `started_at` for
@@ -36,6 +37,11 @@ Definitions (the README quotes them):
   (tb_rec_volunteer_minutes), per organisation, period and category by organiser
   (tb_rec_category_minutes), and per volunteer and period whatever the attribution
   (tb_rec_personal_minutes, for the party-member duty).
+- Awards (tb_rec_awards) keep the time and log position of their first announcement, and
+  the total of objections ever filed. `decided_at` is when an award was last reviewed,
+  confirmed or revoked (`Award.Revoked`: a correction took service time back below a star's
+  threshold; status `revoked`). `Award.Renewed` announces a withdrawn or revoked star again:
+  status `in_notice`, the renewal's `notice_ends_at`, and `decided_at` cleared.
 """
 
 from datetime import datetime
@@ -66,7 +72,6 @@ TABLES = (
     "tb_rec_activities",
     "tb_rec_campaigns",
     "tb_rec_sources",
-    "tb_rec_facts",
     "tb_rec_member_minutes",
     "tb_rec_volunteer_minutes",
     "tb_rec_category_minutes",
@@ -80,33 +85,38 @@ TABLES = (
 CAMPAIGN_PREFIX = "campaign:"
 
 
-def periods(service_date: str, campaign: str | None) -> list[str]:
-    """The periods a service on `service_date` (YYYY-MM-DD) counts in."""
-    keys = [service_date[:4], service_date[:7]]
-    if campaign:
-        keys.append(CAMPAIGN_PREFIX + campaign)
-    return keys
+def periods(service_date: str, campaign: str | None) -> tuple[str, str, str | None]:
+    """The periods a service on `service_date` (YYYY-MM-DD) counts in: its year, its month
+    and its campaign's (None without a campaign)."""
+    return service_date[:4], service_date[:7], CAMPAIGN_PREFIX + campaign if campaign else None
 
 
+# The (at most three) periods of a fact, as rows; a missing campaign period is NULL.
+PERIODS = "(SELECT %s AS period UNION ALL SELECT %s UNION ALL SELECT %s) p"
 UPSERT_MEMBER_MINUTES = (
-    "INSERT INTO tb_rec_member_minutes (org_id, period, minutes) VALUES (%s, %s, %s) "
+    "INSERT INTO tb_rec_member_minutes (org_id, period, minutes) "
+    f"SELECT t.ancestor_id, p.period, %s FROM tb_rec_org_tree t, {PERIODS} "
+    "WHERE t.org_id = %s AND p.period IS NOT NULL "
     "ON CONFLICT (org_id, period) DO UPDATE SET "
     "minutes = tb_rec_member_minutes.minutes + excluded.minutes"
 )
 UPSERT_VOLUNTEER_MINUTES = (
     "INSERT INTO tb_rec_volunteer_minutes (org_id, period, volunteer_id, minutes) "
-    "VALUES (%s, %s, %s, %s) "
+    f"SELECT t.ancestor_id, p.period, %s, %s FROM tb_rec_org_tree t, {PERIODS} "
+    "WHERE t.org_id = %s AND p.period IS NOT NULL "
     "ON CONFLICT (org_id, period, volunteer_id) DO UPDATE SET "
     "minutes = tb_rec_volunteer_minutes.minutes + excluded.minutes"
 )
 UPSERT_CATEGORY_MINUTES = (
     "INSERT INTO tb_rec_category_minutes (org_id, period, category, minutes) "
-    "VALUES (%s, %s, %s, %s) "
+    f"SELECT t.ancestor_id, p.period, %s, %s FROM tb_rec_org_tree t, {PERIODS} "
+    "WHERE t.org_id = %s AND p.period IS NOT NULL "
     "ON CONFLICT (org_id, period, category) DO UPDATE SET "
     "minutes = tb_rec_category_minutes.minutes + excluded.minutes"
 )
 UPSERT_PERSONAL_MINUTES = (
-    "INSERT INTO tb_rec_personal_minutes (volunteer_id, period, minutes) VALUES (%s, %s, %s) "
+    "INSERT INTO tb_rec_personal_minutes (volunteer_id, period, minutes) "
+    f"SELECT %s, p.period, %s FROM {PERIODS} WHERE p.period IS NOT NULL "
     "ON CONFLICT (volunteer_id, period) DO UPDATE SET "
     "minutes = tb_rec_personal_minutes.minutes + excluded.minutes"
 )
@@ -115,15 +125,31 @@ INSERT_SOURCE = (
     "campaign, service_date) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
     "ON CONFLICT (id) DO NOTHING"
 )
+INSERT_SIGNUP_SOURCE = (  # with what the log said of its activity, if anything
+    "INSERT INTO tb_rec_sources (id, kind, volunteer_id, org_id, activity_id, title, category, "
+    "campaign, service_date) SELECT %s, 'signup', %s, %s, %s, COALESCE(a.title, ''), "
+    "COALESCE(a.category, 'other'), a.campaign, COALESCE(a.service_date, %s) "
+    "FROM (SELECT 1 AS one) x LEFT JOIN tb_rec_activities a ON a.id = %s WHERE x.one = 1 "
+    "ON CONFLICT (id) DO NOTHING"
+)
+INSERT_BACKFILL_SOURCE = (
+    "INSERT INTO tb_rec_sources (id, kind, volunteer_id, org_id, activity_id, title, category, "
+    "campaign, service_date) VALUES (%s, 'backfill', %s, %s, %s, "
+    "COALESCE((SELECT title FROM tb_rec_activities WHERE id = %s), %s), %s, %s, %s) "
+    "ON CONFLICT (id) DO NOTHING"
+)
+CREDIT_SOURCE = (  # a first credit attributes the source to the volunteer's home at the time
+    "UPDATE tb_rec_sources SET minutes = %s, credits = %s, credited = %s, "
+    "home_org_id = COALESCE(home_org_id, (SELECT v.home_org_id FROM tb_rec_volunteers v "
+    "WHERE v.id = tb_rec_sources.volunteer_id), ''), "
+    "original_minutes = COALESCE(original_minutes, %s), corrections = corrections + %s, "
+    "credited_at = COALESCE(credited_at, %s) WHERE id = %s "
+    "RETURNING volunteer_id, category, service_date, campaign, home_org_id"
+)
 MEMBERS_DELTA = (
     "UPDATE tb_rec_orgs SET members = members + %s "
     "WHERE id IN (SELECT ancestor_id FROM tb_rec_org_tree WHERE org_id = %s)"
 )
-
-
-def _ancestors(cur: Cursor, org_id: str) -> list[str]:
-    cur.execute("SELECT ancestor_id FROM tb_rec_org_tree WHERE org_id = %s", (org_id,))
-    return [str(row[0]) for row in cur.fetchall()]
 
 
 class RecordsProjection:
@@ -149,6 +175,8 @@ class RecordsProjection:
             Award.Objected,
             Award.Reviewed,
             Award.Confirmed,
+            Award.Revoked,
+            Award.Renewed,
         )
     )
 
@@ -187,14 +215,8 @@ class RecordsProjection:
                 self._activity(cur, event)
             case Activity.Completed():
                 cur.execute(
-                    "UPDATE tb_rec_activities SET completed = %s, beneficiaries = %s, "
-                    "completed_at = %s WHERE id = %s",
-                    (
-                        True,
-                        event.beneficiaries,
-                        utc_text(event.occurred_at),
-                        str(event.originator_id),
-                    ),
+                    "UPDATE tb_rec_activities SET completed = %s, beneficiaries = %s WHERE id = %s",
+                    (True, event.beneficiaries, str(event.originator_id)),
                 )
             case Signup.Requested():
                 self._signup(cur, event)
@@ -203,12 +225,12 @@ class RecordsProjection:
             case Account.ServiceCredited():
                 credits = event.posting["minutes"] if event.posting else 0
                 minutes = event.service_minutes
-                self._fact(cur, event, position, "credit", minutes, minutes, credits, minutes)
+                self._fact(cur, event, "credit", minutes, minutes, credits, minutes)
             case Account.ServiceCorrected():
                 credits = event.recredit["minutes"] if event.recredit else 0
                 delta = event.corrected_minutes - event.previous_minutes
                 corrected, previous = event.corrected_minutes, event.previous_minutes
-                self._fact(cur, event, position, "correction", delta, corrected, credits, previous)
+                self._fact(cur, event, "correction", delta, corrected, credits, previous)
             case Dispute.Opened():
                 cur.execute(
                     "INSERT INTO tb_rec_disputes (id, volunteer_id, source_id, source_kind, "
@@ -293,6 +315,18 @@ class RecordsProjection:
                 self._award_status(cur, event, status)
             case Award.Confirmed():
                 self._award_status(cur, event, AwardStatus.CONFIRMED)
+            case Award.Revoked():
+                self._award_status(cur, event, AwardStatus.REVOKED)
+            case Award.Renewed():
+                cur.execute(
+                    "UPDATE tb_rec_awards SET status = %s, notice_ends_at = %s, decided_at = NULL "
+                    "WHERE id = %s",
+                    (
+                        AwardStatus.IN_NOTICE.value,
+                        utc_text(event.notice_ends_at),
+                        str(event.originator_id),
+                    ),
+                )
 
     # Directory ---------------------------------------------------------------------------
 
@@ -317,15 +351,14 @@ class RecordsProjection:
     def _activity(self, cur: Cursor, event: Any) -> None:
         service_date = self.local_date(event.starts_at)
         cur.execute(
-            "INSERT INTO tb_rec_activities (id, org_id, title, category, campaign, starts_at, "
-            "service_date, year, month) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "INSERT INTO tb_rec_activities (id, org_id, title, category, campaign, "
+            "service_date, year, month) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 str(event.originator_id),
                 str(event.org_id),
                 event.title,
                 event.category,
                 event.campaign,
-                utc_text(event.starts_at),
                 service_date,
                 service_date[:4],
                 service_date[:7],
@@ -344,48 +377,28 @@ class RecordsProjection:
 
     def _signup(self, cur: Cursor, event: Any) -> None:
         cur.execute(
-            "SELECT title, category, campaign, service_date FROM tb_rec_activities WHERE id = %s",
-            (str(event.activity_id),),
-        )
-        row = cur.fetchone()
-        title, category, campaign, service_date = (
-            (str(row[0]), str(row[1]), row[2], str(row[3]))
-            if row
-            else ("", "other", None, self.local_date(event.starts_at))
-        )
-        cur.execute(
-            INSERT_SOURCE,
+            INSERT_SIGNUP_SOURCE,
             (
                 str(event.originator_id),
-                "signup",
                 str(event.volunteer_id),
                 str(event.org_id),
                 str(event.activity_id),
-                title,
-                category,
-                campaign,
-                service_date,
+                self.local_date(event.starts_at),
+                str(event.activity_id),
             ),
         )
 
     def _backfill(self, cur: Cursor, event: Any) -> None:
-        title = event.description
-        if event.activity_id is not None:
-            cur.execute(
-                "SELECT title FROM tb_rec_activities WHERE id = %s", (str(event.activity_id),)
-            )
-            row = cur.fetchone()
-            if row:
-                title = str(row[0])
+        activity_id = str(event.activity_id) if event.activity_id else None
         cur.execute(
-            INSERT_SOURCE,
+            INSERT_BACKFILL_SOURCE,
             (
                 str(event.originator_id),
-                "backfill",
                 str(event.volunteer_id),
                 str(event.org_id),
-                str(event.activity_id) if event.activity_id else None,
-                title,
+                activity_id,
+                activity_id,
+                event.description,
                 event.category,
                 event.campaign,
                 self.local_date(event.started_at),
@@ -394,111 +407,64 @@ class RecordsProjection:
 
     # Service time ------------------------------------------------------------------------
 
-    def _source(self, cur: Cursor, event: Any) -> tuple[str, str, str, str | None, str | None]:
-        """(volunteer, category, service date, campaign, attributed home) of the credited
-        source; a source the log never introduced is recorded as one of kind `unknown`."""
-        source_id = str(event.source_id)
-        cur.execute(
-            "SELECT volunteer_id, category, service_date, campaign, home_org_id "
-            "FROM tb_rec_sources WHERE id = %s",
-            (source_id,),
-        )
-        row = cur.fetchone()
-        if row:
-            return str(row[0]), str(row[1]), str(row[2]), row[3], row[4]
+    def _unknown_source(self, cur: Cursor, event: Any) -> None:
+        """Records a credited source the log never introduced, as one of kind `unknown`."""
         cur.execute(
             "SELECT id FROM tb_rec_volunteers WHERE account_id = %s", (str(event.originator_id),)
         )
         volunteer = cur.fetchone()
-        volunteer_id = str(volunteer[0]) if volunteer else ""
-        service_date = self.local_date(event.occurred_at)
         cur.execute(
             INSERT_SOURCE,
             (
-                source_id,
+                str(event.source_id),
                 "unknown",
-                volunteer_id,
+                str(volunteer[0]) if volunteer else "",
                 str(event.org_id),
                 None,
                 "",
                 "other",
                 None,
-                service_date,
+                self.local_date(event.occurred_at),
             ),
         )
-        return volunteer_id, "other", service_date, None, None
 
     def _fact(
         self,
         cur: Cursor,
         event: Any,
-        position: int,
         kind: str,
         delta: int,
         minutes: int,
         credits: int,
         original: int,
     ) -> None:
-        volunteer_id, category, service_date, campaign, home = self._source(cur, event)
-        if home is None:
-            cur.execute("SELECT home_org_id FROM tb_rec_volunteers WHERE id = %s", (volunteer_id,))
+        credit = (
+            minutes,
+            credits,
+            True,
+            original,
+            1 if kind == "correction" else 0,
+            utc_text(event.occurred_at),
+            str(event.source_id),
+        )
+        cur.execute(CREDIT_SOURCE, credit)
+        row = cur.fetchone()
+        if row is None:
+            self._unknown_source(cur, event)
+            cur.execute(CREDIT_SOURCE, credit)
             row = cur.fetchone()
-            home = str(row[0]) if row else ""
-        org_id = str(event.org_id)
-        cur.execute(
-            "INSERT INTO tb_rec_facts (position, kind, volunteer_id, source_id, home_org_id, "
-            "org_id, category, campaign, service_date, year, month, minutes, recorded_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                position,
-                kind,
-                volunteer_id,
-                str(event.source_id),
-                home,
-                org_id,
-                category,
-                campaign,
-                service_date,
-                service_date[:4],
-                service_date[:7],
-                delta,
-                utc_text(event.timestamp),
-            ),
-        )
-        cur.execute(
-            "UPDATE tb_rec_sources SET minutes = %s, credits = %s, credited = %s, "
-            "home_org_id = COALESCE(home_org_id, %s), "
-            "original_minutes = COALESCE(original_minutes, %s), "
-            "corrections = corrections + %s, "
-            "credited_at = COALESCE(credited_at, %s) WHERE id = %s",
-            (
-                minutes,
-                credits,
-                True,
-                home,
-                original,
-                1 if kind == "correction" else 0,
-                utc_text(event.occurred_at),
-                str(event.source_id),
-            ),
-        )
         if delta == 0:
             return
+        volunteer_id, category, home = str(row[0]), str(row[1]), str(row[4])
+        keys = periods(str(row[2]), row[3])
         cur.execute(
             "UPDATE tb_rec_volunteers SET service_minutes = service_minutes + %s WHERE id = %s",
             (delta, volunteer_id),
         )
-        keys = periods(service_date, campaign)
-        members = _ancestors(cur, home)
-        organisers = _ancestors(cur, org_id)
-        cur.executemany(UPSERT_MEMBER_MINUTES, [(a, p, delta) for a in members for p in keys])
-        cur.executemany(
-            UPSERT_VOLUNTEER_MINUTES, [(a, p, volunteer_id, delta) for a in members for p in keys]
-        )
-        cur.executemany(
-            UPSERT_CATEGORY_MINUTES, [(a, p, category, delta) for a in organisers for p in keys]
-        )
-        cur.executemany(UPSERT_PERSONAL_MINUTES, [(volunteer_id, p, delta) for p in keys])
+        cur.execute(UPSERT_MEMBER_MINUTES, (delta, *keys, home))
+        cur.execute(UPSERT_VOLUNTEER_MINUTES, (volunteer_id, delta, *keys, home))
+        cur.execute(UPSERT_CATEGORY_MINUTES, (category, delta, *keys, str(event.org_id)))
+        cur.execute(UPSERT_PERSONAL_MINUTES, (volunteer_id, delta, *keys))
 
     # Recognition -------------------------------------------------------------------------
 
@@ -509,7 +475,7 @@ class RecordsProjection:
         org_id = str(event.org_id)
         cur.execute(
             "INSERT INTO tb_rec_trainings (id, org_id, title, held_at, held_on, year, month, "
-            "minutes, participants) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "minutes) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 training_id,
                 org_id,
@@ -519,18 +485,20 @@ class RecordsProjection:
                 year,
                 month,
                 event.minutes,
-                len(event.volunteer_ids),
             ),
         )
-        volunteers = [str(v) for v in dict.fromkeys(event.volunteer_ids)]
         cur.executemany(
             "INSERT INTO tb_rec_training_attendance (training_id, volunteer_id, org_id, held_on, "
-            "year, month, minutes) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            [(training_id, v, org_id, held_on, year, month, event.minutes) for v in volunteers],
+            "year, month) VALUES (%s, %s, %s, %s, %s, %s)",
+            [
+                (training_id, str(v), org_id, held_on, year, month)
+                for v in dict.fromkeys(event.volunteer_ids)
+            ],
         )
-        cur.executemany(
-            "UPDATE tb_rec_volunteers SET training_minutes = training_minutes + %s WHERE id = %s",
-            [(event.minutes, v) for v in volunteers],
+        cur.execute(
+            "UPDATE tb_rec_volunteers SET training_minutes = training_minutes + %s WHERE id IN "
+            "(SELECT volunteer_id FROM tb_rec_training_attendance WHERE training_id = %s)",
+            (event.minutes, training_id),
         )
 
     def _award_status(self, cur: Cursor, event: Any, status: AwardStatus) -> None:

@@ -30,15 +30,21 @@ Organisation report, over the organisation's whole subtree:
   the campaign's latest service date; an unknown campaign has no compliance section.
 """
 
+import dataclasses
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from ledger.activities import Category
 from ledger.errors import Invalid
+from ledger.text import has_control_characters
+from ledger.volunteers import Volunteer
 from projections.db import Cursor, Database, utc_text
 from projections.records import CAMPAIGN_PREFIX
 
@@ -59,6 +65,8 @@ class Period:
 
 
 def parse_period(text: str) -> Period:
+    if has_control_characters(text):
+        raise Invalid("invalid-period", "a period must not contain control characters")
     if YEAR.fullmatch(text):
         return Period(text, "year")
     if MONTH.fullmatch(text):
@@ -204,9 +212,40 @@ def _award(row: Any) -> AwardEntry:
     )
 
 
+Key = tuple[Any, ...]  # where a page of a list ends: the sort key of its last entry
+E = TypeVar("E")
+Keyed = list[tuple[Key, E]]
+
+
+@dataclass(frozen=True)
+class RecordList(Generic[E]):
+    """One list of the service record, newest first: `read(cur, volunteer id, limit, after)`
+    gives at most `limit` entries after the key `after`, each with its key, whose parts have
+    the types of `shape`."""
+
+    read: Callable[[Cursor, str, int, Key | None], Keyed[E]]
+    shape: tuple[type, ...]
+
+
+def _page(rows: Keyed[E], limit: int) -> tuple[list[E], Key | None]:
+    """`limit + 1` keyed rows as a page and the key after which the next page starts."""
+    more = len(rows) > limit
+    return [entry for _, entry in rows[:limit]], rows[limit - 1][0] if more and limit else None
+
+
 def service_record(
     db: Database, volunteer_id: UUID, limit: int = RECORD_LIST_LIMIT
 ) -> ServiceRecord | None:
+    """The volunteer's record with the newest `limit` entries of each list (RECORD_LISTS)."""
+    found = service_record_page(db, volunteer_id, limit)
+    return None if found is None else found[0]
+
+
+def service_record_page(
+    db: Database, volunteer_id: UUID, limit: int
+) -> tuple[ServiceRecord, dict[str, Key | None]] | None:
+    """The volunteer's record with the newest `limit` entries of each list and, for each list,
+    the key after which its next page starts (None when it is complete)."""
     vid = str(volunteer_id)
     with db.read() as cur:
         cur.execute(
@@ -217,128 +256,203 @@ def service_record(
         row = cur.fetchone()
         if row is None:
             return None
-        return ServiceRecord(
-            volunteer_id=volunteer_id,
-            volunteer_number=str(row[0]),
-            home_org_id=UUID(row[1]),
-            registered_on=date.fromisoformat(str(row[2])),
-            service_minutes=int(row[3]),
-            training_minutes=int(row[4]),
-            services=_services(cur, vid, limit),
-            corrections=_corrections(cur, vid, limit),
-            trainings=_trainings(cur, vid, limit),
-            evaluations=_evaluations(cur, vid, limit),
-            awards=_volunteer_awards(cur, vid, limit),
+        pages = {
+            name: _page(entries.read(cur, vid, limit + 1, None), limit)
+            for name, entries in RECORD_LISTS.items()
+        }
+    record = ServiceRecord(
+        volunteer_id,
+        str(row[0]),
+        UUID(row[1]),
+        date.fromisoformat(str(row[2])),
+        int(row[3]),
+        int(row[4]),
+        **{name: entries for name, (entries, _) in pages.items()},
+    )
+    return record, {name: key for name, (_, key) in pages.items()}
+
+
+def record_list(
+    db: Database, name: str, volunteer_id: UUID, limit: int, after: Key | None
+) -> tuple[list[Any], Key | None]:
+    """A page of one list of the record (a key of RECORD_LISTS): at most `limit` entries after
+    the key `after`, and the key after which the next page starts (None at the end)."""
+    with db.read() as cur:
+        return _page(RECORD_LISTS[name].read(cur, str(volunteer_id), limit + 1, after), limit)
+
+
+def empty_record(volunteer: Volunteer, timezone: str) -> ServiceRecord:
+    """The record of a volunteer the view has not reached yet: nothing on it."""
+    registered_on = volunteer.created_on.astimezone(ZoneInfo(timezone)).date()
+    lists: dict[str, list[Any]] = {name: [] for name in RECORD_LISTS}
+    return ServiceRecord(
+        volunteer.id, volunteer.number, volunteer.home_org_id, registered_on, 0, 0, **lists
+    )
+
+
+def confirmed_stars(db: Database, volunteer_id: UUID) -> int:
+    """The highest star level confirmed after its notice (and not revoked since); 0 if none."""
+    with db.read() as cur:
+        cur.execute(
+            "SELECT MAX(level) FROM tb_rec_awards "
+            "WHERE volunteer_id = %s AND kind = 'star' AND status = 'confirmed'",
+            (str(volunteer_id),),
         )
+        row = cur.fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
-def _services(cur: Cursor, vid: str, limit: int) -> list[ServiceEntry]:
+def _newest(after: Key | None, *columns: str) -> tuple[str, tuple[Any, ...]]:
+    """The condition and parameters for rows after the key `after` (one value a column) in
+    ORDER BY first column DESC, ..., last but one DESC, last column (an id, ascending)."""
+    if after is None:
+        return "", ()
+    *times, last = columns
+    condition = f"{last} > %s"
+    params: tuple[Any, ...] = (str(after[-1]),)
+    for column, value in zip(reversed(times), reversed(after[:-1]), strict=True):
+        condition = f"{column} < %s OR ({column} = %s AND ({condition}))"
+        params = (value, value, *params)
+    return f" AND ({condition})", params
+
+
+def _services(cur: Cursor, vid: str, limit: int, after: Key | None) -> Keyed[ServiceEntry]:
+    condition, params = _newest(after, "s.service_date", "s.credited_at", "s.id")
     cur.execute(
         "SELECT s.id, s.kind, s.activity_id, s.title, s.org_id, o.name, s.category, s.campaign, "
         "s.service_date, s.minutes, s.credits, s.original_minutes, s.corrections, s.credited_at "
         "FROM tb_rec_sources s LEFT JOIN tb_rec_orgs o ON o.id = s.org_id "
-        "WHERE s.volunteer_id = %s AND s.credited = %s "
-        "ORDER BY s.service_date DESC, s.credited_at DESC, s.id LIMIT %s",
-        (vid, True, limit),
+        "WHERE s.volunteer_id = %s AND s.credited = %s"
+        + condition
+        + " ORDER BY s.service_date DESC, s.credited_at DESC, s.id LIMIT %s",
+        (vid, True, *params, limit),
     )
     return [
-        ServiceEntry(
-            source_id=UUID(r[0]),
-            source_kind=str(r[1]),
-            activity_id=UUID(r[2]) if r[2] else None,
-            title=str(r[3]),
-            org_id=UUID(r[4]),
-            org_name=r[5],
-            category=str(r[6]),
-            campaign=r[7],
-            service_date=date.fromisoformat(str(r[8])),
-            minutes=int(r[9]),
-            credits=int(r[10]),
-            original_minutes=None if r[11] is None else int(r[11]),
-            corrections=int(r[12]),
-            credited_at=_moment(r[13]),
+        (
+            (str(r[8]), str(r[13]), r[0]),
+            ServiceEntry(
+                source_id=UUID(r[0]),
+                source_kind=str(r[1]),
+                activity_id=UUID(r[2]) if r[2] else None,
+                title=str(r[3]),
+                org_id=UUID(r[4]),
+                org_name=r[5],
+                category=str(r[6]),
+                campaign=r[7],
+                service_date=date.fromisoformat(str(r[8])),
+                minutes=int(r[9]),
+                credits=int(r[10]),
+                original_minutes=None if r[11] is None else int(r[11]),
+                corrections=int(r[12]),
+                credited_at=_moment(r[13]),
+            ),
         )
         for r in cur.fetchall()
     ]
 
 
-def _corrections(cur: Cursor, vid: str, limit: int) -> list[CorrectionEntry]:
+def _corrections(cur: Cursor, vid: str, limit: int, after: Key | None) -> Keyed[CorrectionEntry]:
+    condition, params = _newest(after, "resolved_position", "id")
     cur.execute(
         "SELECT id, source_id, source_kind, previous_minutes, corrected_minutes, "
-        "resolution_reason, requested_reason, opened_at, resolved_at FROM tb_rec_disputes "
-        "WHERE volunteer_id = %s AND status = 'corrected' "
-        "ORDER BY resolved_position DESC LIMIT %s",
-        (vid, limit),
+        "resolution_reason, requested_reason, opened_at, resolved_at, resolved_position "
+        "FROM tb_rec_disputes WHERE volunteer_id = %s AND status = 'corrected'"
+        + condition
+        + " ORDER BY resolved_position DESC, id LIMIT %s",
+        (vid, *params, limit),
     )
     return [
-        CorrectionEntry(
-            dispute_id=UUID(r[0]),
-            source_id=UUID(r[1]),
-            source_kind=str(r[2]),
-            previous_minutes=int(r[3]),
-            corrected_minutes=int(r[4]),
-            reason=str(r[5] or ""),
-            requested_reason=str(r[6]),
-            requested_at=_moment(r[7]),
-            corrected_at=_moment(r[8]),
+        (
+            (int(r[9]), r[0]),
+            CorrectionEntry(
+                dispute_id=UUID(r[0]),
+                source_id=UUID(r[1]),
+                source_kind=str(r[2]),
+                previous_minutes=int(r[3]),
+                corrected_minutes=int(r[4]),
+                reason=str(r[5] or ""),
+                requested_reason=str(r[6]),
+                requested_at=_moment(r[7]),
+                corrected_at=_moment(r[8]),
+            ),
         )
         for r in cur.fetchall()
     ]
 
 
-def _trainings(cur: Cursor, vid: str, limit: int) -> list[TrainingEntry]:
+def _trainings(cur: Cursor, vid: str, limit: int, after: Key | None) -> Keyed[TrainingEntry]:
+    condition, params = _newest(after, "a.held_on", "t.held_at", "t.id")
     cur.execute(
-        "SELECT t.id, t.org_id, o.name, t.title, t.held_at, t.minutes "
+        "SELECT t.id, t.org_id, o.name, t.title, t.held_at, t.minutes, a.held_on "
         "FROM tb_rec_training_attendance a JOIN tb_rec_trainings t ON t.id = a.training_id "
         "LEFT JOIN tb_rec_orgs o ON o.id = t.org_id "
-        "WHERE a.volunteer_id = %s ORDER BY a.held_on DESC, t.held_at DESC, t.id LIMIT %s",
-        (vid, limit),
+        "WHERE a.volunteer_id = %s"
+        + condition
+        + " ORDER BY a.held_on DESC, t.held_at DESC, t.id LIMIT %s",
+        (vid, *params, limit),
     )
     return [
-        TrainingEntry(
-            training_id=UUID(r[0]),
-            org_id=UUID(r[1]),
-            org_name=r[2],
-            title=str(r[3]),
-            held_at=_moment(r[4]),
-            minutes=int(r[5]),
+        (
+            (str(r[6]), str(r[4]), r[0]),
+            TrainingEntry(
+                training_id=UUID(r[0]),
+                org_id=UUID(r[1]),
+                org_name=r[2],
+                title=str(r[3]),
+                held_at=_moment(r[4]),
+                minutes=int(r[5]),
+            ),
         )
         for r in cur.fetchall()
     ]
 
 
-def _evaluations(cur: Cursor, vid: str, limit: int) -> list[EvaluationEntry]:
+def _evaluations(cur: Cursor, vid: str, limit: int, after: Key | None) -> Keyed[EvaluationEntry]:
+    condition, params = _newest(after, "e.position", "e.id")
     cur.execute(
         "SELECT e.id, e.signup_id, e.activity_id, a.title, e.org_id, e.score, e.evaluator, "
-        "e.comment, e.given_at FROM tb_rec_evaluations e "
+        "e.comment, e.given_at, e.position FROM tb_rec_evaluations e "
         "LEFT JOIN tb_rec_activities a ON a.id = e.activity_id "
-        "WHERE e.volunteer_id = %s ORDER BY e.position DESC LIMIT %s",
-        (vid, limit),
+        "WHERE e.volunteer_id = %s" + condition + " ORDER BY e.position DESC, e.id LIMIT %s",
+        (vid, *params, limit),
     )
     return [
-        EvaluationEntry(
-            evaluation_id=UUID(r[0]),
-            signup_id=UUID(r[1]),
-            activity_id=UUID(r[2]),
-            activity_title=r[3],
-            org_id=UUID(r[4]),
-            score=int(r[5]),
-            by=str(r[6]),
-            comment=str(r[7]),
-            given_at=_moment(r[8]),
+        (
+            (int(r[9]), r[0]),
+            EvaluationEntry(
+                evaluation_id=UUID(r[0]),
+                signup_id=UUID(r[1]),
+                activity_id=UUID(r[2]),
+                activity_title=r[3],
+                org_id=UUID(r[4]),
+                score=int(r[5]),
+                by=str(r[6]),
+                comment=str(r[7]),
+                given_at=_moment(r[8]),
+            ),
         )
         for r in cur.fetchall()
     ]
 
 
-def _volunteer_awards(cur: Cursor, vid: str, limit: int) -> list[AwardEntry]:
+def _volunteer_awards(cur: Cursor, vid: str, limit: int, after: Key | None) -> Keyed[AwardEntry]:
+    condition, params = _newest(after, "a.position", "a.id")
     cur.execute(
         f"SELECT {AWARD_COLUMNS} FROM tb_rec_awards a "
         "LEFT JOIN tb_rec_volunteers v ON v.id = a.volunteer_id "
-        "WHERE a.volunteer_id = %s ORDER BY a.position DESC LIMIT %s",
-        (vid, limit),
+        "WHERE a.volunteer_id = %s" + condition + " ORDER BY a.position DESC, a.id LIMIT %s",
+        (vid, *params, limit),
     )
-    return [_award(r) for r in cur.fetchall()]
+    return [((int(r[13]), r[0]), _award(r)) for r in cur.fetchall()]
+
+
+RECORD_LISTS: dict[str, RecordList[Any]] = {
+    "services": RecordList(_services, (str, str, UUID)),
+    "corrections": RecordList(_corrections, (int, UUID)),
+    "trainings": RecordList(_trainings, (str, str, UUID)),
+    "evaluations": RecordList(_evaluations, (int, UUID)),
+    "awards": RecordList(_volunteer_awards, (int, UUID)),
+}
 
 
 # Awards in public notice ---------------------------------------------------------------------
@@ -397,13 +511,33 @@ class TeamStanding:
     total_minutes: int
     members: int
     per_capita_minutes: int | None
-    rank: int
-    per_capita_rank: int | None
+    rank: int = 0
+    per_capita_rank: int | None = None
 
 
-def team_ranking(db: Database, org_id: UUID, period: Period, kind: str) -> list[TeamStanding]:
-    """Every organisation of `kind` in the subtree, ordered by total minutes (see the module
-    docstring); the caller may reorder by per-capita minutes."""
+class RankingSort(StrEnum):
+    TOTAL = "total"
+    PER_CAPITA = "per_capita"
+
+
+def team_key(team: TeamStanding, sort: RankingSort) -> tuple[int, UUID]:
+    """Where a team stands in the `sort` order: its value ranked on, shifted up by one so that
+    per-capita without members (0) comes after every value, and its id for ties."""
+    value = team.total_minutes if sort == RankingSort.TOTAL else team.per_capita_minutes
+    return (0 if value is None else value + 1, team.org_id)
+
+
+def team_ranking(
+    db: Database,
+    org_id: UUID,
+    period: Period,
+    kind: str,
+    sort: RankingSort = RankingSort.TOTAL,
+    after: tuple[int, UUID] | None = None,
+    limit: int | None = None,
+) -> list[TeamStanding]:
+    """The organisations of `kind` in the subtree ordered by `sort` (see the module docstring):
+    at most `limit` of them after the team_key `after`."""
     with db.read() as cur:
         cur.execute(
             "SELECT o.id, o.name, o.kind, o.members, COALESCE(m.minutes, 0) "
@@ -412,31 +546,31 @@ def team_ranking(db: Database, org_id: UUID, period: Period, kind: str) -> list[
             "WHERE t.ancestor_id = %s AND o.kind = %s",
             (period.key, str(org_id), kind),
         )
-        rows = [(str(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4])) for r in cur.fetchall()]
-
-    def per_capita(members: int, total: int) -> int | None:
-        return total // members if members > 0 else None
-
-    by_capita = sorted(rows, key=lambda r: (-(r[4] // r[3] if r[3] > 0 else -1), r[0]))
-    capita_values = [per_capita(r[3], r[4]) for r in by_capita]
-    capita_rank = dict(
-        zip((r[0] for r in by_capita), _competition_ranks(capita_values), strict=True)
-    )
-    rows.sort(key=lambda r: (-r[4], r[0]))
-    ranks = _competition_ranks([r[4] for r in rows])
-    return [
-        TeamStanding(
-            org_id=UUID(oid),
-            name=name,
-            kind=org_kind,
-            total_minutes=total,
-            members=members,
-            per_capita_minutes=per_capita(members, total),
-            rank=rank or 0,
-            per_capita_rank=capita_rank[oid],
-        )
-        for (oid, name, org_kind, members, total), rank in zip(rows, ranks, strict=True)
+        rows = [(UUID(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4])) for r in cur.fetchall()]
+    teams = [
+        TeamStanding(oid, name, org_kind, total, members, total // members if members else None)
+        for oid, name, org_kind, members, total in rows
     ]
+    ranks: dict[RankingSort, dict[UUID, int | None]] = {}
+    for order in RankingSort:
+        teams.sort(key=lambda t: _descending(team_key(t, order)))
+        values = [team_key(t, order)[0] or None for t in teams]
+        ranks[order] = dict(zip((t.org_id for t in teams), _competition_ranks(values), strict=True))
+    teams.sort(key=lambda t: _descending(team_key(t, sort)))
+    if after is not None:
+        teams = [t for t in teams if _descending(team_key(t, sort)) > _descending(after)]
+    return [
+        dataclasses.replace(
+            t,
+            rank=ranks[RankingSort.TOTAL][t.org_id] or 0,
+            per_capita_rank=ranks[RankingSort.PER_CAPITA][t.org_id],
+        )
+        for t in teams[:limit]
+    ]
+
+
+def _descending(key: tuple[int, UUID]) -> tuple[int, str]:
+    return (-key[0], str(key[1]))
 
 
 @dataclass(frozen=True)
@@ -454,7 +588,7 @@ def volunteer_ranking(
     db: Database,
     org_id: UUID,
     period: Period,
-    after: tuple[int, str] | None,
+    after: tuple[int, UUID | str] | None,
     limit: int,
 ) -> list[VolunteerStanding]:
     """Volunteers by minutes attributed to the subtree in the period, most first, ties by
@@ -464,7 +598,7 @@ def volunteer_ranking(
     params: tuple[Any, ...] = base
     if after is not None:
         page_after = " AND (vm.minutes < %s OR (vm.minutes = %s AND vm.volunteer_id > %s))"
-        params = (*base, after[0], after[0], after[1])
+        params = (*base, after[0], after[0], str(after[1]))
     with db.read() as cur:
         cur.execute(
             "SELECT vm.volunteer_id, v.number, vm.minutes FROM tb_rec_volunteer_minutes vm "
@@ -508,8 +642,8 @@ class CategoryMinutes:
 
 @dataclass(frozen=True)
 class PartyMember:
-    volunteer_id: UUID
     volunteer_number: str
+    volunteer_id: UUID
     minutes: int
 
 
@@ -587,8 +721,10 @@ def organisation_report(
         registered = int(org[3])
         population = None if org[2] is None else int(org[2])
         cur.execute(
-            "SELECT COUNT(*) FROM tb_rec_volunteer_minutes "
-            "WHERE org_id = %s AND period = %s AND minutes > 0",
+            "SELECT COUNT(*) FROM tb_rec_volunteer_minutes m "
+            "JOIN tb_rec_volunteers v ON v.id = m.volunteer_id "
+            "JOIN tb_rec_org_tree t ON t.org_id = v.home_org_id AND t.ancestor_id = m.org_id "
+            "WHERE m.org_id = %s AND m.period = %s AND m.minutes > 0",
             (oid, key),
         )
         active = int(cur.fetchone()[0])
@@ -666,7 +802,7 @@ def _party(
         "WHERE t.ancestor_id = %s AND v.party_member = %s ORDER BY v.number",
         (year, oid, True),
     )
-    members = [PartyMember(UUID(r[0]), str(r[1]), int(r[2])) for r in cur.fetchall()]
+    members = [PartyMember(str(r[1]), UUID(r[0]), int(r[2])) for r in cur.fetchall()]
     not_meeting = [m for m in members if m.minutes < required]
     return PartyCompliance(
         year=year,
@@ -676,3 +812,28 @@ def _party(
         not_met=len(not_meeting),
         not_meeting=not_meeting,
     )
+
+
+Row = tuple[str, str, object]
+
+
+def report_rows(report: OrganisationReport) -> Iterator[Row]:
+    """The report as (section, key, value) rows, for a spreadsheet: a field is a row of the
+    section `report`, a field of a part (party_members) a row of the part's section; an entry
+    of a list is a row of the list's section, keyed by its first field with its last field as
+    value (service_minutes_by_category: category, minutes; party_members.not_meeting:
+    volunteer number, minutes)."""
+    return _rows(report, "report", "")
+
+
+def _rows(part: Any, section: str, prefix: str) -> Iterator[Row]:
+    for field in dataclasses.fields(part):
+        value, path = getattr(part, field.name), prefix + field.name
+        if dataclasses.is_dataclass(value):
+            yield from _rows(value, path, path + ".")
+        elif isinstance(value, list):
+            for entry in value:
+                first, *_, last = (getattr(entry, f.name) for f in dataclasses.fields(entry))
+                yield path, str(first), last
+        else:
+            yield section, field.name, value

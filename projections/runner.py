@@ -1,9 +1,11 @@
 """Follows the event log and applies it to the read models in batches: the view updates and
 the new tracking position commit in one transaction, so each event applies exactly once.
 
-Two runners on one store are safe: each batch locks each projection's position row, re-reads
-it and applies only the events past it, so only one process applies a given projection at a
-time and a runner killed mid-batch leaves nothing behind but a rolled-back transaction.
+Each projection commits its batches in its own transactions, so one that fails (and is
+retried) holds back no other. Two runners on one store are safe: each batch locks the
+projection's position row, re-reads it and applies only the events past it, so only one
+process applies a given projection at a time and a runner killed mid-batch leaves nothing
+behind but a rolled-back transaction.
 
 A rebuild is blue/green: the projection is replayed from the start of the log into shadow
 tables while the live tables keep serving (and following); when the shadow has caught up, one
@@ -168,24 +170,42 @@ class ProjectionRunner:
     # Following ---------------------------------------------------------------------------
 
     def process_batch(self) -> int:
-        """Applies the next batch of events; returns how many notifications it read."""
-        start = min(self.read_positions().values(), default=0)
-        notifications = self._notifications(start)
-        if not notifications:
-            return 0
-        last = notifications[-1].id
+        """Applies the next batch of events to each projection; returns the most
+        notifications any of them read. A projection that fails is reported (raised) after
+        the others have had their batch."""
+        batches: dict[int, list[Notification]] = {}  # by start position: usually just one
         decode = _Decoder(self.app)
-        applied: dict[str, int] = {}
+        failure: Exception | None = None
+        most = 0
+        positions = self.read_positions()
+        for projection in self.projections:
+            start = positions[projection.name]
+            if start not in batches:
+                batches[start] = self._notifications(start)
+            notifications = batches[start]
+            if not notifications:
+                continue
+            try:
+                self._apply_batch(projection, notifications, decode)
+            except Exception as e:
+                log.exception("projection batch failed", projection=projection.name, after=start)
+                failure = failure or e
+                continue
+            most = max(most, len(notifications))
+        if failure is not None:
+            raise failure
+        return most
+
+    def _apply_batch(
+        self, projection: Projection, notifications: Sequence[Notification], decode: _Decoder
+    ) -> None:
+        last = notifications[-1].id
         with self.db.transaction() as cur:
-            for projection in self.projections:
-                position = self._lock_position(cur, projection.name)
-                target = ProjectionCursor(cur, projection)
-                _apply(target, projection, notifications, position, decode)
-                if last > position:
-                    self._set_position(cur, projection.name, last)
-                applied[projection.name] = max(last, position)
-        self._published(applied)
-        return len(notifications)
+            position = self._lock_position(cur, projection.name)
+            _apply(ProjectionCursor(cur, projection), projection, notifications, position, decode)
+            if last > position:
+                self._set_position(cur, projection.name, last)
+        self._published({projection.name: max(last, position)})
 
     def _published(self, positions: dict[str, int]) -> None:
         """Makes committed positions visible to readers waiting in this process."""
@@ -220,8 +240,7 @@ class ProjectionRunner:
                 if self.process_batch():
                     continue
             except Exception:
-                log.exception("projection batch failed; retrying")
-                time.sleep(1)
+                time.sleep(1)  # logged with the projection's name; retried until it succeeds
             self._wake.wait(poll_seconds)
             self._wake.clear()
 
@@ -244,6 +263,18 @@ class ProjectionRunner:
         return True
 
     # Rebuilding ----------------------------------------------------------------------------
+
+    def requested_rebuilds(self) -> list[str]:
+        """Projections a migration asked to rebuild (their tables gained what only a replay
+        can fill)."""
+        with self.db.read() as cur:
+            cur.execute("SELECT name FROM projection_rebuilds ORDER BY name")
+            requested = {str(row[0]) for row in cur.fetchall()}
+        return [p.name for p in self.projections if p.name in requested]
+
+    def rebuild_requested(self) -> None:
+        for name in self.requested_rebuilds():
+            self.rebuild(name)
 
     def rebuild(self, name: str, progress: Callable[[int, int], None] | None = None) -> int:
         """Replays the whole log into new tables for one projection and swaps them in when
@@ -277,6 +308,7 @@ class ProjectionRunner:
             for table, copy in zip(projection.tables, shadow, strict=True):
                 self.db.replace_with_shadow(cur, table, copy)
             self._set_position(cur, name, position)
+            cur.execute("DELETE FROM projection_rebuilds WHERE name = %s", (name,))
         self._published({name: position})
         if progress:
             progress(position, position)

@@ -366,6 +366,7 @@ def test_who_may_read_which_trail(town: Town) -> None:
     other_redemption = f"/v1/redemptions/{redemptions[other]}/audit-trail"
     everything = (own, activity_trail, own_redemption, other_trail, other_redemption)
     other_street = town.org("别的街道", "street", town.district)
+    other_venue = town.org("别的兑换点", "venue", town.district)
     cases: list[tuple[Api, set[str]]] = [
         (town.admin, set(everything)),
         (town.client(Role.AUDITOR), set(everything)),
@@ -374,7 +375,9 @@ def test_who_may_read_which_trail(town: Town) -> None:
         (town.client(Role.COORDINATOR, town.venue), {own_redemption, other_redemption}),
         (town.client(Role.COORDINATOR, other_street), set()),
         (town.client(Role.VOLUNTEER, volunteer), {own, own_redemption}),
-        (town.client(Role.DESK, town.venue), set()),
+        # the desk of the venue sees its redemptions' trails, not the volunteers'
+        (town.client(Role.DESK, town.venue), {own_redemption, other_redemption}),
+        (town.client(Role.DESK, other_venue), set()),
     ]
     for client, allowed in cases:
         for path in everything:

@@ -2,13 +2,14 @@
 problem+json for every refusal, roles and scopes, PII masking, Idempotency-Key,
 read-your-writes and the OpenAPI document."""
 
+import base64
 import copy
 import json
 import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -195,8 +196,8 @@ class Endpoint:
 
 BAD_VALUES: dict[str, list[Any]] = {
     "uuid": [12345, "not-a-uuid", "00000000-0000-0000-0000-00000000000g"],
-    "name": [42, "", "x" * 201],
-    "text": [42, ["x"], {"zh": "x"}],
+    "name": [42, "", "x" * 201, "x\x00y", "\x1b[31mx"],
+    "text": [42, ["x"], {"zh": "x"}, "a\x00b", "ab\x7f", "a\x85b"],
     "enum": ["bogus", 3, None],
     "positive": [0, -1, -60, "ten", 2.5],
     "count": [-1, "ten", 2.5],
@@ -1286,3 +1287,164 @@ def test_openapi_2xx_responses_have_schemas(town: Town) -> None:
             if not schema:
                 without_schema.append(f"{method.upper()} {path} {status}")
     assert not without_schema, without_schema
+
+
+def test_openapi_documents_the_problems_of_every_operation(town: Town) -> None:
+    doc = created(httpx.get(town.base_url + "/openapi.json"), 200)
+    problem_schema = doc["components"]["schemas"]["ProblemOut"]
+    assert {"type", "title", "status", "detail", "code"} <= set(problem_schema["required"])
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+    undocumented = []
+    for method, path, op in openapi_operations(town):
+        if "security" not in op:
+            assert path in ("/healthz", "/readyz"), path
+            continue
+        expected = {"401", "403", "404", "422"}
+        if method == "post":
+            expected |= {"400", "409"}
+        if "min_position" in {p["name"] for p in op.get("parameters", [])}:
+            expected.add("503")
+        for status, response in op["responses"].items():
+            if status[0] in "45" and set(response.get("content", {})) != {PROBLEM}:
+                undocumented.append(f"{method} {path} {status}: {response.get('content')}")
+        for status in sorted(expected - set(op["responses"])):
+            undocumented.append(f"{method} {path}: no {status}")
+        for status in expected & set(op["responses"]):
+            schema = op["responses"][status]["content"][PROBLEM]["schema"]
+            assert schema == {"$ref": "#/components/schemas/ProblemOut"}, (path, status)
+    assert not undocumented, undocumented
+
+
+# 7. Free text --------------------------------------------------------------------------------
+
+CONTROL = "a\x00b"
+
+
+def free_text(doc: Body, schema: Body, where: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Where a request body of `schema` holds free text: every string that is not an id, a
+    moment, a date or one of an enumeration (the index 0 standing for a list's items)."""
+    if "$ref" in schema:
+        schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    for option in schema.get("anyOf", []):
+        yield from free_text(doc, option, where)
+    if schema.get("type") == "object":
+        for name, field_schema in schema.get("properties", {}).items():
+            yield from free_text(doc, field_schema, (*where, name))
+    elif schema.get("type") == "array":
+        yield from free_text(doc, schema["items"], (*where, "0"))
+    elif schema.get("type") == "string" and "format" not in schema and "enum" not in schema:
+        yield where
+
+
+def carrying(where: tuple[str, ...], value: str) -> Any:
+    """A body holding `value` at `where` and nothing else."""
+    if not where:
+        return value
+    head, *rest = where
+    inner = carrying(tuple(rest), value)
+    return [inner] if head == "0" else {head: inner}
+
+
+def test_no_request_takes_control_characters_in_its_text(town: Town) -> None:
+    """Every string of every request body, found in the OpenAPI document so that a new one
+    cannot be forgotten, refuses control characters (a NUL breaks PostgreSQL text columns);
+    tab, line feed and carriage return are welcome."""
+    doc = created(httpx.get(town.base_url + "/openapi.json"), 200)
+    volunteer = town.volunteer()
+    head = town.rt.runner.head()
+    checked, failures = [], []
+    for path, item in doc["paths"].items():
+        body = item.get("post", {}).get("requestBody")
+        if body is None:
+            continue
+        url = PLACEHOLDER.sub(lambda _: str(uuid.uuid4()), path)
+        for where in free_text(doc, body["content"]["application/json"]["schema"]):
+            checked.append(f"{path} {'.'.join(where)}")
+            r = town.admin.post(url, carrying(where, CONTROL))
+            errors = problem_errors(r, 422, "validation-failed")
+            flagged = [
+                e
+                for e in r.json().get("errors", [])
+                if e["location"] == ["body", *where] and "control characters" in e["message"]
+            ]
+            if errors or not flagged:
+                failures.append(f"{path} {where}: {r.status_code} {r.text[:300]}")
+    assert not failures, failures
+    for expected in (
+        "/v1/organisations name",
+        "/v1/volunteers id_document.number",
+        "/v1/volunteers skills.0",
+        "/v1/activities campaign",
+        "/v1/signups/{signup_id}/check-in code",
+        "/v1/transfers memo",
+        "/v1/redemptions/{redemption_id}/fulfil code",
+        "/v1/trainings title",
+        "/v1/evaluations comment",
+        "/v1/commendations reason",
+        "/v1/objections reason",
+        "/v1/awards/{award_id}/review reason",
+        "/v1/backfills description",
+        "/v1/backfills evidence.0",
+        "/v1/disputes reason",
+        "/v1/disputes/{dispute_id}/resolve reason",
+    ):
+        assert expected in checked, (expected, checked)
+    # with a valid rest of the body, the problem names the field
+    for name, value in (("title", "x\x00"), ("reason", "\x07ding")):
+        body = {"volunteer_id": volunteer, "org_id": town.team, "title": "t", "reason": "r"}
+        r = town.admin.post("/v1/commendations", {**body, name: value})
+        assert_problem(r, 422, "validation-failed", name, "control characters")
+    r = town.admin.get("/v1/volunteers", number="V\x00001")
+    assert_problem(r, 422, "validation-failed", "number", "control characters")
+    assert town.rt.runner.head() == head, "a refused request recorded events"
+
+    reason = "搬家\r\n新地址:\t3号楼"
+    moved = town.admin.post(
+        f"/v1/volunteers/{volunteer}/transfer-membership",
+        {"to_org_id": town.street, "reason": reason},
+    )
+    created(moved, 200)
+    town.rt.runner.catch_up()
+    trail = created(town.admin.get(f"/v1/volunteers/{volunteer}/audit-trail"), 200)
+    assert trail["entries"][-1]["reason"] == reason
+
+
+# 8. Cursors ----------------------------------------------------------------------------------
+
+
+def _cursor(parts: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+
+
+def forged_cursors(cursor: str) -> list[str]:
+    """Cursors like `cursor`, one the API gave out, but with a part out of range (integers of
+    a cursor are 0 <= k < 2**63) or of another type, or a part too few or too many."""
+    key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    assert isinstance(key, list) and key, key
+    forged = [_cursor(key[:-1]), _cursor([*key, 1]), _cursor({"key": key}), "not a cursor"]
+    for i, part in enumerate(key):
+        if isinstance(part, int):
+            bad: list[Any] = [2**63, 2**64, 10**30, -1, True, 1.5, str(part), None]
+        else:
+            bad = ["x" * 101, 7, None, [part]]
+        forged += [_cursor([*key[:i], value, *key[i + 1 :]]) for value in bad]
+    return forged
+
+
+def test_forged_cursors_are_refused_where_lists_are_paged(town: Town) -> None:
+    volunteer, relative = town.volunteer(), town.volunteer()
+    link_family(town, volunteer, relative)
+    town.earn(volunteer, 30)
+    for _ in range(2):
+        gift = {"from_volunteer_id": volunteer, "to_volunteer_id": relative, "minutes": 1}
+        created(town.admin.post("/v1/transfers", {**gift, "kind": "gift"}))
+    town.rt.runner.catch_up()
+    refused = 0
+    for path in (f"/v1/accounts/{volunteer}/statement", f"/v1/volunteers/{volunteer}/audit-trail"):
+        cursor = created(town.admin.get(path, limit=1), 200)["next_cursor"]
+        assert cursor, path
+        for forged in forged_cursors(cursor):
+            r = town.admin.get(path, limit=1, cursor=forged)
+            assert_problem(r, 422, "invalid-cursor", "cursor")
+            refused += 1
+    assert refused > 20

@@ -110,9 +110,8 @@ def test_backfill_is_credited_once_and_only_after_a_second_coordinator_approves(
     volunteer = town.volunteer()
     maker, checker = coordinators(town)
     me = town.client(Role.VOLUNTEER, volunteer)
-    submitted = ok(
-        maker.post("/v1/backfills", backfill_body(town, volunteer, ago(hours=5), 120)), 201
-    )
+    submitted_body = backfill_body(town, volunteer, ago(hours=5), 120)
+    submitted = ok(maker.post("/v1/backfills", submitted_body), 201)
     assert (submitted["status"], submitted["minutes"]) == ("submitted", 120)
     assert submitted["position"] > 0
     backfill = submitted["id"]
@@ -127,6 +126,11 @@ def test_backfill_is_credited_once_and_only_after_a_second_coordinator_approves(
     assert detail["submitted_by"].startswith("coordinator-")
     assert detail["description"] == "陪同老人就医"
     assert detail["evidence"] == ["photo:hospital-visit.jpg"]
+    assert (detail["id"], detail["volunteer_id"], detail["org_id"]) == (
+        backfill,
+        volunteer,
+        submitted_body["org_id"],
+    )
 
     # concurrent retries by the checker credit the service exactly once
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -178,6 +182,8 @@ def test_backfill_rules_refuse_and_record_nothing(town: Town) -> None:
         ({"category": None}, 422, "category-required"),
         ({"activity_id": "00000000-0000-4000-8000-000000000000"}, 404, "activity-not-found"),
         ({"volunteer_id": "00000000-0000-4000-8000-000000000000"}, 404, "volunteer-not-found"),
+        ({"description": "陪同\x00就医"}, 422, "validation-failed"),
+        ({"evidence": ["photo:\x1b[0m.jpg"]}, 422, "validation-failed"),
     ):
         r = maker.post("/v1/backfills", backfill_body(town, volunteer, ago(hours=5), 60, **changes))
         refused(r, status, code)
@@ -338,6 +344,8 @@ def test_dispute_lifecycle_correction_up_and_down_keeps_the_original(town: Town)
     issuance = f"issuance:{town.team}"
     account = f"volunteer:{volunteer}"
 
+    nul = {"record_id": signup, "reason": "少\x00记"}
+    refused(me.post("/v1/disputes", nul), 422, "validation-failed", "reason")
     opened = ok(me.post("/v1/disputes", {"record_id": signup, "reason": "我服务了两个多小时"}), 201)
     assert (opened["status"], opened["previous_minutes"]) == ("open", 100)
     dispute = opened["id"]

@@ -389,3 +389,55 @@ def test_with_no_notice_period_an_award_is_closed_to_objections_and_confirmable(
         commendation = coordinator.post("/v1/commendations", body).json()
         r = town.admin.post(f"/v1/awards/{commendation['id']}/confirm")
         assert r.status_code == 200 and r.json()["status"] == "confirmed", r.text
+
+
+def test_trainings_and_commendations_reach_only_members_of_the_coordinators_subtree(
+    town: Town,
+) -> None:
+    street = town.client(Role.COORDINATOR, town.street)
+    team = town.client(Role.COORDINATOR, town.team)
+    elsewhere = outsider(town)
+    inside, outside, other_outside = town.volunteer(), town.volunteer(elsewhere), town.volunteer()
+    r = town.admin.post(
+        f"/v1/volunteers/{other_outside}/transfer-membership",
+        {"to_org_id": elsewhere, "reason": "moved house"},
+    )
+    assert r.status_code == 200, r.text  # the current home organisation is what counts
+    at_street = town.volunteer(town.street)  # above the team coordinator's subtree
+    body = {
+        "org_id": town.team,
+        "title": "急救培训",
+        "held_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+        "minutes": 60,
+        "volunteer_ids": [inside, outside],
+    }
+    head = town.rt.runner.head()
+    r = street.post("/v1/trainings", body)
+    assert r.status_code == 403 and r.json()["code"] == "outside-scope", r.text
+    assert outside in r.json()["detail"] and inside not in r.json()["detail"]
+    r = street.post("/v1/trainings", {**body, "volunteer_ids": [outside, inside, other_outside]})
+    assert r.status_code == 403 and r.json()["code"] == "outside-scope"
+    assert outside in r.json()["detail"] and other_outside in r.json()["detail"]
+    r = street.post("/v1/trainings", {**body, "volunteer_ids": [outside, str(uuid.uuid4())]})
+    assert r.status_code == 404 and r.json()["code"] == "volunteer-not-found"
+    r = team.post("/v1/trainings", {**body, "volunteer_ids": [inside, at_street]})
+    assert r.status_code == 403 and at_street in r.json()["detail"]
+
+    commendation = {"volunteer_id": outside, "org_id": town.team, "title": "优秀", "reason": "年度"}
+    r = street.post("/v1/commendations", commendation)
+    assert r.status_code == 403 and r.json()["code"] == "outside-scope", r.text
+    assert outside in r.json()["detail"]
+    r = team.post("/v1/commendations", {**commendation, "volunteer_id": at_street})
+    assert r.status_code == 403 and at_street in r.json()["detail"]
+    assert town.rt.runner.head() == head  # nothing was recorded
+
+    r = street.post("/v1/trainings", {**body, "volunteer_ids": [inside, at_street]})
+    assert r.status_code == 201 and r.json()["participants"] == 2, r.text
+    r = street.post("/v1/commendations", {**commendation, "volunteer_id": at_street})
+    assert r.status_code == 201, r.text
+    r = town.admin.post("/v1/trainings", {**body, "volunteer_ids": [inside, outside]})
+    assert r.status_code == 201, r.text  # an admin's scope is the whole city
+    assert town.admin.post("/v1/commendations", commendation).status_code == 201
+    assert len(events(town, Training.Held)) == 2
+    commended = [e.volunteer_id for e in events(town, Award.Announced)]
+    assert commended == [UUID(at_street), UUID(outside)]

@@ -35,6 +35,7 @@ from ledger.rules import Rules
 from projections.records import TABLES
 from tests.conftest import make_settings
 from tests.http import Api, Town, serve
+from tests.test_api_contract import forged_cursors
 from timebank.runtime import Runtime
 
 RULES = Rules(star_thresholds_hours=(3, 100, 200, 300, 400), party_member_yearly_minutes=120)
@@ -410,6 +411,9 @@ def test_organisation_report_counts_the_whole_subtree_and_its_csv_agrees(town: T
         assert rows[0] == ["section", "key", "value"]
         assert all(len(row) == 3 for row in rows)
         assert csv_as_report(rows[1:]) == comparable(data, w)
+        # every figure of the JSON, a new one too, has its row
+        assert csv_scalars(rows, "report") == json_scalars(data)
+        assert csv_scalars(rows, "party_members") == json_scalars(data["party_members"])
         negotiated = town.admin.client.get(
             f"/v1/reports/organisations/{org}",
             params={"period": "2024"},
@@ -423,28 +427,44 @@ def csv_as_report(rows: list[list[str]]) -> dict[str, Any]:
     values = {(section, key): value for section, key, value in rows}
     assert len(values) == len(rows), "one row per metric"
     return {
-        "org_id": values["organisation", "id"],
-        "name": values["organisation", "name"],
+        "org_id": values["report", "org_id"],
+        "name": values["report", "name"],
         "period": values["report", "period"],
-        "registered": int(values["volunteers", "registered"]),
-        "active": int(values["volunteers", "active"]),
-        "population": values["volunteers", "population"] or None,
-        "ratio": values["volunteers", "registration_ratio"] or None,
-        "held": int(values["activities", "held"]),
-        "beneficiaries": int(values["activities", "beneficiaries"]),
+        "registered": int(values["report", "registered_volunteers"]),
+        "active": int(values["report", "active_volunteers"]),
+        "population": values["report", "population"] or None,
+        "ratio": values["report", "registration_ratio"] or None,
+        "held": int(values["report", "activities_held"]),
+        "beneficiaries": int(values["report", "beneficiaries"]),
         "categories": {
             k: int(v) for (s, k), v in values.items() if s == "service_minutes_by_category"
         },
-        "total": int(values["service_minutes", "total"]),
-        "members": int(values["service_minutes", "members"]),
-        "trainings": (int(values["trainings", "held"]), int(values["trainings", "participants"])),
+        "total": int(values["report", "total_service_minutes"]),
+        "members": int(values["report", "member_service_minutes"]),
+        "trainings": (
+            int(values["report", "trainings_held"]),
+            int(values["report", "training_participants"]),
+        ),
         "party": (
             values["party_members", "year"],
             int(values["party_members", "registered"]),
             int(values["party_members", "met"]),
             int(values["party_members", "not_met"]),
-            {k: int(v) for (s, k), v in values.items() if s == "party_member_not_met"},
+            {k: int(v) for (s, k), v in values.items() if s == "party_members.not_meeting"},
         ),
+    }
+
+
+def csv_scalars(rows: list[list[str]], section: str) -> dict[str, str]:
+    return {key: value for s, key, value in rows if s == section}
+
+
+def json_scalars(data: dict[str, Any]) -> dict[str, str]:
+    """Every value of the JSON report that is no list or object, as the CSV writes it."""
+    return {
+        key: "" if value is None else str(value)
+        for key, value in data.items()
+        if not isinstance(value, list | dict)
     }
 
 
@@ -657,6 +677,113 @@ def test_service_record_and_awards_in_notice(town: Town) -> None:
     assert len(w.get("/v1/awards", anyone, org_id=town.district)["items"]) == 3
 
 
+LISTS = ("services", "corrections", "trainings", "evaluations", "awards")
+
+
+def walk(w: World, path: str, limit: int, cursor: str | None = None) -> list[dict[str, Any]]:
+    """Every item of a paged list, read `limit` at a time from `cursor` on."""
+    items: list[dict[str, Any]] = []
+    while True:
+        page = w.get(path, limit=limit, **({"cursor": cursor} if cursor else {}))
+        assert len(page["items"]) <= limit
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def test_every_list_of_a_service_record_pages(town: Town) -> None:
+    w = build(town, services=False)
+    g_self = town.client(Role.VOLUNTEER, w.g)
+    w.activity("act1", w.T1, "elder_care", local(2024, 3, 10))
+    w.activity("act2", w.T1, "elder_care", local(2024, 7, 1))
+    w.activity("act3", w.T1, "culture", local(2024, 7, 1))  # the same service date as act2
+    w.activity("act4", w.T1, "health", local(2024, 9, 1))
+    for activity in ("act1", "act2", "act3", "act4"):
+        w.serve("g", activity, 20)
+    for activity in ("act2", "act3", "act4"):
+        signup = w.signups["g", activity]
+        dispute = w.post("/v1/disputes", {"record_id": signup, "reason": "少记"}, g_self, 201)
+        resolution = {"decision": "correct", "minutes": 25, "reason": "补记"}
+        w.post(f"/v1/disputes/{dispute['id']}/resolve", resolution)
+        evaluation = {"signup_id": signup, "score": 4, "by": "organiser", "comment": activity}
+        w.post("/v1/evaluations", evaluation, status=201)
+        commendation = {"volunteer_id": w.g, "org_id": w.T1, "title": "表扬", "reason": activity}
+        w.post("/v1/commendations", commendation, status=201)
+        w.training(w.T1, local(2024, 8, 1), 30, "g")  # three at one moment: listed by id
+    w.training(w.T1, local(2024, 10, 1), 45, "g")
+    record = f"/v1/volunteers/{w.g}/record"
+    whole = w.get(record, limit=1000)
+    assert whole["list_limit"] == 1000
+    assert whole["next_cursors"] == dict.fromkeys(LISTS)
+    assert {name: len(whole[name]) for name in LISTS} == {
+        "services": 4,
+        "corrections": 3,
+        "trainings": 4,
+        "evaluations": 3,
+        "awards": 3,
+    }
+    services = [(s["service_date"], s["title"]) for s in whole["services"]]
+    assert services == [
+        ("2024-09-01", "活动 act4"),
+        ("2024-07-01", "活动 act3"),  # credited after act2
+        ("2024-07-01", "活动 act2"),
+        ("2024-03-10", "活动 act1"),
+    ]
+    same_moment = [t["training_id"] for t in whole["trainings"][1:]]
+    assert same_moment == sorted(same_moment) and whole["trainings"][0]["minutes"] == 45
+    assert whole["totals"]["service_minutes"] == 20 + 3 * 25
+
+    first = w.get(record, limit=2)
+    assert first["list_limit"] == 2 and first["totals"] == whole["totals"]
+    for name in LISTS:
+        assert first[name] == whole[name][:2], name
+        path = f"{record}/{name}"
+        for limit in (1, 2, 3, 100):
+            assert walk(w, path, limit) == whole[name], (name, limit)
+        # the record's cursor continues the list where the record stopped
+        assert first["next_cursors"][name] is not None
+        assert first[name] + walk(w, path, 2, first["next_cursors"][name]) == whole[name]
+        # the same readers as the record's
+        problem(town.client(Role.VOLUNTEER, w.b).get(path), 403, "outside-scope")
+        problem(town.client(Role.DESK, town.venue).get(path), 403, "outside-scope")
+        assert ok(town.client(Role.COORDINATOR, w.S1).get(path))["volunteer_id"] == w.g
+        assert ok(g_self.get(path, limit=1))["items"] == whole[name][:1]
+        problem(
+            town.admin.get(f"/v1/volunteers/{uuid.uuid4()}/record/{name}"),
+            404,
+            "volunteer-not-found",
+        )
+        for forged in forged_cursors(first["next_cursors"][name]):
+            problem(town.admin.get(path, cursor=forged), 422, "invalid-cursor")
+    # a cursor of one list is no cursor of another
+    problem(
+        town.admin.get(f"{record}/awards", cursor=first["next_cursors"]["services"]),
+        422,
+        "invalid-cursor",
+    )
+    assert town.admin.get(f"{record}/certificates").status_code == 404
+
+    # a volunteer the view has not reached yet has an empty record, every list complete
+    newcomer = w.get(f"/v1/volunteers/{town.volunteer()}/record")
+    assert newcomer["next_cursors"] == dict.fromkeys(LISTS)
+    assert all(newcomer[name] == [] for name in LISTS)
+
+
+def test_forged_cursors_are_refused_by_rankings_and_awards(town: Town) -> None:
+    w = build(town)
+    for path, params in (
+        ("/v1/rankings/teams", {"org_id": town.district, "period": "2024"}),
+        ("/v1/rankings/teams", {"org_id": town.district, "period": "2024", "sort": "per_capita"}),
+        ("/v1/rankings/volunteers", {"org_id": town.district, "period": "2024"}),
+        ("/v1/awards", {}),
+    ):
+        cursor = w.get(path, limit=1, **params)["next_cursor"]
+        assert cursor, path
+        for forged in forged_cursors(cursor):
+            problem(town.admin.get(path, limit=1, cursor=forged, **params), 422, "invalid-cursor")
+
+
 # Who may read what; periods ---------------------------------------------------------------
 
 
@@ -724,13 +851,17 @@ def test_who_may_read_records_and_reports_and_which_periods_exist(town: Town) ->
         (path, {}),
         (path + ".csv", {}),
     )
-    for bad in ("24", "2024-13", "2024-3", "2024-03-01", "campaign:", "campaign:  ", "Q1", ""):
+    for bad in (
+        *("24", "2024-13", "2024-3", "2024-03-01", "campaign:", "campaign:  ", "Q1", ""),
+        *("2024\x00", "campaign:\x00", f"campaign:{CAMPAIGN}\x00", "campaign:a\x1fb"),
+    ):
         for url, params in reads:
             problem(admin.get(url, period=bad, **params), 422, "invalid-period")
     for url, params in reads[:2]:
         problem(admin.get(url, period="2024", cursor="nonsense", **params), 422, "invalid-cursor")
     problem(admin.get("/v1/awards", cursor="WzEsMl0"), 422, "invalid-cursor")
     problem(admin.get("/v1/awards", status="pending"), 422, "validation-failed")
+    assert ok(admin.get("/v1/awards", status="revoked"))["items"] == []
     for url, params in reads[:3]:
         ok(admin.get(url, period="2026-12", **params))
         ok(admin.get(url, period=f"campaign:{CAMPAIGN}", **params))

@@ -8,9 +8,31 @@ from uuid import UUID
 from stdnum.cn import ric
 
 from ledger.activities import Activity
+from ledger.backfills import Backfill
+from ledger.disputes import Dispute
 from ledger.organisations import Organisation, OrgKind
 from ledger.volunteers import Volunteer
-from timebank.demo import ACTIVITIES, SEED, VOLUNTEERS, DemoTown, _people, seed_demo
+from projections.reports import (
+    awards,
+    organisation_report,
+    parse_period,
+    service_record,
+    team_ranking,
+    volunteer_ranking,
+)
+from timebank.demo import (
+    ACTIVITIES,
+    DISTRICT_COORDINATOR,
+    HISTORY,
+    SEED,
+    STREET_COORDINATOR,
+    TRAININGS,
+    VOLUNTEERS,
+    DemoTown,
+    _people,
+    history_days,
+    seed_demo,
+)
 from timebank.runtime import Runtime
 
 
@@ -53,9 +75,11 @@ def test_seed_demo_creates_the_promised_town(runtime: Runtime) -> None:
     assert len(town.reward_ids) >= 3
 
     activities = [runtime.service.load(Activity, i, "activity") for i in town.activity_ids]
-    assert len(activities) == len(ACTIVITIES) == 30
+    assert len(activities) == len(ACTIVITIES) + len(HISTORY) == 44
     assert len({a.category for a in activities}) >= 10
     assert sum(1 for a in activities if a.waitlist) >= 1  # upcoming ones fill up
+    assert sum(1 for a in activities if a.completed) >= len(HISTORY) + 10
+    assert all(a.beneficiaries for a in activities if a.completed)
 
     today = datetime.now(UTC).date()
     linked = 0
@@ -70,6 +94,86 @@ def test_seed_demo_creates_the_promised_town(runtime: Runtime) -> None:
     assert linked == 2 * 20
     assert 0 < party < VOLUNTEERS
     assert town.counts["verifications"] >= 150
+    assert town.commands == sum(town.counts.values()) < 2000
+
+    check_history(runtime, town)
+    check_reports(runtime, town)
+    check_service_records(runtime, town)
+
+
+def check_history(runtime: Runtime, town: DemoTown) -> None:
+    """Back-fills made by one coordinator and approved or rejected by another; one dispute
+    corrected, one dismissed."""
+    backfills = [runtime.service.load(Backfill, i, "backfill") for i in town.backfill_ids]
+    assert Counter(b.status for b in backfills) == {"approved": len(backfills) - 1, "rejected": 1}
+    assert len(backfills) >= 50
+    assert {b.submitted_by for b in backfills} == {STREET_COORDINATOR}
+    assert {b.approved_by or b.rejected_by for b in backfills} == {DISTRICT_COORDINATOR}
+    assert all(b.activity_id is not None for b in backfills)
+
+    disputes = [runtime.service.load(Dispute, i, "dispute") for i in town.dispute_ids]
+    assert sorted((d.status, d.source_kind) for d in disputes) == [
+        ("corrected", "signup"),
+        ("dismissed", "backfill"),
+    ]
+    assert all(d.opened_by.startswith("demo-volunteer-") for d in disputes)
+
+
+def check_reports(runtime: Runtime, town: DemoTown) -> None:
+    rules = runtime.settings.rules
+    db = runtime.db
+    year = parse_period(town.year)
+    report = organisation_report(db, town.district_id, year, rules.party_member_yearly_minutes)
+    assert report is not None
+    assert report.registered_volunteers == VOLUNTEERS
+    assert report.registration_ratio == "0.0002"  # 200 of 1,110,000
+    assert report.active_volunteers >= 100
+    assert report.activities_held >= len(HISTORY) and report.beneficiaries > 0
+    assert report.total_service_minutes == report.member_service_minutes > 0
+    assert sum(1 for c in report.service_minutes_by_category if c.minutes > 0) >= 10
+    assert report.trainings_held == len(TRAININGS) and report.training_participants >= 50
+    party = report.party_members
+    assert party is not None and party.year == town.year
+    assert party.met >= 5 and party.not_met >= 10
+    assert party.registered == party.met + party.not_met == len(party.not_meeting) + party.met
+
+    street = organisation_report(db, town.street_id, year, rules.party_member_yearly_minutes)
+    assert street is not None and street.registration_ratio == "0.0048"  # 200 of 42,000
+
+    campaign = parse_period(f"campaign:{town.campaign}")
+    report = organisation_report(db, town.district_id, campaign, rules.party_member_yearly_minutes)
+    assert report is not None
+    in_campaign = sum(1 for spec in HISTORY if spec[5])
+    assert report.activities_held >= in_campaign and report.beneficiaries > 0
+    assert report.total_service_minutes > 0 and report.trainings_held >= 1
+    assert report.party_members is not None
+
+    teams = team_ranking(db, town.street_id, year, "team")
+    assert len(teams) == 6 and teams[0].total_minutes > 0
+    top = volunteer_ranking(db, town.district_id, year, None, 10)
+    assert len(top) == 10 and top[0].minutes >= rules.party_member_yearly_minutes
+
+    in_notice = awards(db, town.district_id, "in_notice", None, 50)
+    objected = awards(db, town.district_id, "objected", None, 50)
+    assert {a.id for a in in_notice + objected} == set(town.award_ids)
+    assert len(in_notice) == 2 and len(objected) == 1
+    assert all(a.kind == "commendation" and a.objections <= 1 for a in in_notice + objected)
+    assert sum(a.objections for a in in_notice) == 1  # back in notice after a review
+
+
+def check_service_records(runtime: Runtime, town: DemoTown) -> None:
+    records = [service_record(runtime.db, v) for v in town.volunteer_ids]
+    services = Counter(s.source_kind for r in records if r for s in r.services)
+    assert services["signup"] >= 150 and services["backfill"] >= 50
+    corrections = [c for r in records if r for c in r.corrections]
+    assert len(corrections) == 1
+    assert corrections[0].corrected_minutes == corrections[0].previous_minutes + 30
+    corrected = [s for r in records if r for s in r.services if s.corrections]
+    assert [s.source_id for s in corrected] == [corrections[0].source_id]
+    assert sum(len(r.trainings) for r in records if r) == sum(t[3] for t in TRAININGS)
+    evaluations = Counter(e.by for r in records if r for e in r.evaluations)
+    assert evaluations["organiser"] >= 20 and evaluations["beneficiary"] >= 10
+    assert sum(len(r.awards) for r in records if r) == 3
 
 
 def town_org_ids(town: DemoTown) -> list[UUID]:
@@ -87,3 +191,14 @@ def test_demo_people_are_reproducible() -> None:
     assert first == again
     assert len({p.id_number for p in first}) == VOLUNTEERS
     assert all(ric.is_valid(p.id_number) for p in first)
+
+
+def test_the_history_lies_in_one_year_within_the_backfill_window() -> None:
+    days = history_days(date(2026, 11, 26), 90)
+    assert (days[0], days[-1]) == (date(2026, 9, 7), date(2026, 11, 25))
+    days = history_days(date(2026, 2, 10), 90)  # not before new year
+    assert (days[0], days[-1]) == (date(2026, 1, 1), date(2026, 2, 9))
+    days = history_days(date(2027, 1, 10), 90)  # early January: last year's history
+    assert (days[0], days[-1]) == (date(2026, 10, 22), date(2026, 12, 31))
+    assert history_days(date(2026, 5, 1), 10)[0] == date(2026, 4, 23)
+    assert history_days(date(2026, 5, 1), 1) == []

@@ -207,3 +207,23 @@ def test_a_projection_may_not_touch_tables_that_are_not_its_own(
     with pytest.raises(RuntimeError, match="tb_accounts"):
         runner.catch_up()
     assert runner.read_positions() == {"intruder": 0}
+
+
+def test_a_failing_projection_holds_back_no_other(demo: tuple[Runtime, DemoTown]) -> None:
+    rt, _ = demo
+    balances = rt.runner.projection("balances")
+
+    def fail(cur: Any, event: Any, position: int) -> None:
+        raise ValueError("cannot apply")
+
+    broken = type(
+        "Broken",
+        (),
+        {"name": "broken", "topics": balances.topics, "tables": (), "apply": staticmethod(fail)},
+    )()
+    runner = ProjectionRunner(rt.app, rt.db, [broken, balances], batch_size=100)
+    head = rt.runner.head()
+    for _ in range(head // 100 + 1):
+        with pytest.raises(ValueError, match="cannot apply"):
+            runner.process_batch()
+    assert runner.read_positions() == {"broken": 0, "balances": head}

@@ -79,8 +79,19 @@ class Runtime:
         """Follows the log into the read models; expires overdue redemptions and confirms
         awards whose public notice has ended."""
         self.runner.start()
+        if self.runner.requested_rebuilds():
+            rebuilder = threading.Thread(
+                target=self._rebuild_requested, name="rebuild", daemon=True
+            )
+            rebuilder.start()
         self._sweeper = threading.Thread(target=self._sweep, name="sweeper", daemon=True)
         self._sweeper.start()
+
+    def _rebuild_requested(self) -> None:
+        try:
+            self.runner.rebuild_requested()
+        except Exception:
+            log.exception("requested rebuild failed; it is tried again on the next start")
 
     def _as_system(self, command: Command, now: datetime, subject: UUID) -> bool:
         ctx = Context(SYSTEM, f"sweep-{uuid.uuid4()}", now)

@@ -49,27 +49,7 @@ def get_backfill(backfill_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> Backfill
     backfill = rt.service.load(Backfill, backfill_id, "backfill")
     reader = rt.service.reader(ctx)
     require_signup_reader(reader, ctx.actor, backfill.volunteer_id, backfill.org_id)
-    return BackfillOut(
-        id=backfill.id,
-        volunteer_id=backfill.volunteer_id,
-        org_id=backfill.org_id,
-        activity_id=backfill.activity_id,
-        category=backfill.category,
-        campaign=backfill.campaign,
-        started_at=backfill.started_at,
-        ended_at=backfill.ended_at,
-        minutes=backfill.minutes,
-        description=backfill.description,
-        evidence=backfill.evidence,
-        status=backfill.status,
-        submitted_by=backfill.submitted_by,
-        approved_by=backfill.approved_by,
-        rejected_by=backfill.rejected_by,
-        rejection_reason=backfill.rejection_reason,
-        service_minutes=backfill.service_minutes,
-        credits=backfill.credits,
-        corrections=backfill.corrections,
-    )
+    return BackfillOut.model_validate(backfill)
 
 
 @router.post("/v1/backfills/{backfill_id}/approve", response_model=BackfillStateOut)
@@ -94,20 +74,7 @@ def get_dispute(dispute_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> DisputeOut
     dispute = rt.service.load(Dispute, dispute_id, "dispute")
     reader = rt.service.reader(ctx)
     require_signup_reader(reader, ctx.actor, dispute.volunteer_id, dispute.org_id)
-    return DisputeOut(
-        id=dispute.id,
-        record_id=dispute.source_id,
-        record_kind=dispute.source_kind,
-        volunteer_id=dispute.volunteer_id,
-        org_id=dispute.org_id,
-        status=dispute.status,
-        previous_minutes=dispute.previous_minutes,
-        corrected_minutes=dispute.corrected_minutes,
-        reason=dispute.reason,
-        resolution_reason=dispute.resolution_reason,
-        opened_by=dispute.opened_by,
-        resolved_by=dispute.resolved_by,
-    )
+    return DisputeOut.model_validate(dispute)
 
 
 @router.post("/v1/disputes/{dispute_id}/resolve", response_model=DisputeStateOut)

@@ -19,10 +19,8 @@ from api.schemas import (
     TrainingIn,
     TrainingOut,
 )
-from ledger.audit import Role
 from ledger.awards import Award, AwardKind, AwardStatus
-from ledger.errors import Forbidden
-from ledger.permissions import coordinates, is_self, require_signup_reader
+from ledger.permissions import require_signup_reader, require_training_reader
 from ledger.recognition_commands import (
     Commend,
     CompleteActivity,
@@ -32,7 +30,7 @@ from ledger.recognition_commands import (
     RecordTraining,
     ReviewAward,
 )
-from ledger.trainings import Evaluation, Evaluator, Training
+from ledger.trainings import Evaluation, Training
 
 router = APIRouter(tags=["activity completion, trainings, evaluations, commendations and stars"])
 
@@ -56,24 +54,9 @@ def record_training(body: TrainingIn, run: CommanderDep) -> dict[str, object]:
 @router.get("/v1/trainings/{training_id}", response_model=TrainingOut)
 def get_training(training_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> TrainingOut:
     training = rt.service.load(Training, training_id, "training")
-    actor = ctx.actor
-    participant = any(is_self(actor, v) for v in training.volunteer_ids)
-    if not (
-        participant
-        or actor.role is Role.AUDITOR
-        or coordinates(rt.service.reader(ctx), actor, training.org_id)
-    ):
-        raise Forbidden(
-            "outside-scope", "only a participant, the organiser or an auditor may see a training"
-        )
-    return TrainingOut(
-        id=training.id,
-        org_id=training.org_id,
-        title=training.title,
-        held_at=training.held_at,
-        minutes=training.minutes,
-        volunteer_ids=training.volunteer_ids,
-    )
+    reader = rt.service.reader(ctx)
+    require_training_reader(reader, ctx.actor, training.org_id, training.volunteer_ids)
+    return TrainingOut.model_validate(training)
 
 
 @router.post("/v1/evaluations", status_code=201, response_model=EvaluationOut)
@@ -87,16 +70,7 @@ def get_evaluation(evaluation_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> Eval
     require_signup_reader(
         rt.service.reader(ctx), ctx.actor, evaluation.volunteer_id, evaluation.org_id
     )
-    return EvaluationDetailOut(
-        id=evaluation.id,
-        signup_id=evaluation.signup_id,
-        volunteer_id=evaluation.volunteer_id,
-        activity_id=evaluation.activity_id,
-        org_id=evaluation.org_id,
-        score=evaluation.score,
-        by=Evaluator(evaluation.by),
-        comment=evaluation.comment,
-    )
+    return EvaluationDetailOut.model_validate(evaluation)
 
 
 @router.post("/v1/commendations", status_code=201, response_model=AwardStateOut)

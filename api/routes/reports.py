@@ -4,25 +4,23 @@ and projections/reports.py (periods, rankings, report metrics)."""
 
 import csv
 import io
-from enum import StrEnum
+from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, Query, Response
+from pydantic import BaseModel
 
-from api.deps import ContextDep, RuntimeDep, wait_for_position
-from api.pagination import Cursor, Limit, decode_cursor, paginate
+from api.deps import ContextDep, MinPosition, RuntimeDep, wait_for_position
+from api.pagination import PageDep, encode_cursor
 from api.problems import ProblemError
 from api.schemas import (
-    CategoryMinutesOut,
     NoticeOut,
     NoticesOut,
     OrganisationReportOut,
-    PartyComplianceOut,
-    PartyMemberOut,
     RecordCorrectionOut,
     RecordEvaluationOut,
+    RecordPageOut,
     RecordServiceOut,
     RecordTotalsOut,
     RecordTrainingOut,
@@ -32,23 +30,25 @@ from api.schemas import (
     VolunteerRankingOut,
     VolunteerStandingOut,
 )
-from ledger.audit import Context, Role
-from ledger.awards import AwardKind, AwardStatus
-from ledger.errors import Forbidden
+from ledger.audit import Context
+from ledger.awards import AwardStatus
 from ledger.organisations import Organisation, OrgKind
-from ledger.permissions import coordinates, is_self
+from ledger.permissions import require_record_reader, require_report_reader
 from ledger.volunteers import Volunteer
 from projections.records import NAME as RECORDS
 from projections.reports import (
-    RECORD_LIST_LIMIT,
-    AwardEntry,
+    RECORD_LISTS,
     OrganisationReport,
-    ServiceRecord,
-    TeamStanding,
+    RankingSort,
     awards,
+    confirmed_stars,
+    empty_record,
     organisation_report,
     parse_period,
-    service_record,
+    record_list,
+    report_rows,
+    service_record_page,
+    team_key,
     team_ranking,
     volunteer_ranking,
 )
@@ -56,9 +56,6 @@ from timebank.runtime import Runtime
 
 router = APIRouter(tags=["service records, rankings and organisation reports"])
 CSV = "text/csv; charset=utf-8"
-MinPosition = Annotated[
-    int | None, Query(ge=0, description="wait until this log position is reflected")
-]
 PeriodQuery = Annotated[
     str,
     Query(
@@ -66,24 +63,9 @@ PeriodQuery = Annotated[
         description="2026 (a year), 2026-03 (a month) or campaign:<name>, by local service date",
     ),
 ]
-
-
-class RankingSort(StrEnum):
-    TOTAL = "total"
-    PER_CAPITA = "per_capita"
-
-
-def _invalid_cursor() -> ProblemError:
-    return ProblemError(422, "invalid-cursor", "the cursor is not one this API gave out")
-
-
-def _cursor(cursor: str | None, *types: type) -> list[Any] | None:
-    key = decode_cursor(cursor)
-    if key is not None and (
-        len(key) != len(types) or any(type(k) is not t for k, t in zip(key, types, strict=True))
-    ):
-        raise _invalid_cursor()
-    return key
+RecordLimit = Annotated[
+    int, Query(ge=1, le=1000, description="each list of the record holds the newest this many")
+]
 
 
 def _read(rt: Runtime, min_position: int | None) -> int:
@@ -91,91 +73,90 @@ def _read(rt: Runtime, min_position: int | None) -> int:
     return rt.runner.position(RECORDS)
 
 
+def _record_volunteer(rt: Runtime, ctx: Context, volunteer_id: UUID) -> Volunteer:
+    volunteer = rt.service.load(Volunteer, volunteer_id, "volunteer")
+    reader = rt.service.reader(ctx)
+    require_record_reader(reader, ctx.actor, volunteer.id, volunteer.home_org_id)
+    return volunteer
+
+
 # Service record ------------------------------------------------------------------------------
-
-
-def require_record_reader(rt: Runtime, ctx: Context, volunteer: Volunteer) -> None:
-    """The volunteer, coordinators of the home organisation or above, auditors and admins."""
-    actor = ctx.actor
-    if (
-        is_self(actor, volunteer.id)
-        or actor.role is Role.AUDITOR
-        or coordinates(rt.service.reader(ctx), actor, volunteer.home_org_id)
-    ):
-        return
-    raise Forbidden("outside-scope", "this service record belongs to someone else")
-
-
-def _notice(entry: AwardEntry) -> NoticeOut:
-    return NoticeOut(
-        id=entry.id,
-        volunteer_id=entry.volunteer_id,
-        volunteer_number=entry.volunteer_number,
-        org_id=entry.org_id,
-        kind=AwardKind(entry.kind),
-        level=entry.level,
-        title=entry.title,
-        reason=entry.reason,
-        status=AwardStatus(entry.status),
-        objections=entry.objections,
-        announced_at=entry.announced_at,
-        notice_ends_at=entry.notice_ends_at,
-        decided_at=entry.decided_at,
-    )
-
-
-def _empty_record(rt: Runtime, volunteer: Volunteer) -> ServiceRecord:
-    """A volunteer the view has not reached yet has nothing on record."""
-    created = volunteer.created_on.astimezone(ZoneInfo(rt.settings.rules.timezone))
-    return ServiceRecord(
-        volunteer.id,
-        volunteer.number,
-        volunteer.home_org_id,
-        created.date(),
-        0,
-        0,
-        [],
-        [],
-        [],
-        [],
-        [],
-    )
 
 
 @router.get("/v1/volunteers/{volunteer_id}/record", response_model=ServiceRecordOut)
 def get_service_record(
-    volunteer_id: UUID, rt: RuntimeDep, ctx: ContextDep, min_position: MinPosition = None
+    volunteer_id: UUID,
+    rt: RuntimeDep,
+    ctx: ContextDep,
+    limit: RecordLimit = 100,
+    min_position: MinPosition = None,
 ) -> ServiceRecordOut:
     """The service record (档案): services with their corrections, trainings, evaluations,
-    stars and commendations, certificates. Each list holds the newest `list_limit` entries."""
-    volunteer = rt.service.load(Volunteer, volunteer_id, "volunteer")
-    require_record_reader(rt, ctx, volunteer)
+    stars and commendations, certificates; for the volunteer, coordinators of the home
+    organisation or above, auditors and admins. Each list holds its newest `limit` entries;
+    `next_cursors` says where each continues at /v1/volunteers/{id}/record/<list>."""
+    volunteer = _record_volunteer(rt, ctx, volunteer_id)
     position = _read(rt, min_position)
-    record = service_record(rt.db, volunteer.id) or _empty_record(rt, volunteer)
-    confirmed = [
-        a.level or 0
-        for a in record.awards
-        if a.kind == AwardKind.STAR and a.status == AwardStatus.CONFIRMED
-    ]
-    return ServiceRecordOut(
-        volunteer_id=record.volunteer_id,
-        volunteer_number=record.volunteer_number,
-        home_org_id=record.home_org_id,
-        registered_on=record.registered_on,
-        totals=RecordTotalsOut(
-            service_minutes=record.service_minutes,
-            training_minutes=record.training_minutes,
-            stars=rt.settings.rules.stars(record.service_minutes),
-            confirmed_stars=max(confirmed, default=0),
-        ),
-        services=[RecordServiceOut(**vars(s)) for s in record.services],
-        corrections=[RecordCorrectionOut(**vars(c)) for c in record.corrections],
-        trainings=[RecordTrainingOut(**vars(t)) for t in record.trainings],
-        evaluations=[RecordEvaluationOut(**vars(e)) for e in record.evaluations],
-        awards=[_notice(a) for a in record.awards],
-        certificates=[],
-        list_limit=RECORD_LIST_LIMIT,
-        position=position,
+    found = service_record_page(rt.db, volunteer.id, limit)
+    record, more = found or (empty_record(volunteer, rt.settings.rules.timezone), {})
+    totals = RecordTotalsOut(
+        service_minutes=record.service_minutes,
+        training_minutes=record.training_minutes,
+        stars=rt.settings.rules.stars(record.service_minutes),
+        confirmed_stars=confirmed_stars(rt.db, volunteer.id),
+    )
+    return ServiceRecordOut.model_validate(
+        {
+            **vars(record),
+            "totals": totals,
+            "certificates": [],
+            "list_limit": limit,
+            "next_cursors": dict.fromkeys(RECORD_LISTS)
+            | {name: encode_cursor(key) for name, key in more.items() if key is not None},
+            "position": position,
+        }
+    )
+
+
+def _record_list_route(name: str, model: type[BaseModel]) -> Callable[..., Any]:
+    def get_record_list(
+        volunteer_id: UUID,
+        rt: RuntimeDep,
+        ctx: ContextDep,
+        page: PageDep,
+        min_position: MinPosition = None,
+    ) -> Any:
+        volunteer = _record_volunteer(rt, ctx, volunteer_id)
+        after = page.after(RECORD_LISTS[name].shape)
+        position = _read(rt, min_position)
+        entries, key = record_list(rt.db, name, volunteer.id, page.limit, after)
+        return RecordPageOut[model](  # type: ignore[valid-type]
+            volunteer_id=volunteer.id,
+            items=[model.model_validate(e) for e in entries],
+            next_cursor=None if key is None else encode_cursor(key),
+            position=position,
+        )
+
+    get_record_list.__doc__ = (
+        f"The {name} of a service record, newest first, a page at a time (the record's readers)."
+    )
+    return get_record_list
+
+
+RECORD_LIST_MODELS: dict[str, type[BaseModel]] = {
+    "services": RecordServiceOut,
+    "corrections": RecordCorrectionOut,
+    "trainings": RecordTrainingOut,
+    "evaluations": RecordEvaluationOut,
+    "awards": NoticeOut,
+}
+for _name, _model in RECORD_LIST_MODELS.items():
+    router.add_api_route(
+        f"/v1/volunteers/{{volunteer_id}}/record/{_name}",
+        _record_list_route(_name, _model),
+        response_model=RecordPageOut[_model],  # type: ignore[valid-type]
+        operation_id=f"get_service_record_{_name}",
+        summary=f"Service record: {_name}",
     )
 
 
@@ -186,33 +167,28 @@ def get_service_record(
 def list_awards(
     rt: RuntimeDep,
     ctx: ContextDep,
+    page: PageDep,
     org_id: Annotated[
         UUID | None, Query(description="awards of this organisation's subtree; all if absent")
     ] = None,
     status: Annotated[AwardStatus | None, Query(description="only awards in this state")] = None,
-    limit: Limit = 100,
-    cursor: Cursor = None,
     min_position: MinPosition = None,
 ) -> NoticesOut:
     """Stars and commendations (public notices: any role may read them), newest first."""
     if org_id is not None:
         rt.service.load(Organisation, org_id, "organisation")
-    key = _cursor(cursor, int)
+    after = page.after((int,))
     position = _read(rt, min_position)
-    rows = awards(
-        rt.db, org_id, status.value if status else None, key[0] if key else None, limit + 1
+    rows = awards(rt.db, org_id, status, after[0] if after else None, page.limit + 1)
+    items, next_cursor = page.of(rows, lambda a: (a.position,))
+    return NoticesOut(
+        items=[NoticeOut.model_validate(a) for a in items],
+        next_cursor=next_cursor,
+        position=position,
     )
-    page, next_cursor = paginate(rows, limit, lambda a: (a.position,))
-    return NoticesOut(items=[_notice(a) for a in page], next_cursor=next_cursor, position=position)
 
 
 # Rankings ---------------------------------------------------------------------------------------
-
-
-def _team_value(sort: RankingSort, team: TeamStanding) -> int:
-    """The value ranked on; -1 (after every value) for per-capita without members."""
-    value = team.total_minutes if sort is RankingSort.TOTAL else team.per_capita_minutes
-    return -1 if value is None else value
 
 
 @router.get("/v1/rankings/teams", response_model=TeamRankingOut)
@@ -221,35 +197,27 @@ def rank_teams(
     ctx: ContextDep,
     org_id: Annotated[UUID, Query(description="rank the organisations of this subtree")],
     period: PeriodQuery,
+    page: PageDep,
     kind: Annotated[OrgKind, Query(description="which organisations to rank")] = OrgKind.TEAM,
     sort: Annotated[RankingSort, Query(description="order by total or per-capita")] = (
         RankingSort.TOTAL
     ),
-    limit: Limit = 100,
-    cursor: Cursor = None,
     min_position: MinPosition = None,
 ) -> TeamRankingOut:
     """Organisations of `kind` in the subtree by their members' service time in the period,
     with member counts and per-capita minutes (any role may read rankings)."""
     rt.service.load(Organisation, org_id, "organisation")
     parsed = parse_period(period)
-    key = _cursor(cursor, int, str)
+    after = page.after((int, UUID))
     position = _read(rt, min_position)
-    teams = team_ranking(rt.db, org_id, parsed, kind.value)
-
-    def order(team: TeamStanding) -> tuple[int, str]:
-        return -_team_value(sort, team), str(team.org_id)
-
-    ordered = sorted(teams, key=order)
-    if key is not None:
-        ordered = [t for t in ordered if order(t) > (-key[0], key[1])]
-    page, next_cursor = paginate(ordered, limit, lambda t: (_team_value(sort, t), str(t.org_id)))
+    teams = team_ranking(rt.db, org_id, parsed, kind, sort, after, page.limit + 1)
+    items, next_cursor = page.of(teams, lambda t: team_key(t, sort))
     return TeamRankingOut(
         org_id=org_id,
         period=parsed.key,
         kind=kind,
         sort=sort.value,
-        items=[TeamStandingOut(**{**vars(t), "kind": OrgKind(t.kind)}) for t in page],
+        items=[TeamStandingOut.model_validate(t) for t in items],
         next_cursor=next_cursor,
         position=position,
     )
@@ -261,23 +229,21 @@ def rank_volunteers(
     ctx: ContextDep,
     org_id: Annotated[UUID, Query(description="service attributed to this subtree")],
     period: PeriodQuery,
-    limit: Limit = 100,
-    cursor: Cursor = None,
+    page: PageDep,
     min_position: MinPosition = None,
 ) -> VolunteerRankingOut:
     """Volunteers by service time attributed to the subtree in the period, most first
     (volunteer ids and numbers only: no personal data)."""
     rt.service.load(Organisation, org_id, "organisation")
     parsed = parse_period(period)
-    key = _cursor(cursor, int, str)
+    after = page.after((int, UUID))
     position = _read(rt, min_position)
-    after = (int(key[0]), str(key[1])) if key else None
-    rows = volunteer_ranking(rt.db, org_id, parsed, after, limit + 1)
-    page, next_cursor = paginate(rows, limit, lambda v: (v.minutes, str(v.volunteer_id)))
+    rows = volunteer_ranking(rt.db, org_id, parsed, after, page.limit + 1)
+    items, next_cursor = page.of(rows, lambda v: (v.minutes, v.volunteer_id))
     return VolunteerRankingOut(
         org_id=org_id,
         period=parsed.key,
-        items=[VolunteerStandingOut(**vars(v)) for v in page],
+        items=[VolunteerStandingOut.model_validate(v) for v in items],
         next_cursor=next_cursor,
         position=position,
     )
@@ -286,23 +252,11 @@ def rank_volunteers(
 # Organisation report ------------------------------------------------------------------------
 
 
-def require_report_reader(rt: Runtime, ctx: Context, org_id: UUID) -> None:
-    """Coordinators of the organisation or above, auditors and admins."""
-    actor = ctx.actor
-    if actor.role is Role.AUDITOR or coordinates(rt.service.reader(ctx), actor, org_id):
-        return
-    raise Forbidden(
-        "outside-scope",
-        "an organisation report is for coordinators of that organisation or above, auditors "
-        "and admins",
-    )
-
-
 def _report(
     rt: Runtime, ctx: Context, org_id: UUID, period: str, min_position: int | None
-) -> OrganisationReportOut:
+) -> tuple[OrganisationReport, int]:
     rt.service.load(Organisation, org_id, "organisation")
-    require_report_reader(rt, ctx, org_id)
+    require_report_reader(rt.service.reader(ctx), ctx.actor, org_id)
     parsed = parse_period(period)
     position = _read(rt, min_position)
     report = organisation_report(
@@ -315,87 +269,19 @@ def _report(
             "the records view has not reached this organisation yet; retry",
             {"Retry-After": "1"},
         )
-    return _report_out(report, position)
+    return report, position
 
 
-def _report_out(report: OrganisationReport, position: int) -> OrganisationReportOut:
-    party = report.party_members
-    return OrganisationReportOut(
-        org_id=report.org_id,
-        name=report.name,
-        kind=OrgKind(report.kind),
-        period=report.period,
-        registered_volunteers=report.registered_volunteers,
-        active_volunteers=report.active_volunteers,
-        population=report.population,
-        registration_ratio=report.registration_ratio,
-        activities_held=report.activities_held,
-        beneficiaries=report.beneficiaries,
-        service_minutes_by_category=[
-            CategoryMinutesOut(**vars(c)) for c in report.service_minutes_by_category
-        ],
-        total_service_minutes=report.total_service_minutes,
-        member_service_minutes=report.member_service_minutes,
-        trainings_held=report.trainings_held,
-        training_participants=report.training_participants,
-        party_members=None
-        if party is None
-        else PartyComplianceOut(
-            year=party.year,
-            required_minutes=party.required_minutes,
-            registered=party.registered,
-            met=party.met,
-            not_met=party.not_met,
-            not_meeting=[PartyMemberOut(**vars(m)) for m in party.not_meeting],
-        ),
-        position=position,
-    )
-
-
-def report_csv(report: OrganisationReportOut) -> str:
-    """One `section,key,value` row per metric, category and party member not meeting the
-    yearly minimum; an unknown value is an empty cell."""
-    rows: list[tuple[str, str, object]] = [
-        ("organisation", "id", report.org_id),
-        ("organisation", "name", report.name),
-        ("organisation", "kind", report.kind.value),
-        ("report", "period", report.period),
-        ("report", "position", report.position),
-        ("volunteers", "registered", report.registered_volunteers),
-        ("volunteers", "active", report.active_volunteers),
-        ("volunteers", "population", report.population),
-        ("volunteers", "registration_ratio", report.registration_ratio),
-        ("activities", "held", report.activities_held),
-        ("activities", "beneficiaries", report.beneficiaries),
-        *(
-            ("service_minutes_by_category", c.category, c.minutes)
-            for c in report.service_minutes_by_category
-        ),
-        ("service_minutes", "total", report.total_service_minutes),
-        ("service_minutes", "members", report.member_service_minutes),
-        ("trainings", "held", report.trainings_held),
-        ("trainings", "participants", report.training_participants),
-    ]
-    party = report.party_members
-    if party is not None:
-        rows += [
-            ("party_members", "year", party.year),
-            ("party_members", "required_minutes", party.required_minutes),
-            ("party_members", "registered", party.registered),
-            ("party_members", "met", party.met),
-            ("party_members", "not_met", party.not_met),
-            *(("party_member_not_met", m.volunteer_number, m.minutes) for m in party.not_meeting),
-        ]
+def _csv_response(report: OrganisationReport, position: int) -> Response:
+    """One `section,key,value` row per metric (projections.reports.report_rows) after the
+    position the report reflects; an unknown value is an empty cell."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(("section", "key", "value"))
+    rows = [("report", "position", position), *report_rows(report)]
     writer.writerows((s, k, "" if v is None else str(v)) for s, k, v in rows)
-    return out.getvalue()
-
-
-def _csv_response(report: OrganisationReportOut) -> Response:
     return Response(
-        report_csv(report),
+        out.getvalue(),
         media_type=CSV,
         headers={"Content-Disposition": f'attachment; filename="report-{report.org_id}.csv"'},
     )
@@ -410,7 +296,7 @@ def get_organisation_report_csv(
     period: PeriodQuery,
     min_position: MinPosition = None,
 ) -> Response:
-    return _csv_response(_report(rt, ctx, org_id, period, min_position))
+    return _csv_response(*_report(rt, ctx, org_id, period, min_position))
 
 
 @router.get(
@@ -434,7 +320,7 @@ def get_organisation_report(
 ) -> Any:
     """The organisation report over its whole subtree for a period (coordinators of the
     organisation or above, auditors, admins)."""
-    report = _report(rt, ctx, org_id, period, min_position)
+    report, position = _report(rt, ctx, org_id, period, min_position)
     if accept and "text/csv" in accept and "application/json" not in accept:
-        return _csv_response(report)
-    return report
+        return _csv_response(report, position)
+    return OrganisationReportOut.model_validate({**vars(report), "position": position})

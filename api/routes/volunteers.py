@@ -11,6 +11,7 @@ from api.schemas import (
     IdDocument,
     MembershipOut,
     MembershipTransferIn,
+    Printable,
     VolunteerCreatedOut,
     VolunteerIn,
     VolunteerOut,
@@ -65,7 +66,7 @@ def _view(rt: Runtime, ctx: Context, volunteer: Volunteer) -> VolunteerOut:
 
 @router.get("", response_model=VolunteerOut, summary="Look a volunteer up by volunteer number")
 def find_by_number(
-    rt: RuntimeDep, ctx: ContextDep, number: Annotated[str, Query(max_length=32)]
+    rt: RuntimeDep, ctx: ContextDep, number: Annotated[str, Query(max_length=32), Printable]
 ) -> VolunteerOut:
     require_role(ctx.actor, Role.DESK, Role.COORDINATOR, Role.AUDITOR)
     claim = rt.service.load(

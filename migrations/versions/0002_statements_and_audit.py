@@ -1,9 +1,9 @@
 """Statement entries with running balances; audit trails of volunteers, activities and
 redemptions.
 
-The balances view gains a table that only a replay can fill, so its rows and position are
-reset here (and the audit view starts from the beginning): the runner replays the log into
-them on start.
+The balances view gains a table that only a replay can fill: the migration asks for a
+blue/green rebuild of it (projection_rebuilds), which `serve` runs in the background while
+the current balances keep serving; the audit view starts from the beginning of the log.
 
 Revision ID: 0002
 Revises: 0001
@@ -69,12 +69,19 @@ def upgrade() -> None:
         text("subject_id"),
         sa.PrimaryKeyConstraint("aggregate_id", "subject_kind", "subject_id"),
     )
-    for table in ("tb_accounts", "tb_postings", "tb_redemptions"):
-        op.execute(f"DELETE FROM {table}")
-    op.execute("DELETE FROM projection_positions WHERE name IN ('balances', 'audit')")
+    op.create_table(
+        "projection_rebuilds",
+        sa.Column("name", sa.Text, primary_key=True),
+        text("reason"),
+    )
+    op.execute(
+        "INSERT INTO projection_rebuilds (name, reason) "
+        "SELECT 'balances', 'statement entries were added' "
+        "WHERE EXISTS (SELECT 1 FROM projection_positions WHERE name = 'balances')"
+    )
 
 
 def downgrade() -> None:
-    for table in ("tb_audit_owners", "tb_audit_trail", "tb_account_entries"):
+    for table in ("projection_rebuilds", "tb_audit_owners", "tb_audit_trail", "tb_account_entries"):
         op.drop_table(table)
     op.execute("DELETE FROM projection_positions WHERE name = 'audit'")

@@ -1,5 +1,5 @@
-"""Records: directory, service facts and their pre-aggregated totals, disputes, trainings,
-evaluations and awards (projections/records.py).
+"""Records: directory, credited sources and the pre-aggregated service totals, disputes,
+trainings, evaluations and awards (projections/records.py).
 
 Revision ID: 0003
 Revises: 0002
@@ -66,13 +66,11 @@ def upgrade() -> None:
         text("title"),
         text("category"),
         optional("campaign"),
-        text("starts_at"),
         text("service_date"),
         text("year"),
         text("month"),
         flag("completed"),
         minutes("beneficiaries"),
-        optional("completed_at"),
     )
     op.create_index("tb_rec_activities_year", "tb_rec_activities", ["org_id", "year"])
     op.create_index("tb_rec_activities_month", "tb_rec_activities", ["org_id", "month"])
@@ -107,24 +105,6 @@ def upgrade() -> None:
         "tb_rec_sources",
         ["volunteer_id", "credited", "service_date"],
     )
-    op.create_table(
-        "tb_rec_facts",  # one row per change of service time
-        sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
-        text("kind"),
-        text("volunteer_id"),
-        text("source_id"),
-        text("home_org_id"),
-        text("org_id"),
-        text("category"),
-        optional("campaign"),
-        text("service_date"),
-        text("year"),
-        text("month"),
-        sa.Column("minutes", sa.BigInteger, nullable=False),
-        text("recorded_at"),
-    )
-    op.create_index("tb_rec_facts_volunteer", "tb_rec_facts", ["volunteer_id", "position"])
-    op.create_index("tb_rec_facts_source", "tb_rec_facts", ["source_id"])
     op.create_table(
         "tb_rec_member_minutes",
         text("org_id", primary_key=True),
@@ -183,7 +163,6 @@ def upgrade() -> None:
         text("year"),
         text("month"),
         sa.Column("minutes", sa.BigInteger, nullable=False),
-        sa.Column("participants", sa.BigInteger, nullable=False),
     )
     op.create_index("tb_rec_trainings_org", "tb_rec_trainings", ["org_id", "held_on"])
     op.create_table(
@@ -194,7 +173,6 @@ def upgrade() -> None:
         text("held_on"),
         text("year"),
         text("month"),
-        sa.Column("minutes", sa.BigInteger, nullable=False),
     )
     op.create_index(
         "tb_rec_training_attendance_volunteer",
@@ -239,6 +217,7 @@ def upgrade() -> None:
     op.create_index("tb_rec_awards_volunteer", "tb_rec_awards", ["volunteer_id", "position"])
     op.create_index("tb_rec_awards_org", "tb_rec_awards", ["org_id", "position"])
     op.create_index("tb_rec_awards_status", "tb_rec_awards", ["status", "position"])
+    op.create_index("tb_rec_awards_due", "tb_rec_awards", ["status", "notice_ends_at"])
     op.create_index("tb_rec_awards_position", "tb_rec_awards", ["position"])
 
 
@@ -252,7 +231,6 @@ TABLES = (
     "tb_rec_category_minutes",
     "tb_rec_volunteer_minutes",
     "tb_rec_member_minutes",
-    "tb_rec_facts",
     "tb_rec_sources",
     "tb_rec_campaigns",
     "tb_rec_activities",

@@ -1,0 +1,283 @@
+"""`timebank bench`: builds its own database and data through the ledger's commands, runs
+each scenario of SPEC.md's performance budget beside references measured in the same run,
+prints one table and optionally writes the figures as JSON."""
+
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from bench import dataset
+from bench.database import (
+    DEFAULT_SERVER,
+    BenchError,
+    BenchStore,
+    create_store,
+    drop_store,
+    server_version,
+)
+from bench.load import LoadResult
+from bench.profile import FULL, QUICK, TARGET_EVENTS, TARGET_VOLUNTEERS, Profile
+from bench.report import Report
+from bench.scenarios import integrity, ledger, memory, over_http, projections, reads, rush
+from bench.server import Server
+from bench.world import World
+from ledger.audit import Role
+from timebank.runtime import Runtime
+from timebank.settings import Settings
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Options:
+    quick: bool = False
+    json_path: str | None = None
+    database_url: str = DEFAULT_SERVER
+    clients: int = 16
+    keep: bool = False
+    dataset_seconds: float | None = None  # time box for the full data set (default: profile's)
+    scale: float = 1.0  # multiplies every count of the profile (tests use a small one)
+
+
+class Bench:
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.began = time.perf_counter()
+        profile = (QUICK if options.quick else FULL).scaled(options.scale)
+        if options.dataset_seconds is not None:
+            profile = replace(profile, dataset_seconds=options.dataset_seconds)
+        self.profile: Profile = profile
+        self.report = Report()
+        self.ok = True
+
+    def say(self, message: str) -> None:
+        print(f"[{time.perf_counter() - self.began:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    def attempt(self, what: str, step: Callable[[], R]) -> R | None:
+        """Runs one step; a failure is reported and the run goes on with the next one."""
+        try:
+            return step()
+        except Exception as e:
+            self.ok = False
+            self.report.failures.append(f"{what}: {type(e).__name__}: {e}")
+            self.say(f"{what} failed:\n{traceback.format_exc()}")
+            return None
+
+    def settings(self, store: BenchStore) -> Settings:
+        base = Settings(database_url=store.url)
+        pool = max(base.pool_size, math.ceil(self.options.clients / 2))
+        return Settings(database_url=store.url, pool_size=pool)
+
+    def run(self) -> Report:
+        store = create_store(self.options.database_url)
+        workdir = Path(tempfile.mkdtemp(prefix="timebank-bench-"))
+        self.say(f"bench database: {store.shown} ({self.profile.name} profile)")
+        self.report.meta["database_version"] = server_version(store)
+        started_at = datetime.now(UTC)
+        rt: Runtime | None = None
+        try:
+            settings = self.settings(store)
+            rt = Runtime(settings)
+            world = World(rt, self.profile, self.options.clients, self.say)
+            self.scenarios(world, store, settings, workdir)
+        finally:
+            if rt is not None:
+                rt.close()
+            self.finish(store, workdir, started_at)
+        return self.report
+
+    def finish(self, store: BenchStore, workdir: Path, started_at: datetime) -> None:
+        keep = self.options.keep or not self.ok
+        if self.options.keep:
+            self.say(f"kept the bench database {store.shown} and {workdir}")
+        else:
+            drop_store(store)
+            if keep:
+                self.say(f"dropped the bench database; the API server log is in {workdir}")
+            else:
+                shutil.rmtree(workdir, ignore_errors=True)
+        self.report.meta = {
+            "started_at": started_at.isoformat(),
+            "duration_seconds": round(time.perf_counter() - self.began, 1),
+            "profile": self.profile.name,
+            "quick": self.options.quick,
+            "clients": self.options.clients,
+            "database": "sqlite" if store.is_sqlite else "postgresql",
+            "database_name": store.name,
+            "kept": self.options.keep,
+            "machine": {
+                "cpus": os.cpu_count(),
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+            },
+            **self.report.meta,
+        }
+
+    # The run ---------------------------------------------------------------------------
+
+    def scenarios(self, world: World, store: BenchStore, settings: Settings, workdir: Path) -> None:
+        report = self.report
+        if self.attempt("data set", lambda: self.build(world)) is None:
+            return
+        ledger_rate = self.attempt("1 ledger", lambda: self.ledger(world, store, settings))
+        self.say(f"2 over HTTP: preparing {self.profile.http_each} services to verify")
+        http_ops = self.attempt("2 HTTP preparation", lambda: over_http.prepare(world))
+        self.say(f"3 signup rush: registering volunteers up to {self.profile.rush_signups}")
+        self.attempt("3 rush preparation", lambda: rush.prepare(world))
+        self.say("4 projections: catch-up from 0")
+        decode = self.attempt("4 catch-up", lambda: projections.catch_up(world, report))
+        self.say("4 projections: rebuild each")
+        self.attempt("4 rebuild", lambda: projections.rebuild(world, report, decode or 0.0))
+        self.say("5 reads in-process")
+        self.attempt("5 data set", lambda: reads.dataset(world, report))
+        self.attempt("5 reads in-process", lambda: reads.in_process(world, report))
+        self.serving(world, store, workdir, http_ops, ledger_rate)
+        self.say("7 integrity")
+        if not self.attempt("7 integrity", lambda: integrity.check(world, report)):
+            self.ok = False
+
+    def serving(
+        self,
+        world: World,
+        store: BenchStore,
+        workdir: Path,
+        http_ops: list[over_http.HttpOp] | None,
+        ledger_rate: float | None,
+    ) -> None:
+        """The scenarios against the API process: 2 (with 4's lag and 6), 5 over HTTP, 3."""
+        report = self.report
+        server = Server(store, workdir / "api.log")
+        self.say("starting the API server (timebank serve)")
+
+        def start() -> bool:
+            server.start()
+            return True
+
+        if self.attempt("API server", start) is None:
+            return
+        try:
+            token = world.rt.tokens.create(
+                Role.COORDINATOR, f"bench-{os.getpid()}-{time.time_ns()}", world.the_town.district
+            )
+            if http_ops is not None:
+                self.attempt(
+                    "2 HTTP", lambda: self.over_http(world, server, token, http_ops, ledger_rate)
+                )
+            self.say("5 reads over HTTP")
+            self.attempt(
+                "5 reads over HTTP", lambda: reads.over_http(world, report, server.base_url, token)
+            )
+            self.say(f"3 signup rush: {self.profile.rush_signups} signups")
+            seats = self.attempt("3 rush", lambda: rush.run(world, report, server.base_url, token))
+            if seats is False:
+                self.ok = False
+                report.failures.append("3 rush: the seats did not come out exactly right")
+        finally:
+            server.stop()
+        report.note(
+            f"the HTTP clients run in the bench process, on the same {os.cpu_count()} cores as "
+            "the API process and the database"
+        )
+
+    def build(self, world: World) -> bool:
+        profile = self.profile
+        services = profile.ledger_each + profile.http_each
+        slots = dataset.slots_needed(profile.funded_volunteers, services)
+        started = time.perf_counter()
+        self.say("data set: town, rewards, activities")
+        dataset.build_town(world, slots)
+        self.say(f"data set: {profile.funded_volunteers} volunteers, credited through service")
+        dataset.fund(world, profile.funded_volunteers)
+        if profile.dataset_volunteers > len(world.volunteers):
+            self.grow(world)
+        self.say(f"data set: an account with {profile.long_history_events} events")
+        dataset.build_long_history(world, profile.long_history_events)
+        elapsed = time.perf_counter() - started
+        head = world.rt.runner.head()
+        self.report.meta["data_set"] = {
+            "volunteers": len(world.volunteers),
+            "events": head,
+            "seconds": round(elapsed, 1),
+        }
+        self.say(f"data set: {len(world.volunteers)} volunteers, {head} events in {elapsed:.1f} s")
+        return True
+
+    def grow(self, world: World) -> None:
+        """Registers volunteers through the service toward the SPEC's data set, time-boxed."""
+        profile = self.profile
+        wanted = profile.dataset_volunteers - len(world.volunteers)
+        self.say(
+            f"data set: registering up to {wanted:,} volunteers "
+            f"(time box {profile.dataset_seconds:.0f} s)"
+        )
+        result: LoadResult = dataset.register_volunteers(world, wanted, profile.dataset_seconds)
+        built = len(world.volunteers)
+        events = world.rt.runner.head()
+        self.report.note(
+            f"data set: {built:,} of {TARGET_VOLUNTEERS:,} volunteers and {events:,} of "
+            f"{TARGET_EVENTS:,} events built through the service in {result.elapsed:.0f} s "
+            f"({result.rate:,.0f} registrations/s); short by {TARGET_VOLUNTEERS - built:,} "
+            f"volunteers and {max(TARGET_EVENTS - events, 0):,} events"
+        )
+
+    def ledger(self, world: World, store: BenchStore, settings: Settings) -> float:
+        self.say(f"1 ledger commands: preparing {self.profile.ledger_each} of each kind")
+        ops = ledger.prepare(world)
+        self.say(f"1 ledger commands: {len(ops)} commands from {world.clients} clients")
+        result = ledger.measure(world, ops)
+        refs = ledger.measure_references(world, store, settings)
+        ledger.report(self.report, world, result, refs)
+        return result.rate
+
+    def over_http(
+        self,
+        world: World,
+        server: Server,
+        token: str,
+        ops: list[over_http.HttpOp],
+        in_process: float | None,
+    ) -> None:
+        idle = server.rss_mb()
+        self.say("2 over HTTP: reference GET /healthz")
+        health = over_http.healthz(world, server.base_url, token)
+        self.say(f"2 over HTTP: {len(ops)} commands from {world.clients} clients")
+        monitor = projections.LagMonitor(world)
+        monitor.start()
+        try:
+            result = over_http.measure(world, server.base_url, token, ops)
+        except BaseException:
+            monitor.finish(0, timeout=0)
+            raise
+        monitor.finish(max((position for _, position in result.acks), default=0))
+        peak = server.peak_rss_mb()
+        over_http.report(self.report, world, result, health, in_process)
+        projections.lag(self.report, monitor, result.acks)
+        memory.report(self.report, idle, peak)
+
+
+def main(options: Options, echo: Callable[[str], None] = print) -> int:
+    """Runs the bench; returns the exit status (1 if a scenario failed or a correctness check
+    did not hold; figures that miss their budget do not fail the run)."""
+    bench = Bench(options)
+    try:
+        report = bench.run()
+    except BenchError as e:
+        echo(f"error: {e}")
+        return 2
+    echo(report.table())
+    echo(f"\nbench took {report.meta['duration_seconds']} s")
+    if options.json_path is not None:
+        text = json.dumps(report.to_json(), indent=2, ensure_ascii=False)
+        Path(options.json_path).write_text(text + "\n")
+    return 0 if bench.ok else 1

@@ -1,0 +1,1 @@
+"""One module per budget line of SPEC.md."""

@@ -1,0 +1,86 @@
+"""Events and snapshots written by earlier versions still load and replay: a store whose
+credits name `signup_id` and whose verifications carry no `credits` reads as before."""
+
+import json
+import sqlite3
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from ledger.accounts import Account
+from ledger.commands import account_id
+from ledger.signups import Signup
+from tests.conftest import make_settings
+from tests.http import Town, serve
+from timebank.runtime import Runtime
+
+
+def downgrade_events(rt: Runtime, topic_suffix: str, change: Any) -> int:
+    """Rewrites the stored state of every event whose topic ends with `topic_suffix` as the
+    earlier version wrote it."""
+    table = rt.app.recorder.events_table_name  # type: ignore[attr-defined]
+    url = rt.settings.database_url
+    placeholder = "?" if rt.db.is_sqlite else "%s"
+    if rt.db.is_sqlite:
+        conn: Any = sqlite3.connect(rt.settings.store.sqlite_path)
+    else:
+        conn = psycopg.connect(url)
+    with conn:
+        rows = conn.execute(
+            f"SELECT originator_id, originator_version, topic, state FROM {table}"
+        ).fetchall()
+        changed = 0
+        for originator_id, version, topic, state in rows:
+            if not topic.endswith(topic_suffix):
+                continue
+            event = json.loads(bytes(state))
+            event.pop("class_version", None)
+            change(event)
+            conn.execute(
+                f"UPDATE {table} SET state = {placeholder} WHERE originator_id = {placeholder} "
+                f"AND originator_version = {placeholder}",
+                (json.dumps(event).encode(), originator_id, version),
+            )
+            changed += 1
+    conn.close()
+    return changed
+
+
+def test_credits_and_verifications_of_the_first_version_still_replay(database_url: str) -> None:
+    rt = Runtime(make_settings(database_url))
+    rt.start()
+    with serve(rt) as base_url:
+        town = Town(rt, base_url)
+        volunteer = town.volunteer()
+        town.earn(volunteer, 50)
+    rt.close()
+
+    def as_v1_credit(state: dict[str, Any]) -> None:
+        state["signup_id"] = state.pop("source_id")
+
+    def as_v1_verification(state: dict[str, Any]) -> None:
+        del state["credits"]
+
+    rt = Runtime(make_settings(database_url))
+    try:
+        assert downgrade_events(rt, "Account.ServiceCredited", as_v1_credit) == 1
+        assert downgrade_events(rt, "Signup.Verified", as_v1_verification) == 1
+        rt.runner.rebuild("balances")
+        volunteer_id = UUID(volunteer)
+        account = rt.service.load(Account, account_id(volunteer_id), "account")
+        assert account.service_minutes == 50 and account.balance == 50
+        with rt.db.read() as cur:
+            cur.execute(
+                "SELECT balance, service_minutes FROM tb_accounts WHERE owner_id = %s", (volunteer,)
+            )
+            assert tuple(cur.fetchone()) == (50, 50)
+        signup_ids = [
+            n.originator_id
+            for n in rt.app.recorder.select_notifications(start=1, limit=10_000)
+            if n.topic.endswith("Signup.Verified")
+        ]
+        signup = rt.service.load(Signup, signup_ids[0], "signup")
+        assert signup.volunteer_id == volunteer_id and signup.credits == 50
+    finally:
+        rt.close()
