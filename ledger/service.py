@@ -19,6 +19,7 @@ from ledger.activities import Activity
 from ledger.audit import Context
 from ledger.commands import Command
 from ledger.errors import Conflict, DomainError
+from ledger.group_commit import GroupCommitter
 from ledger.rewards import Reward
 from ledger.rules import Rules
 from ledger.timesheets import Timesheet
@@ -99,7 +100,7 @@ class LedgerService:
         self.app = app
         self.rules = rules
         self.pepper = pepper
-        self._on_commit = on_commit
+        self.committer = GroupCommitter(app, on_commit)
         self._locks = StripedLocks()
         recorder = app.recorder
         assert hasattr(recorder, "stored_response"), "the recorder must store responses"
@@ -109,7 +110,8 @@ class LedgerService:
         self, ctx: Context, command: Command, idempotency: IdempotencyKey | None = None
     ) -> Outcome:
         """Runs the command, retrying on optimistic conflicts, and saves what it changed
-        together with the response to its idempotency key. Raises DomainError on refusal."""
+        together with the response to its idempotency key, in a transaction it may share
+        with concurrent commands (group commit). Raises DomainError on refusal."""
         for attempt in range(MAX_ATTEMPTS):
             if idempotency is not None:
                 replay = self._replay(idempotency)
@@ -135,15 +137,12 @@ class LedgerService:
                     if idempotency
                     else None
                 )
-                recordings = self.app.save(*changed, idempotency=pending)
+                position = self.committer.commit(changed, pending)
             except (IntegrityError, Busy):
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                 continue
             finally:
                 uow.close()
-            position = recordings[-1].notification.id
-            if self._on_commit is not None:
-                self._on_commit(position)
             return Outcome({**body, "position": position}, position)
         raise Conflict("contention", "the records involved are too busy right now; retry")
 
@@ -157,6 +156,9 @@ class LedgerService:
                 "this Idempotency-Key was already used with a different request",
             )
         return Outcome(stored.body, stored.body.get("position"), replayed=True)
+
+    def close(self) -> None:
+        self.committer.close()
 
     def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
         """Loads for reading: no locks, nothing saved."""

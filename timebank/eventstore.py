@@ -12,18 +12,24 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from ledger.group_commit import Response
 from ledger.service import PendingResponse, StoredResponse
 
 TABLE = "idempotency_keys"
 
 
-def _response_row(
-    pending: PendingResponse, notification_ids: Sequence[int] | None
-) -> tuple[str, ...]:
-    body = dict(pending.body)
-    if notification_ids:
-        body["position"] = notification_ids[-1]
-    return (pending.principal, pending.key, pending.fingerprint, json.dumps(body))
+def _response_rows(
+    responses: Sequence[Response], notification_ids: Sequence[int] | None
+) -> list[tuple[str, str, str, str]]:
+    """Each command's response, with the log position of its last event."""
+    rows = []
+    for response in responses:
+        pending: PendingResponse = response.value
+        body = dict(pending.body)
+        if notification_ids:
+            body["position"] = notification_ids[response.last_event]
+        rows.append((pending.principal, pending.key, pending.fingerprint, json.dumps(body)))
+    return rows
 
 
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
@@ -40,11 +46,11 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
-        pending: PendingResponse | None = kwargs.get("idempotency")
-        if pending is not None:
-            c.execute(
+        rows = _response_rows(kwargs.get("responses", ()), notification_ids)
+        if rows:
+            c.executemany(
                 f"INSERT INTO {TABLE} (principal, key, fingerprint, response) VALUES (?, ?, ?, ?)",
-                _response_row(pending, notification_ids),
+                rows,
             )
         return notification_ids
 
@@ -77,16 +83,15 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        pending: PendingResponse | None = kwargs.get("idempotency")
-        if pending is not None:
-            curs.execute(
+        rows = _response_rows(kwargs.get("responses", ()), notification_ids)
+        if rows:
+            curs.executemany(
                 SQL(
                     "INSERT INTO {0} (principal, key, fingerprint, response) "
-                    "VALUES (%s, %s, %s, %s) RETURNING key"
+                    "VALUES (%s, %s, %s, %s)"
                 ).format(self.responses_table),
-                _response_row(pending, notification_ids),
-            )
-            curs.fetchone()  # surfaces a duplicate key here, inside the transaction
+                rows,
+            )  # a duplicate key fails here, inside the transaction
         return notification_ids
 
     def stored_response(self, principal: str, key: str) -> StoredResponse | None:

@@ -122,5 +122,6 @@ class Runtime:
     def close(self) -> None:
         self._stop.set()
         self.runner.stop()
+        self.service.close()
         self.db.close()
         self.app.close()
