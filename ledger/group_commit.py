@@ -108,7 +108,12 @@ class GroupCommitter:
                 queued, self._queue = self._queue, []
             while queued:
                 batch, queued = queued[: self._max_batch], queued[self._max_batch :]
-                self._write_batch(self._admit(batch))
+                try:
+                    self._write_batch(self._admit(batch))
+                except BaseException as e:  # never leave a caller waiting for an answer
+                    for submission in batch:
+                        if not submission.done.is_set():
+                            submission.finish(error=e)
 
     def _admit(self, batch: list[_Submission]) -> list[_Submission]:
         """The submissions that can succeed together; the others are sent back to retry."""

@@ -26,7 +26,13 @@ log = structlog.get_logger(__name__)
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
     store = settings.store
-    env = {"CREATE_TABLE": "y"}
+    # Aggregates stay cached between commands and are brought up to date with one read of
+    # their newer events (fast-forward), instead of a snapshot read and an events read.
+    env = {
+        "CREATE_TABLE": "y",
+        "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+    }
     if store.is_sqlite:
         return env | {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",

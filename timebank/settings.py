@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     pool_size: int = Field(8, ge=1)
     read_wait_seconds: float = Field(2.0, ge=0)
     projection_batch_size: int = Field(1000, ge=1)
+    aggregate_cache_size: int = Field(10_000, ge=1)
     expiry_sweep_seconds: float = Field(30.0, gt=0)
     log_level: str = "info"
     rules: Rules = Rules()
