@@ -15,7 +15,7 @@ import dataclasses
 import importlib
 import json
 import pkgutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -121,7 +121,7 @@ def details(event: Any) -> str:
 
 
 def insert_rows(cur: Cursor, insert: str, rows: list[tuple[Any, ...]]) -> None:
-    """Inserts rows with as few statements as possible: one round trip per event."""
+    """Inserts rows in as few statements as the backends' parameter limits allow."""
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         chunk = rows[start : start + ROWS_PER_STATEMENT]
         row = "(" + ", ".join(["%s"] * len(chunk[0])) + ")"
@@ -194,22 +194,35 @@ class AuditProjection:
         return subjects
 
     def apply(self, cur: Cursor, event: DomainEventProtocol[Any], position: int) -> None:
-        subjects = self.subjects(cur, event)
-        if not subjects:
-            return
-        e: Any = event
-        reason = getattr(e, "reason", None)
-        common = (
-            position,
-            type(e).__qualname__,
-            str(e.originator_id),
-            e.originator_version,
-            e.actor,
-            e.role,
-            e.request_id,
-            utc_text(e.occurred_at),
-            utc_text(e.timestamp),
-            None if reason is None else str(reason),
-            details(e),
-        )
-        insert_rows(cur, INSERT_TRAIL, [(kind, sid, *common) for kind, sid in sorted(subjects)])
+        self.apply_batch(cur, [(event, position)])
+
+    def apply_batch(
+        self, cur: Cursor, batch: Sequence[tuple[DomainEventProtocol[Any], int]]
+    ) -> None:
+        """Writes the trail rows of a whole batch in as few statements as possible."""
+        rows: list[tuple[Any, ...]] = []
+        for event, position in batch:
+            subjects = self.subjects(cur, event)
+            if subjects:
+                common = trail_row(event, position)
+                rows.extend((kind, sid, *common) for kind, sid in sorted(subjects))
+        if rows:
+            insert_rows(cur, INSERT_TRAIL, rows)
+
+
+def trail_row(event: Any, position: int) -> tuple[Any, ...]:
+    """Who, in which role, when, why and in which request: the columns after the subject."""
+    reason = getattr(event, "reason", None)
+    return (
+        position,
+        type(event).__qualname__,
+        str(event.originator_id),
+        event.originator_version,
+        event.actor,
+        event.role,
+        event.request_id,
+        utc_text(event.occurred_at),
+        utc_text(event.timestamp),
+        None if reason is None else str(reason),
+        details(event),
+    )

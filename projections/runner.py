@@ -37,6 +37,9 @@ def topic(event_class: type) -> str:
 
 
 class Projection(Protocol):
+    """A read model. One that can write a whole batch in fewer statements also has
+    `apply_batch(cur, [(event, position), ...])`, which the runner then calls instead."""
+
     name: str
     topics: frozenset[str]
     tables: tuple[str, ...]  # every table it writes or reads, all named tb_...
@@ -104,9 +107,15 @@ def _apply(
     after: int,
     decode: _Decoder,
 ) -> None:
-    for notification in notifications:
-        if notification.id > after and notification.topic in projection.topics:
-            projection.apply(cur, decode(notification), notification.id)
+    batch = [
+        (decode(n), n.id) for n in notifications if n.id > after and n.topic in projection.topics
+    ]
+    apply_batch = getattr(projection, "apply_batch", None)
+    if apply_batch is not None:
+        apply_batch(cur, batch)
+        return
+    for event, position in batch:
+        projection.apply(cur, event, position)
 
 
 class ProjectionRunner:
