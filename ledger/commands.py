@@ -314,17 +314,7 @@ class CheckIn(Command):
         _authorise_attendance(uow, signup, self.code)
         at = self.at or uow.ctx.now
         signup.check_in(uow.ctx, uow.rules, at)
-        sheet = uow.find(Timesheet, timesheet_id(signup.volunteer_id))
-        if sheet is None:
-            sheet = uow.add(
-                Timesheet.new(
-                    uow.ctx,
-                    Timesheet.Started,
-                    id=timesheet_id(signup.volunteer_id),
-                    volunteer_id=signup.volunteer_id,
-                )
-            )
-        sheet.check_in(uow.ctx, uow.rules, signup.id, at)
+        volunteer_timesheet(uow, signup.volunteer_id).check_in(uow.ctx, uow.rules, signup.id, at)
         return Attendance(signup.id, signup.status.value, at)
 
 
@@ -341,6 +331,30 @@ class CheckOut(Command):
         minutes = signup.check_out(uow.ctx, uow.rules, at)
         uow.get(Timesheet, timesheet_id(signup.volunteer_id)).check_out(uow.ctx, signup.id, at)
         return Attendance(signup.id, signup.status.value, at, minutes)
+
+
+def volunteer_timesheet(uow: UnitOfWork, volunteer_id: UUID) -> Timesheet:
+    """The volunteer's timesheet, started on first use."""
+    sheet = uow.find(Timesheet, timesheet_id(volunteer_id))
+    if sheet is None:
+        sheet = uow.add(
+            Timesheet.new(
+                uow.ctx, Timesheet.Started, id=timesheet_id(volunteer_id), volunteer_id=volunteer_id
+            )
+        )
+    return sheet
+
+
+def credit_service(
+    uow: UnitOfWork, volunteer_id: UUID, source_id: UUID, org_id: UUID, minutes: int
+) -> int:
+    """Credits verified service to the volunteer and restates their stars; returns the
+    credits posted (fewer than the minutes above the balance cap)."""
+    account = uow.get(Account, account_id(volunteer_id))
+    before = account.service_minutes
+    credited = account.credit_service(uow.ctx, uow.rules, source_id, org_id, minutes)
+    restate_stars(uow, volunteer_id, before, account.service_minutes)
+    return credited
 
 
 def restate_stars(uow: UnitOfWork, volunteer_id: UUID, before: int, after: int) -> None:
@@ -398,12 +412,9 @@ class VerifySignup(Command):
         credited = 0
         if verdict is not None:
             if verdict.credits_service:
-                account = uow.get(Account, account_id(signup.volunteer_id))
-                before = account.service_minutes
-                credited = account.credit_service(
-                    uow.ctx, uow.rules, signup.id, signup.org_id, verdict.minutes
+                credited = credit_service(
+                    uow, signup.volunteer_id, signup.id, signup.org_id, verdict.minutes
                 )
-                restate_stars(uow, signup.volunteer_id, before, account.service_minutes)
             signup.verify(uow.ctx, verdict, credited)
         assert signup.decision is not None and signup.credited_minutes is not None
         return Verification(

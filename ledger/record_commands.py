@@ -9,7 +9,14 @@ from ledger.accounts import Account
 from ledger.activities import Activity, Category
 from ledger.audit import Role
 from ledger.backfills import Backfill, check_interval
-from ledger.commands import Command, account_id, restate_stars, timesheet_id
+from ledger.commands import (
+    Command,
+    account_id,
+    credit_service,
+    restate_stars,
+    timesheet_id,
+    volunteer_timesheet,
+)
 from ledger.disputes import CreditedRecord, Dispute, Resolution, SourceKind, dispute_id
 from ledger.errors import Conflict, Invalid, NotFound
 from ledger.organisations import Organisation
@@ -24,20 +31,6 @@ from ledger.unit_of_work import UnitOfWork
 from ledger.volunteers import Volunteer
 
 MAX_EVIDENCE = 20
-
-
-def _timesheet(uow: UnitOfWork, volunteer_id: UUID) -> Timesheet:
-    sheet = uow.find(Timesheet, timesheet_id(volunteer_id))
-    if sheet is None:
-        sheet = uow.add(
-            Timesheet.new(
-                uow.ctx,
-                Timesheet.Started,
-                id=timesheet_id(volunteer_id),
-                volunteer_id=volunteer_id,
-            )
-        )
-    return sheet
 
 
 # Back-fill ----------------------------------------------------------------------------
@@ -133,16 +126,13 @@ class ApproveBackfill(Command):
         if backfill.is_approved:  # a retry: credited once already
             return BackfillState(backfill.id, backfill.status.value, backfill.minutes)
         backfill.require_submitted("approved")
-        _timesheet(uow, backfill.volunteer_id).record_interval(
+        volunteer_timesheet(uow, backfill.volunteer_id).record_interval(
             uow.ctx, backfill.id, backfill.started_at, backfill.ended_at
         )
-        account = uow.get(Account, account_id(backfill.volunteer_id))
-        before = account.service_minutes
-        credited = account.credit_service(
-            uow.ctx, uow.rules, backfill.id, backfill.org_id, backfill.minutes
+        credited = credit_service(
+            uow, backfill.volunteer_id, backfill.id, backfill.org_id, backfill.minutes
         )
         backfill.approve(uow.ctx, credited)
-        restate_stars(uow, backfill.volunteer_id, before, account.service_minutes)
         return BackfillState(backfill.id, backfill.status.value, backfill.minutes, credited)
 
 

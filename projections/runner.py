@@ -12,6 +12,7 @@ tables while the live tables keep serving (and following); when the shadow has c
 transaction that holds the live position applies the last events, swaps the tables and moves
 the position, so readers see either the old view or the finished new one."""
 
+import functools
 import re
 import threading
 import time
@@ -53,25 +54,12 @@ class ProjectionCursor:
 
     def __init__(self, cur: Cursor, projection: Projection, suffix: str = "") -> None:
         self._cur = cur
-        self._projection = projection
+        self._name = projection.name
+        self._tables = projection.tables
         self._suffix = suffix
-        self._sql: dict[str, str] = {}
 
     def _rewrite(self, sql: str) -> str:
-        rewritten = self._sql.get(sql)
-        if rewritten is None:
-            own = self._projection.tables
-
-            def rename(match: re.Match[str]) -> str:
-                if match[0] not in own:
-                    raise RuntimeError(
-                        f"projection {self._projection.name} used {match[0]}, not one of its "
-                        f"tables {own}"
-                    )
-                return match[0] + self._suffix
-
-            rewritten = self._sql[sql] = TABLE_NAME.sub(rename, sql)
-        return rewritten
+        return _rewrite(sql, self._name, self._tables, self._suffix)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._cur.execute(self._rewrite(sql), params)
@@ -84,6 +72,21 @@ class ProjectionCursor:
 
     def fetchall(self) -> list[Any]:
         return self._cur.fetchall()
+
+
+@functools.lru_cache(maxsize=4096)
+def _rewrite(sql: str, projection: str, tables: tuple[str, ...], suffix: str) -> str:
+    """`sql` with the projection's tables renamed by `suffix`; refused if it names others.
+    Cached: projections run the same statements batch after batch."""
+
+    def rename(match: re.Match[str]) -> str:
+        if match[0] not in tables:
+            raise RuntimeError(
+                f"projection {projection} used {match[0]}, not one of its tables {tables}"
+            )
+        return match[0] + suffix
+
+    return TABLE_NAME.sub(rename, sql)
 
 
 class _Decoder:
