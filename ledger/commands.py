@@ -239,6 +239,9 @@ class SignUp(Command):
     volunteer_id: UUID
 
     def handle(self, uow: UnitOfWork) -> SignupState:
+        # Loaded before the activity, whose lock the signups of a rush queue for.
+        uow.find(Volunteer, self.volunteer_id)
+        uow.find(Signup, signup_id(self.activity_id, self.volunteer_id))
         activity = uow.get(Activity, self.activity_id, "activity")
         volunteer = uow.get(Volunteer, self.volunteer_id, "volunteer")
         require_self_or_coordinator(uow, uow.ctx.actor, volunteer.id, activity.org_id)
@@ -533,6 +536,9 @@ class Redeem(Command):
     quantity: int = 1
 
     def handle(self, uow: UnitOfWork) -> RedemptionState:
+        # Loaded before the reward, whose lock the redemptions of a popular reward queue for.
+        uow.find(Volunteer, self.volunteer_id)
+        uow.find(Account, account_id(self.volunteer_id))
         reward = uow.get(Reward, self.reward_id, "reward")
         actor = uow.ctx.actor
         if not is_redemption_party(actor, self.volunteer_id, reward.venue_id):

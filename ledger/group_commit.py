@@ -1,27 +1,38 @@
 """Group commit: the events of concurrent commands are written in shared transactions, so
 the event table's lock and the durable flush are paid once per batch, not once per command.
 
-Commands still run concurrently in their callers' threads; each hands its new events to one
+Commands still run concurrently in their callers' threads; each hands its changes to one
 writer thread and waits. The writer takes whatever has queued up meanwhile (at most
 `max_batch` commands) and writes it in one transaction. A command is answered only once its
-transaction has committed. A command that cannot succeed in its batch (it was decided on a
-state that another command of the batch, or one committed just before, has moved on) is
-answered at once with IntegrityError, which the service retries like any optimistic
-conflict; if the store still refuses the batch (a writer in another process), every
+transaction has committed, and only if every command whose uncommitted changes it built on
+(`after`) was written before it or with it; if one of those failed, so does it.
+
+A command that cannot succeed in its batch is answered at once with IntegrityError, which
+the service retries on fresh state: it decided on a version that another command of the
+batch, one committed before, or another writer has moved on. The batch's transaction, under
+the event table's lock, writes nothing unless every aggregate the batch decided on is still
+at the version it read, and hands back the events other writers committed since the last
+batch (`ForeignEvents`), so that what is kept in memory stays current and a command is also
+refused when an aggregate it only read was moved. If the store still refuses a batch, every
 command of it is written alone, so one conflict never fails its neighbours."""
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from queue import SimpleQueue
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application, ProcessingEvent
+import structlog
+from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, DomainEventProtocol
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
 
-KNOWN_VERSIONS = 100_000  # how many aggregates' last written versions are remembered
+from ledger.unit_of_work import Aggregates, Pending, is_contended
+
+FOREIGN_LIMIT = 10_000  # other writers' events read per batch; beyond it, forget all kept
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,64 +43,175 @@ class Response:
     last_event: int  # index, in the batch's events, of the command's last event
 
 
-@dataclass
-class _Submission:
-    aggregates: list[Aggregate]
-    events: list[DomainEventProtocol[UUID]]
-    response: Any | None
-    done: threading.Event = field(default_factory=threading.Event)
-    position: int = 0
-    error: BaseException | None = None
+@dataclass(eq=False)
+class Submission:
+    """One attempt of a command, as handed to the writer."""
 
-    def first_versions(self) -> dict[UUID, int]:
-        versions: dict[UUID, int] = {}
-        for event in self.events:
-            versions.setdefault(event.originator_id, event.originator_version)
-        return versions
+    aggregates: Sequence[Aggregate]  # those it changed
+    reads: dict[UUID, int]  # the version of each aggregate it decided on (0: absent)
+    after: frozenset[Pending]  # unanswered commands whose changes it built on
+    started_at: int  # the log position what it loaded was current with
+    response: Any | None = None
+    events: list[DomainEventProtocol[UUID]] = field(init=False)
+    done: threading.Event = field(default_factory=threading.Event, init=False)
+    position: int = field(default=0, init=False)
+    error: BaseException | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.events = [e for a in self.aggregates for e in a.collect_events()]
+
+    def last_versions(self) -> dict[UUID, int]:
+        return {e.originator_id: e.originator_version for e in self.events}
 
     def finish(self, position: int = 0, error: BaseException | None = None) -> None:
         self.position, self.error = position, error
+        self.after = frozenset()
         self.done.set()
+
+    def result(self) -> int:
+        """Waits for the answer: the log position of its last event."""
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.position
+
+
+class StaleReads(Exception):
+    """Another writer moved aggregates that these commands of the batch decided on."""
+
+    def __init__(self, submissions: list[Submission]) -> None:
+        super().__init__(f"{len(submissions)} commands decided on moved aggregates")
+        self.submissions = submissions
+
+
+class ForeignEvents:
+    """Given to the recorder with a batch. Inside the batch's transaction, holding the event
+    table's lock, the recorder writes the batch only if every aggregate it decided on is at
+    the version it read (`reads`: the oldest any of its commands read). It reads the events
+    other writers committed after `after` (at most `limit` + 1) and hands them over
+    (position, aggregate id, version; oldest first) with the last position before the
+    batch's own; it gets back the commands that decided on a version those events moved."""
+
+    limit = FOREIGN_LIMIT
+
+    def __init__(self, aggregates: Aggregates, batch: list[Submission]) -> None:
+        self.after = aggregates.head
+        self.batch = batch
+        self._aggregates = aggregates
+        reads: dict[UUID, int] = {}
+        for submission in batch:
+            for aggregate_id, version in submission.reads.items():
+                reads[aggregate_id] = min(version, reads.get(aggregate_id, version))
+        self.reads = reads
+
+    def __call__(self, events: Sequence[tuple[int, UUID, int]], last: int) -> list[Submission]:
+        if len(events) > self.limit:
+            self._aggregates.forget(last)
+            return list(self.batch)
+        if not events:
+            return []
+        moved = self._aggregates.observe(events)
+        return [
+            s
+            for s in self.batch
+            if any(v < moved.get(aggregate_id, v) for aggregate_id, v in s.reads.items())
+        ]
+
+
+class Snapshots:
+    """Takes the snapshots committed batches call for (the application's
+    `snapshotting_intervals`) in a thread of its own, so that the writer does not wait for
+    them: from the committed state in memory, or from the store for a contended aggregate,
+    whose state in memory may already be further on. Snapshots are written after their
+    events in any case; a failed one is logged, and the next interval takes another."""
+
+    def __init__(self, app: Application[UUID]) -> None:
+        self._app = app
+        self._intervals = app.snapshotting_intervals or {}
+        self._queue: SimpleQueue[list[tuple[Aggregate, int]] | None] = SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def take(self, batch: Sequence[Submission]) -> None:
+        if self._app.snapshots is None or not self._intervals:
+            return
+        due = [
+            (aggregate, version)
+            for submission in batch
+            for aggregate, version in self._due(submission)
+        ]
+        if not due:
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="snapshots", daemon=True)
+            self._thread.start()
+        self._queue.put(due)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+
+    def _due(self, submission: Submission) -> list[tuple[Aggregate, int]]:
+        by_id = {a.id: a for a in submission.aggregates}
+        due: dict[UUID, tuple[Aggregate, int]] = {}
+        for event in submission.events:
+            aggregate = by_id[event.originator_id]
+            interval = self._intervals.get(type(aggregate))
+            if interval and event.originator_version % interval == 0:
+                due[aggregate.id] = (aggregate, event.originator_version)
+        return list(due.values())
+
+    def _run(self) -> None:
+        while (due := self._queue.get()) is not None:
+            for aggregate, version in due:
+                try:
+                    self._snapshot(aggregate, version)
+                except Exception:
+                    log.exception("snapshot failed", aggregate_id=str(aggregate.id))
+
+    def _snapshot(self, aggregate: Aggregate, version: int) -> None:
+        app = self._app
+        if is_contended(type(aggregate)):
+            app.take_snapshot(aggregate.id, version=version)
+            return
+        snapshot_class = getattr(type(aggregate), "Snapshot", type(app).snapshot_class)
+        assert app.snapshots is not None and snapshot_class is not None
+        app.snapshots.put([snapshot_class.take(aggregate)])  # its committed state: immutable
 
 
 class GroupCommitter:
     def __init__(
         self,
         app: Application[UUID],
+        aggregates: Aggregates,
         on_commit: Callable[[int], None] | None = None,
         max_batch: int = 500,
     ) -> None:
         self._app = app
+        self._aggregates = aggregates
         self._on_commit = on_commit
         self._max_batch = max_batch
-        self._queue: list[_Submission] = []
+        self._queue: list[Submission] = []
         self._ready = threading.Condition()
         self._closed = False
-        self._written: OrderedDict[UUID, int] = OrderedDict()  # aggregate id -> last version
         self._writer: threading.Thread | None = None
+        self._snapshots = Snapshots(app)
         self.transactions = 0  # committed, for the curious (tests, bench)
+        self.retried = 0  # commands sent back to run again on fresh state, likewise
 
-    def commit(self, aggregates: Sequence[Aggregate], response: Any | None = None) -> int:
-        """Writes the aggregates' new events (and the response) durably; returns the log
-        position of the last of them. Raises IntegrityError when the command must be run
-        again on fresh state."""
-        events: list[DomainEventProtocol[UUID]] = [
-            e for a in aggregates for e in a.collect_events()
-        ]
-        submission = _Submission(list(aggregates), events, response)
+    def enqueue(self, submission: Submission) -> None:
+        """Hands a command to the writer; `submission.result()` waits for its answer."""
         with self._ready:
             if self._closed:
-                raise RuntimeError("the ledger is closed")
+                error = RuntimeError("the ledger is closed")
+                self._fail(submission, error)
+                raise error
             if self._writer is None:
                 self._writer = threading.Thread(target=self._write, name="group-commit")
                 self._writer.daemon = True
                 self._writer.start()
             self._queue.append(submission)
             self._ready.notify()
-        submission.done.wait()
-        if submission.error is not None:
-            raise submission.error
-        return submission.position
 
     def close(self) -> None:
         with self._ready:
@@ -97,6 +219,7 @@ class GroupCommitter:
             self._ready.notify()
         if self._writer is not None:
             self._writer.join(timeout=10)
+        self._snapshots.close()
 
     def _write(self) -> None:
         while True:
@@ -109,79 +232,105 @@ class GroupCommitter:
             while queued:
                 batch, queued = queued[: self._max_batch], queued[self._max_batch :]
                 try:
-                    self._write_batch(self._admit(batch))
+                    self._write_batch(batch)
                 except BaseException as e:  # never leave a caller waiting for an answer
                     for submission in batch:
                         if not submission.done.is_set():
-                            submission.finish(error=e)
+                            self._fail(submission, e)
 
-    def _admit(self, batch: list[_Submission]) -> list[_Submission]:
-        """The submissions that can succeed together; the others are sent back to retry."""
-        admitted: list[_Submission] = []
-        touched: set[UUID] = set()
+    def _admit(self, batch: list[Submission]) -> list[Submission]:
+        """The submissions that can succeed together, in order; the others are answered
+        with IntegrityError (to retry) and break what was built on them."""
+        admitted: list[Submission] = []
+        before: set[Pending] = set()  # the admitted ones, to look up
+        versions: dict[UUID, int] = {}  # last versions written by the admitted ones
         keys: set[Any] = set()
         for submission in batch:
-            versions = submission.first_versions()
+            if submission.done.is_set():
+                continue
             key = _key(submission.response)
-            stale = any(
-                aggregate_id in touched or self._written.get(aggregate_id, 0) >= version
-                for aggregate_id, version in versions.items()
-            )
-            if stale or (key is not None and key in keys):
-                submission.finish(error=IntegrityError("decided on a state that has moved on"))
+            if (
+                not _built_on(submission, before)
+                or self._aggregates.is_stale(submission.reads, submission.started_at, versions)
+                or (key is not None and key in keys)
+            ):
+                self._fail(submission, IntegrityError("decided on a state that has moved on"))
                 continue
             admitted.append(submission)
-            touched.update(versions)
+            before.add(submission)
+            versions.update(submission.last_versions())
             if key is not None:
                 keys.add(key)
         return admitted
 
-    def _write_batch(self, batch: list[_Submission]) -> None:
-        if not batch:
-            return
-        try:
-            positions = self._record(batch)
-        except IntegrityError:
-            if len(batch) == 1:
-                batch[0].finish(error=IntegrityError("conflict with another writer"))
+    def _write_batch(self, batch: list[Submission]) -> None:
+        admitted = self._admit(batch)
+        while admitted:
+            try:
+                positions = self._record(admitted)
+            except StaleReads as e:
+                for submission in e.submissions:
+                    self._fail(submission, IntegrityError("another writer moved its aggregates"))
+                admitted = self._admit(admitted)
+                continue
+            except IntegrityError:
+                if len(admitted) == 1:
+                    error = IntegrityError("conflict with another writer")
+                    self._fail(admitted[0], error, refused=True)
+                    return
+                for submission in admitted:
+                    self._write_batch([submission])
                 return
-            for submission in batch:
-                self._write_batch([submission])
+            except BaseException as e:
+                for submission in admitted:
+                    self._fail(submission, e)
+                return
+            for submission, position in zip(admitted, positions, strict=True):
+                submission.finish(position)
+            if self._on_commit is not None:
+                self._on_commit(positions[-1])
             return
-        except BaseException as e:
-            for submission in batch:
-                submission.finish(error=e)
-            return
-        for submission, position in zip(batch, positions, strict=True):
-            submission.finish(position)
-        if self._on_commit is not None:
-            self._on_commit(positions[-1])
 
-    def _record(self, batch: list[_Submission]) -> list[int]:
+    def _record(self, batch: list[Submission]) -> list[int]:
         """Writes the batch in one transaction; returns each submission's last position."""
-        processing: ProcessingEvent[UUID] = ProcessingEvent()
+        events: list[DomainEventProtocol[UUID]] = []
         responses: list[Response] = []
         ends: list[int] = []
         for submission in batch:
-            processing.collect_events(*submission.events)
-            for aggregate in submission.aggregates:
-                processing.aggregates[aggregate.id] = aggregate
-            ends.append(len(processing.events) - 1)
+            events.extend(submission.events)
+            ends.append(len(events) - 1)
             if submission.response is not None:
                 responses.append(Response(submission.response, ends[-1]))
-        processing.saved_kwargs["responses"] = responses
-        recordings = self._app._record(processing)
+        recordings = self._app.events.put(
+            events, responses=responses, check=ForeignEvents(self._aggregates, batch)
+        )
         self.transactions += 1
-        self._app._take_snapshots(processing)
-        for event in processing.events:
-            self._remember(event.originator_id, event.originator_version)
+        written = _positions(recordings)
+        try:
+            self._aggregates.committed([a for s in batch for a in s.aggregates], written)
+            self._snapshots.take(batch)
+        except Exception:  # the batch is durable: its commands must not be told otherwise
+            log.exception("keeping up with a committed batch failed; forgetting what is kept")
+            self._aggregates.forget(written[-1][0])
         return [recordings[end].notification.id for end in ends]
 
-    def _remember(self, aggregate_id: UUID, version: int) -> None:
-        self._written[aggregate_id] = version
-        self._written.move_to_end(aggregate_id)
-        if len(self._written) > KNOWN_VERSIONS:
-            self._written.popitem(last=False)
+    def _fail(self, submission: Submission, error: BaseException, refused: bool = False) -> None:
+        self._aggregates.discard(submission.reads, refused)
+        if isinstance(error, IntegrityError):
+            self.retried += 1
+        submission.finish(error=error)
+
+
+def _built_on(submission: Submission, admitted: set[Pending]) -> bool:
+    """Whether every command it built on is committed or admitted before it."""
+    return all((s.done.is_set() and s.error is None) or s in admitted for s in submission.after)
+
+
+def _positions(recordings: Sequence[Recording[UUID]]) -> list[tuple[int, UUID, int]]:
+    return [
+        (r.notification.id, r.domain_event.originator_id, r.domain_event.originator_version)
+        for r in recordings
+    ]
 
 
 def _key(response: Any | None) -> Any:

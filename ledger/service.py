@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Any, ClassVar, Protocol, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
@@ -19,11 +19,19 @@ from ledger.activities import Activity
 from ledger.audit import Context
 from ledger.commands import Command
 from ledger.errors import Conflict, DomainError
-from ledger.group_commit import GroupCommitter
+from ledger.group_commit import GroupCommitter, Submission
 from ledger.rewards import Reward
 from ledger.rules import Rules
 from ledger.timesheets import Timesheet
-from ledger.unit_of_work import Busy, StripedLocks, UnitOfWork, fetch, require
+from ledger.unit_of_work import (
+    Aggregates,
+    Busy,
+    CommandUnit,
+    StripedLocks,
+    UnitOfWork,
+    fetch,
+    require,
+)
 from ledger.volunteers import Volunteer
 
 A = TypeVar("A", bound=Aggregate)
@@ -100,11 +108,13 @@ class LedgerService:
         self.app = app
         self.rules = rules
         self.pepper = pepper
-        self.committer = GroupCommitter(app, on_commit)
-        self._locks = StripedLocks()
         recorder = app.recorder
         assert hasattr(recorder, "stored_response"), "the recorder must store responses"
         self._responses: ResponseStore = recorder
+        store = Repository(app.events, snapshot_store=app.snapshots)
+        self.aggregates = Aggregates(store, recorder.max_notification_id() or 0)
+        self.committer = GroupCommitter(app, self.aggregates, on_commit)
+        self._locks = StripedLocks()
 
     def execute(
         self, ctx: Context, command: Command, idempotency: IdempotencyKey | None = None
@@ -112,39 +122,75 @@ class LedgerService:
         """Runs the command, retrying on optimistic conflicts, and saves what it changed
         together with the response to its idempotency key, in a transaction it may share
         with concurrent commands (group commit). Raises DomainError on refusal."""
+        fresh = False
         for attempt in range(MAX_ATTEMPTS):
             if idempotency is not None:
                 replay = self._replay(idempotency)
                 if replay is not None:
                     return replay
-            uow = UnitOfWork(self.app.repository, ctx, self.rules, self._locks, self.pepper)
+            unit = CommandUnit(self.aggregates, ctx, self.rules, self._locks, self.pepper, fresh)
             try:
-                try:
-                    body = to_json(command.handle(uow))
-                except DomainError:
-                    # A concurrent twin of this request may have committed meanwhile.
-                    replay = self._replay(idempotency) if idempotency else None
-                    if replay is not None:
-                        return replay
-                    raise
-                changed = uow.changed()
-                if not changed:
-                    return Outcome({**body, "position": None}, None)
-                pending = (
-                    PendingResponse(
-                        idempotency.principal, idempotency.key, idempotency.fingerprint, body
-                    )
-                    if idempotency
-                    else None
-                )
-                position = self.committer.commit(changed, pending)
-            except (IntegrityError, Busy):
-                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                decided = self._decide(unit, command, idempotency)
+            except Busy:
+                _back_off(attempt)
                 continue
             finally:
-                uow.close()
-            return Outcome({**body, "position": position}, position)
+                unit.close()  # the next command on a contended aggregate may build on this one
+            body, outcome = decided
+            if isinstance(outcome, Submission):
+                try:
+                    position = outcome.result()
+                except IntegrityError:
+                    _back_off(attempt)
+                    continue
+                return Outcome({**body, "position": position}, position)
+            if not self._settled(unit):
+                fresh = True  # it may rest on what another writer has moved: run it on fresh state
+                continue
+            if outcome is not None:
+                # A concurrent twin of this request may have committed meanwhile.
+                replay = self._replay(idempotency) if idempotency else None
+                if replay is not None:
+                    return replay
+                raise outcome
+            return Outcome({**body, "position": None}, None)
         raise Conflict("contention", "the records involved are too busy right now; retry")
+
+    def _decide(
+        self, unit: CommandUnit, command: Command, idempotency: IdempotencyKey | None
+    ) -> tuple[dict[str, Any], Submission | DomainError | None]:
+        """Runs the command: its result and its changes handed to the writer, its refusal,
+        or its result alone when it changed nothing."""
+        try:
+            body: dict[str, Any] = to_json(command.handle(unit))
+        except DomainError as e:
+            return {}, e
+        changed = unit.changed()
+        if not changed:
+            return body, None
+        pending = (
+            PendingResponse(idempotency.principal, idempotency.key, idempotency.fingerprint, body)
+            if idempotency
+            else None
+        )
+        submission = Submission(
+            changed, unit.reads, frozenset(unit.after), unit.started_at, pending
+        )
+        unit.hand_over(submission, changed)
+        self.committer.enqueue(submission)
+        return body, submission
+
+    def _settled(self, unit: CommandUnit) -> bool:
+        """Whether an outcome that changed nothing stands: the commands it built on were
+        committed, and nothing it decided on has been moved by another writer since."""
+        for pending in unit.after:
+            pending.done.wait()
+            if pending.error is not None:
+                return False
+        if not unit.remembered:
+            return True  # everything was read from the store during the attempt
+        log_head = self.app.recorder.max_notification_id() or 0
+        return self.aggregates.current(unit.reads, unit.started_at, log_head)
 
     def _replay(self, idempotency: IdempotencyKey) -> Outcome | None:
         stored = self._responses.stored_response(idempotency.principal, idempotency.key)
@@ -167,3 +213,7 @@ class LedgerService:
     def reader(self, ctx: Context) -> UnitOfWork:
         """A unit of work for queries: it loads, and nothing it does is saved."""
         return UnitOfWork(self.app.repository, ctx, self.rules, self._locks, self.pepper)
+
+
+def _back_off(attempt: int) -> None:
+    time.sleep(random.uniform(0, 0.002 * (attempt + 1)))

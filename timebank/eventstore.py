@@ -1,18 +1,22 @@
 """Event-store recorders that also store idempotent responses in the same transaction as
-the events a command produced, so a retried request is answered from what was recorded."""
+the events a command produced, so a retried request is answered from what was recorded, and
+that show the group writer, inside each batch's transaction and under the event table's
+lock, the events other writers committed since its last batch (`ForeignEvents`)."""
 
 import json
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from ledger.group_commit import Response
+from ledger.group_commit import ForeignEvents, Response, StaleReads
 from ledger.service import PendingResponse, StoredResponse
 
 TABLE = "idempotency_keys"
@@ -32,6 +36,75 @@ def _response_rows(
     return rows
 
 
+# One batch of the group writer in one statement, holding the event table's lock: the other
+# writers' events since the writer's last batch, then the batch's events and responses unless
+# an aggregate it read is not at the version it read (the oldest any of its commands read):
+# moved by another writer, or built on changes that were never written. New events take
+# positions in their order, so the n-th smallest position is the n-th event's.
+APPEND_FUNCTION = """
+CREATE OR REPLACE FUNCTION {schema}.{function}(
+    since bigint, foreign_limit int, read_ids uuid[], read_versions bigint[],
+    originator_ids uuid[], versions bigint[], topics text[], states bytea[],
+    principals text[], request_keys text[], fingerprints text[], bodies text[], ends int[]
+) RETURNS TABLE (notification bigint, aggregate_id uuid, aggregate_version bigint)
+LANGUAGE plpgsql AS $BODY$
+DECLARE
+    positions bigint[];
+BEGIN
+    SET LOCAL lock_timeout = '{lock_timeout}s';
+    LOCK TABLE {events} IN EXCLUSIVE MODE;
+    RETURN QUERY
+        SELECT e.notification_id, e.originator_id, e.originator_version FROM {events} e
+        WHERE e.notification_id > since ORDER BY e.notification_id DESC LIMIT foreign_limit;
+    IF EXISTS (
+        SELECT FROM unnest(read_ids, read_versions) AS r(id, version)
+        WHERE r.version <> coalesce(
+            (SELECT max(e.originator_version) FROM {events} e WHERE e.originator_id = r.id), 0
+        )
+    ) THEN
+        RETURN;
+    END IF;
+    NOTIFY {channel};
+    WITH inserted AS (
+        INSERT INTO {events} (originator_id, originator_version, topic, state)
+        SELECT * FROM unnest(originator_ids, versions, topics, states)
+        RETURNING notification_id
+    )
+    SELECT array_agg(i.notification_id ORDER BY i.notification_id) INTO positions
+    FROM inserted i;
+    INSERT INTO {responses} (principal, key, fingerprint, response)
+    SELECT r.p, r.k, r.f, jsonb_set(r.b::jsonb, '{{position}}', to_jsonb(positions[r.e + 1]))
+    FROM unnest(principals, request_keys, fingerprints, bodies, ends) AS r(p, k, f, b, e);
+    RETURN QUERY SELECT p, NULL::uuid, NULL::bigint FROM unnest(positions) AS p;
+END;
+$BODY$
+"""
+
+
+def _response_columns(
+    responses: Sequence[Response],
+) -> tuple[list[str], list[str], list[str], list[str], list[int]]:
+    pending: list[PendingResponse] = [r.value for r in responses]
+    return (
+        [p.principal for p in pending],
+        [p.key for p in pending],
+        [p.fingerprint for p in pending],
+        [json.dumps(p.body) for p in pending],
+        [r.last_event for r in responses],
+    )
+
+
+def _columns(
+    stored_events: Sequence[StoredEvent],
+) -> tuple[list[Any], list[int], list[str], list[bytes]]:
+    return (
+        [e.originator_id for e in stored_events],
+        [e.originator_version for e in stored_events],
+        [e.topic for e in stored_events],
+        [e.state for e in stored_events],
+    )
+
+
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -46,6 +119,21 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
+        check: ForeignEvents | None = kwargs.get("check")
+        if check is not None and notification_ids:
+            # The inserts hold the write lock; a batch that read an aggregate at another
+            # version than the stored one raises and is rolled back.
+            first = notification_ids[0]
+            c.execute(
+                f"SELECT rowid, originator_id, originator_version FROM {self.events_table_name} "
+                "WHERE rowid > ? AND rowid < ? ORDER BY rowid LIMIT ?",
+                (check.after, first, check.limit + 1),
+            )
+            foreign = [(r[0], UUID(r[1]), r[2]) for r in c.fetchall()]
+            stale = check(foreign, first - 1)
+            moved = self._not_as_read(c, check.reads, first)
+            if stale or moved:
+                raise StaleReads(stale or [s for s in check.batch if moved & s.reads.keys()])
         rows = _response_rows(kwargs.get("responses", ()), notification_ids)
         if rows:
             c.executemany(
@@ -53,6 +141,20 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                 rows,
             )
         return notification_ids
+
+    def _not_as_read(self, c: SQLiteCursor, reads: dict[UUID, int], before: int) -> set[UUID]:
+        """The aggregates read whose last version before `before` is not the one read."""
+        moved = set()
+        for aggregate_id, version in reads.items():
+            c.execute(
+                f"SELECT max(originator_version) FROM {self.events_table_name} "
+                "WHERE originator_id = ? AND rowid < ?",
+                (aggregate_id.hex, before),
+            )
+            row = c.fetchone()
+            if (row[0] or 0) != version:
+                moved.add(aggregate_id)
+        return moved
 
     def stored_response(self, principal: str, key: str) -> StoredResponse | None:
         with self.datastore.transaction(commit=False) as c:
@@ -67,9 +169,8 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
-        self.responses_table = SQL("{0}.{1}").format(
-            Identifier(self.datastore.schema), Identifier(TABLE)
-        )
+        schema = Identifier(self.datastore.schema)
+        self.responses_table = SQL("{0}.{1}").format(schema, Identifier(TABLE))
         self.sql_create_statements.append(
             SQL(
                 "CREATE TABLE IF NOT EXISTS {0} ("
@@ -78,21 +179,73 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 "PRIMARY KEY (principal, key))"
             ).format(self.responses_table)
         )
+        append = Identifier(f"{self.events_table_name}_append")
+        self.sql_create_statements.append(
+            SQL(APPEND_FUNCTION).format(
+                function=append,
+                events=SQL("{0}.{1}").format(schema, Identifier(self.events_table_name)),
+                responses=self.responses_table,
+                channel=Identifier(self.channel_name),
+                schema=schema,
+                lock_timeout=self.datastore.lock_timeout,
+            )
+        )
+        self.insert_events_statement = SQL(
+            "INSERT INTO {0}.{1} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::uuid[], %b::int8[], %b::text[], %b::bytea[]) "
+            "RETURNING notification_id"
+        ).format(schema, Identifier(self.events_table_name))
+        self._append = (
+            SQL(
+                "SELECT * FROM {0}.{1}(%s, %s, %b::uuid[], %b::int8[], "
+                "%b::uuid[], %b::int8[], %b::text[], %b::bytea[], "
+                "%s::text[], %s::text[], %s::text[], %s::text[], %s::int4[])"
+            )
+            .format(schema, append)
+            .as_string()
+        )
 
-    def _fetch_ids_after_insert_events(
+    def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        """The library's insert, with one array per column, dumped in binary, in place of
+        an array of a composite type, which psycopg dumps as text event by event."""
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(self.insert_events_statement, _columns(stored_events))
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        rows = _response_rows(kwargs.get("responses", ()), notification_ids)
-        if rows:
-            curs.executemany(
-                SQL(
-                    "INSERT INTO {0} (principal, key, fingerprint, response) "
-                    "VALUES (%s, %s, %s, %s)"
-                ).format(self.responses_table),
-                rows,
-            )  # a duplicate key fails here, inside the transaction
-        return notification_ids
+        """A batch of the group writer (with `check`) is one statement, one round trip."""
+        check: ForeignEvents | None = kwargs.get("check")
+        if check is None:
+            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            return ids
+        responses: Sequence[Response] = kwargs.get("responses", ())
+        reads = check.reads
+        params = (
+            check.after,
+            check.limit + 1,
+            list(reads),
+            list(reads.values()),
+            *_columns(stored_events),
+            *_response_columns(responses),
+        )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._append, params, prepare=True)
+            rows = curs.fetchall()
+        foreign = [
+            (r["notification"], r["aggregate_id"], r["aggregate_version"])
+            for r in reversed(rows)
+            if r["aggregate_id"] is not None
+        ]
+        positions = [r["notification"] for r in rows if r["aggregate_id"] is None]
+        stale = check(foreign, foreign[-1][0] if foreign else check.after)
+        if not positions:  # an aggregate read has moved: nothing was written
+            raise StaleReads(stale or check.batch)
+        return positions
 
     def stored_response(self, principal: str, key: str) -> StoredResponse | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
