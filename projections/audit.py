@@ -16,6 +16,7 @@ import importlib
 import json
 import pkgutil
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -28,8 +29,8 @@ from ledger.activities import Activity
 from ledger.base import LedgerAggregate
 from ledger.rewards import Redemption
 from ledger.volunteers import Volunteer
-from projections.db import Cursor, utc_text
-from projections.runner import topic
+from projections.db import utc_text
+from projections.runner import ProjectionCursor, topic
 
 VOLUNTEER, ACTIVITY, REDEMPTION = "volunteer", "activity", "redemption"
 SUBJECT_OF_AGGREGATE: dict[type, str] = {
@@ -56,14 +57,22 @@ COLUMN_FIELDS = frozenset(
 SECRET_FIELDS = frozenset({"name", "id_number", "phone", "birth_date", "check_in_code", "code"})
 OWNER_CACHE_SIZE = 100_000
 
-INSERT_TRAIL = (
-    "INSERT INTO tb_audit_trail (subject_kind, subject_id, position, event_type, aggregate_id, "
-    "aggregate_version, actor, role, request_id, occurred_at, recorded_at, reason, details) "
-    "VALUES "
+TRAIL_COLUMNS = (
+    "subject_kind",
+    "subject_id",
+    "position",
+    "event_type",
+    "aggregate_id",
+    "aggregate_version",
+    "actor",
+    "role",
+    "request_id",
+    "occurred_at",
+    "recorded_at",
+    "reason",
+    "details",
 )
-INSERT_OWNERS = "INSERT INTO tb_audit_owners (aggregate_id, subject_kind, subject_id) VALUES "
-ROWS_PER_STATEMENT = 500  # a training's participants: well below the backends' parameter limits
-SELECT_OWNERS = "SELECT subject_kind, subject_id FROM tb_audit_owners WHERE aggregate_id = %s"
+OWNER_COLUMNS = ("aggregate_id", "subject_kind", "subject_id")
 
 Subject = tuple[str, str]
 
@@ -96,36 +105,26 @@ def _field_names(cls: type) -> set[str]:
     return {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
 
 
-def plain(value: Any) -> Any:
-    """A JSON value: ids as text, moments as UTC ISO text."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
+def _json_value(value: Any) -> Any:
+    """The JSON form of what JSON has no type for: ids as text, moments as UTC ISO text."""
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime):
         return utc_text(value)
     if isinstance(value, Enum):
         return value.value
-    return value
+    raise TypeError(f"{type(value).__name__} has no JSON form")
+
+
+# Event states come from JSON, so every key is text already.
+DETAILS = json.JSONEncoder(
+    default=_json_value, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+)
+LEFT_OUT = COLUMN_FIELDS | SECRET_FIELDS
 
 
 def details(event: Any) -> str:
-    fields = {
-        name: value
-        for name, value in vars(event).items()
-        if name not in COLUMN_FIELDS and name not in SECRET_FIELDS
-    }
-    return json.dumps(plain(fields), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def insert_rows(cur: Cursor, insert: str, rows: list[tuple[Any, ...]]) -> None:
-    """Inserts rows in as few statements as the backends' parameter limits allow."""
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        chunk = rows[start : start + ROWS_PER_STATEMENT]
-        row = "(" + ", ".join(["%s"] * len(chunk[0])) + ")"
-        cur.execute(insert + ", ".join([row] * len(chunk)), [v for r in chunk for v in r])
+    return DETAILS.encode({k: v for k, v in vars(event).items() if k not in LEFT_OUT})
 
 
 def created_owners(event: Any) -> set[Subject]:
@@ -141,82 +140,119 @@ def created_owners(event: Any) -> set[Subject]:
     return owners
 
 
+@dataclass(frozen=True)
+class _Role:
+    """What the events of one class do to the trails."""
+
+    subject: str | None  # the kind of subject their aggregate is, if it is one
+    created: bool  # they create their aggregate, naming its owners
+    owned: bool  # their aggregate's later events join its owners' trails
+
+
 class AuditProjection:
     name: str = "audit"
     tables: tuple[str, ...] = ("tb_audit_trail", "tb_audit_owners")
 
     def __init__(self, aggregates: Iterable[type[LedgerAggregate]] | None = None) -> None:
-        self._aggregate_of: dict[type, type[LedgerAggregate]] = {}
-        self._owned: set[type[LedgerAggregate]] = set()  # created with owners, with later events
+        self._roles: dict[type, _Role] = {}
         for aggregate in aggregates if aggregates is not None else ledger_aggregates():
             events = event_classes(aggregate)
-            for cls in events:
-                self._aggregate_of[cls] = aggregate
             created = [cls for cls in events if issubclass(cls, Aggregate.Created)]
             followed = len(created) < len(events)
-            if followed and any(_field_names(cls) & OWNER_FIELDS for cls in created):
-                self._owned.add(aggregate)
-        self.topics: frozenset[str] = frozenset(topic(cls) for cls in self._aggregate_of)
+            owned = followed and any(_field_names(cls) & OWNER_FIELDS for cls in created)
+            subject = SUBJECT_OF_AGGREGATE.get(aggregate)
+            for cls in events:
+                self._roles[cls] = _Role(subject, cls in created, owned)
+        self.topics: frozenset[str] = frozenset(topic(cls) for cls in self._roles)
         # The owners of an aggregate never change, so they may be kept across batches.
         self._owner_cache: dict[str, frozenset[Subject]] = {}
 
-    def _owners(self, cur: Cursor, aggregate_id: str) -> frozenset[Subject]:
-        owners = self._owner_cache.get(aggregate_id)
-        if owners is None:
-            cur.execute(SELECT_OWNERS, (aggregate_id,))
-            owners = frozenset((str(kind), str(sid)) for kind, sid in cur.fetchall())
-            self._remember(aggregate_id, owners)
-        return owners
+    def _role(self, cls: type) -> _Role:
+        role = self._roles.get(cls)
+        return role or _Role(None, issubclass(cls, Aggregate.Created), False)
 
-    def _remember(self, aggregate_id: str, owners: frozenset[Subject]) -> None:
+    def _owners(
+        self,
+        cur: ProjectionCursor,
+        batch: Sequence[tuple[DomainEventProtocol[Any], int]],
+        aggregate_ids: list[str],
+    ) -> dict[str, frozenset[Subject]]:
+        """The owners of the batch's aggregates whose later events it holds: from the cache,
+        or read at once. The batch keeps its own dict: another thread may empty the cache."""
         if len(self._owner_cache) >= OWNER_CACHE_SIZE:
             self._owner_cache.clear()
-        self._owner_cache[aggregate_id] = owners
+        owners: dict[str, frozenset[Subject]] = {}
+        stored: dict[str, set[Subject]] = {}  # to read
+        for (event, _), aggregate_id in zip(batch, aggregate_ids, strict=True):
+            role = self._role(type(event))
+            if role.owned and not role.created and aggregate_id not in owners:
+                cached = self._owner_cache.get(aggregate_id)
+                if cached is None:
+                    stored[aggregate_id] = set()
+                else:
+                    owners[aggregate_id] = cached
+        for aggregate_id, kind, sid in cur.select_in(
+            "tb_audit_owners", OWNER_COLUMNS, "aggregate_id", sorted(stored)
+        ):
+            stored[aggregate_id].add((kind, sid))
+        for aggregate_id, found in stored.items():
+            owners[aggregate_id] = self._owner_cache[aggregate_id] = frozenset(found)
+        return owners
 
-    def subjects(self, cur: Cursor, event: Any) -> set[Subject]:
-        aggregate = self._aggregate_of.get(type(event))
-        aggregate_id = str(event.originator_id)
+    def subjects(
+        self,
+        event: Any,
+        aggregate_id: str,
+        owners: dict[str, frozenset[Subject]],
+        new_owners: list[tuple[str, str, str]],
+    ) -> list[Subject]:
+        """The subjects whose trails `event` joins, in order. `owners` holds those of the
+        aggregates the batch follows; the owners a creation names join it, and are added to
+        `new_owners` as rows of tb_audit_owners."""
+        role = self._role(type(event))
         subjects: set[Subject] = set()
-        kind = SUBJECT_OF_AGGREGATE.get(aggregate) if aggregate else None
-        if kind is not None:
-            subjects.add((kind, aggregate_id))
-        if isinstance(event, Aggregate.Created):
-            owners = created_owners(event)
-            subjects |= owners
-            if aggregate in self._owned:
-                insert_rows(cur, INSERT_OWNERS, [(aggregate_id, k, s) for k, s in sorted(owners)])
-                self._remember(aggregate_id, frozenset(owners))
-        elif aggregate in self._owned:
-            subjects |= self._owners(cur, aggregate_id)
+        if role.subject is not None:
+            subjects.add((role.subject, aggregate_id))
+        if role.created:
+            created = created_owners(event)
+            subjects |= created
+            if role.owned:
+                new_owners.extend((aggregate_id, k, s) for k, s in sorted(created))
+                owners[aggregate_id] = self._owner_cache[aggregate_id] = frozenset(created)
+        elif role.owned:
+            subjects |= owners[aggregate_id]
         redemption_id = getattr(event, "redemption_id", None)
         if redemption_id is not None:
             subjects.add((REDEMPTION, str(redemption_id)))
-        return subjects
+        return sorted(subjects)
 
-    def apply(self, cur: Cursor, event: DomainEventProtocol[Any], position: int) -> None:
+    def apply(self, cur: ProjectionCursor, event: DomainEventProtocol[Any], position: int) -> None:
         self.apply_batch(cur, [(event, position)])
 
     def apply_batch(
-        self, cur: Cursor, batch: Sequence[tuple[DomainEventProtocol[Any], int]]
+        self, cur: ProjectionCursor, batch: Sequence[tuple[DomainEventProtocol[Any], int]]
     ) -> None:
-        """Writes the trail rows of a whole batch in as few statements as possible."""
+        """Writes the trail rows (and new owners) of a whole batch in one statement each."""
+        aggregate_ids = [str(event.originator_id) for event, _ in batch]
+        owners = self._owners(cur, batch, aggregate_ids)
         rows: list[tuple[Any, ...]] = []
-        for event, position in batch:
-            subjects = self.subjects(cur, event)
+        new_owners: list[tuple[str, str, str]] = []
+        for (event, position), aggregate_id in zip(batch, aggregate_ids, strict=True):
+            subjects = self.subjects(event, aggregate_id, owners, new_owners)
             if subjects:
-                common = trail_row(event, position)
-                rows.extend((kind, sid, *common) for kind, sid in sorted(subjects))
-        if rows:
-            insert_rows(cur, INSERT_TRAIL, rows)
+                common = trail_row(event, aggregate_id, position)
+                rows.extend((kind, sid, *common) for kind, sid in subjects)
+        cur.insert("tb_audit_owners", OWNER_COLUMNS, new_owners)
+        cur.insert("tb_audit_trail", TRAIL_COLUMNS, rows)
 
 
-def trail_row(event: Any, position: int) -> tuple[Any, ...]:
+def trail_row(event: Any, aggregate_id: str, position: int) -> tuple[Any, ...]:
     """Who, in which role, when, why and in which request: the columns after the subject."""
     reason = getattr(event, "reason", None)
     return (
         position,
         type(event).__qualname__,
-        str(event.originator_id),
+        aggregate_id,
         event.originator_version,
         event.actor,
         event.role,

@@ -2,8 +2,11 @@
 
 SQL is written once with %s placeholders; for SQLite they become ?. Each backend can also
 clone a table's structure into a shadow table and later put the shadow in its place (the
-blue/green rebuild of a read model)."""
+blue/green rebuild of a read model), insert many rows at once (COPY on PostgreSQL), select
+the rows whose key is in a list, and run one statement over many rows (sent as one JSON
+array): each in one statement whatever the number of rows."""
 
+import json
 import re
 import sqlite3
 import threading
@@ -12,6 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import psycopg
 from psycopg_pool import ConnectionPool
 
 
@@ -44,12 +48,76 @@ class _SQLiteCursor:
         return self._cursor.fetchall()
 
 
+def insert_rows(
+    cur: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Inserts `rows` into `table`: by COPY on PostgreSQL, by one prepared INSERT on SQLite."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if isinstance(cur, psycopg.Cursor):
+        with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    values = ", ".join(["%s"] * len(columns))
+    cur.executemany(f"INSERT INTO {table} ({names}) VALUES ({values})", rows)
+
+
+def select_in(
+    cur: Cursor, table: str, columns: Sequence[str], key: str, values: Sequence[str]
+) -> list[Any]:
+    """The rows of `table` whose text column `key` is one of `values`."""
+    if not values:
+        return []
+    select = f"SELECT {', '.join(columns)} FROM {table} WHERE {key}"
+    if isinstance(cur, psycopg.Cursor):
+        cur.execute(f"{select} = ANY(%s::text[])", (list(values),))
+    else:
+        cur.execute(f"{select} IN (SELECT value FROM json_each(%s))", (json.dumps(list(values)),))
+    return cur.fetchall()
+
+
+ROWS = "{rows}"
+
+
+def _rows_table(cur: Cursor, columns: Sequence[tuple[str, str]]) -> str:
+    """A subquery `v` with the given (name, SQL type) columns over a JSON array of rows."""
+    if isinstance(cur, psycopg.Cursor):
+        values = [
+            f"r->>{i}" if kind == "text" else f"(r->>{i})::{kind}"
+            for i, (_, kind) in enumerate(columns)
+        ]
+        source = "json_array_elements(%s::json) r"
+    else:
+        values = [f"json_extract(r.value, '$[{i}]')" for i in range(len(columns))]
+        source = "json_each(%s) r"
+    named = ", ".join(
+        f"{value} AS {name}" for value, (name, _) in zip(values, columns, strict=True)
+    )
+    return f"(SELECT {named} FROM {source}) AS v"
+
+
+def execute_rows(
+    cur: Cursor,
+    sql: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[Sequence[Any]],
+) -> None:
+    """Runs `sql` once for all `rows`: it reads them from {rows}, a table `v` with the given
+    (name, SQL type) columns. Values are text, integers, booleans or None."""
+    if rows:
+        cur.execute(sql.replace(ROWS, _rows_table(cur, columns)), (json.dumps(rows),))
+
+
 class Database:
     """transaction() writes atomically; read() reads a consistent snapshot."""
 
     is_sqlite: bool
 
-    def transaction(self) -> Any:
+    def transaction(self, durable: bool = True) -> Any:
+        """`durable=False`: the commit may return before it is on disk. A crash may then
+        lose it, and anything committed after it in this store, never part of it alone."""
         raise NotImplementedError
 
     def read(self) -> Any:
@@ -58,14 +126,14 @@ class Database:
     def close(self) -> None:
         pass
 
-    def create_shadow(self, cur: Cursor, table: str, shadow: str) -> None:
-        """Creates `shadow` empty, with the columns, keys and indexes of `table`; index and
-        constraint names get the shadow's suffix."""
+    def create_shadows(self, cur: Cursor, tables: Sequence[str], suffix: str) -> None:
+        """Creates for each table its shadow, named with `suffix`, empty, with the table's
+        columns, keys and indexes; index and constraint names get the suffix too."""
         raise NotImplementedError
 
-    def replace_with_shadow(self, cur: Cursor, table: str, shadow: str) -> None:
-        """Drops `table` and renames `shadow` (made by create_shadow) to take its place,
-        restoring the original index and constraint names."""
+    def replace_with_shadows(self, cur: Cursor, tables: Sequence[str], suffix: str) -> None:
+        """Drops each table and renames its shadow (made by create_shadows) to take its
+        place, restoring the original index and constraint names."""
         raise NotImplementedError
 
     def ping(self) -> bool:
@@ -75,11 +143,6 @@ class Database:
                 return bool(cur.fetchone())
         except Exception:
             return False
-
-
-def _suffix(table: str, shadow: str) -> str:
-    assert shadow.startswith(table)
-    return shadow[len(table) :]
 
 
 def _index_on(definition: str, pattern: str, index: str, table: str) -> str:
@@ -108,15 +171,21 @@ class SQLiteDatabase(Database):
         return conn
 
     @contextmanager
-    def transaction(self) -> Iterator[Cursor]:
+    def transaction(self, durable: bool = True) -> Iterator[Cursor]:
         conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
+        if not durable:
+            conn.execute("PRAGMA synchronous=NORMAL")  # in WAL mode: no sync at commit
         try:
-            yield _SQLiteCursor(conn.cursor())
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SQLiteCursor(conn.cursor())
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            if not durable:
+                conn.execute("PRAGMA synchronous=FULL")
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:
@@ -135,30 +204,32 @@ class SQLiteDatabase(Database):
         )
         return [(str(t), str(n), str(sql)) for t, n, sql in cur.fetchall()]
 
-    def create_shadow(self, cur: Cursor, table: str, shadow: str) -> None:
-        suffix = _suffix(table, shadow)
-        for kind, name, sql in self._schema(cur, table):
-            if kind == "table":
-                sql = re.sub(
-                    r'^CREATE TABLE\s+"?\w+"?', f'CREATE TABLE "{shadow}"', sql, flags=re.I
-                )
-            else:
-                sql = _index_on(
-                    sql,
-                    r'CREATE (UNIQUE )?INDEX\s+"?\w+"?\s+ON\s+"?\w+"?\s*',
-                    name + suffix,
-                    shadow,
-                )
-            cur.execute(sql)
+    def create_shadows(self, cur: Cursor, tables: Sequence[str], suffix: str) -> None:
+        for table in tables:
+            shadow = table + suffix
+            for kind, name, sql in self._schema(cur, table):
+                if kind == "table":
+                    sql = re.sub(
+                        r'^CREATE TABLE\s+"?\w+"?', f'CREATE TABLE "{shadow}"', sql, flags=re.I
+                    )
+                else:
+                    sql = _index_on(
+                        sql,
+                        r'CREATE (UNIQUE )?INDEX\s+"?\w+"?\s+ON\s+"?\w+"?\s*',
+                        name + suffix,
+                        shadow,
+                    )
+                cur.execute(sql)
 
-    def replace_with_shadow(self, cur: Cursor, table: str, shadow: str) -> None:
-        suffix = _suffix(table, shadow)
-        indexes = [(n, sql) for kind, n, sql in self._schema(cur, table) if kind == "index"]
-        cur.execute(f'DROP TABLE "{table}"')
-        cur.execute(f'ALTER TABLE "{shadow}" RENAME TO "{table}"')
-        for name, sql in indexes:  # SQLite cannot rename an index: build it under its name
-            cur.execute(f'DROP INDEX IF EXISTS "{name}{suffix}"')
-            cur.execute(sql)
+    def replace_with_shadows(self, cur: Cursor, tables: Sequence[str], suffix: str) -> None:
+        for table in tables:
+            shadow = table + suffix
+            indexes = [(n, sql) for kind, n, sql in self._schema(cur, table) if kind == "index"]
+            cur.execute(f'DROP TABLE "{table}"')
+            cur.execute(f'ALTER TABLE "{shadow}" RENAME TO "{table}"')
+            for name, sql in indexes:  # SQLite cannot rename an index: build it under its name
+                cur.execute(f'DROP INDEX IF EXISTS "{name}{suffix}"')
+                cur.execute(sql)
 
 
 class PostgresDatabase(Database):
@@ -170,8 +241,10 @@ class PostgresDatabase(Database):
         )
 
     @contextmanager
-    def transaction(self) -> Iterator[Cursor]:
+    def transaction(self, durable: bool = True) -> Iterator[Cursor]:
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            if not durable:
+                cur.execute("SET LOCAL synchronous_commit = off")
             yield cur
 
     @contextmanager
@@ -182,44 +255,52 @@ class PostgresDatabase(Database):
     def close(self) -> None:
         self.pool.close()
 
-    def _constraints(self, cur: Cursor, table: str) -> list[tuple[str, str]]:
+    def _constraints(self, cur: Cursor, tables: Sequence[str]) -> list[tuple[str, str, str]]:
+        """(table, name, definition) of the tables' keys and checks."""
         cur.execute(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = to_regclass(%s) AND contype IN ('p', 'u', 'c', 'x') ORDER BY conname",
-            (table,),
+            "SELECT t.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k "
+            "JOIN pg_class t ON t.oid = k.conrelid "
+            "WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = ANY(%s) "
+            "AND k.contype IN ('p', 'u', 'c', 'x') ORDER BY t.relname, k.conname",
+            (list(tables),),
         )
-        return [(str(name), str(definition)) for name, definition in cur.fetchall()]
+        return [(str(t), str(name), str(definition)) for t, name, definition in cur.fetchall()]
 
-    def _indexes(self, cur: Cursor, table: str) -> list[tuple[str, str]]:
-        """Indexes that do not back a constraint."""
+    def _indexes(self, cur: Cursor, tables: Sequence[str]) -> list[tuple[str, str, str]]:
+        """(table, name, definition) of the tables' indexes that do not back a constraint."""
         cur.execute(
-            "SELECT i.indexname, i.indexdef FROM pg_indexes i "
-            "WHERE i.schemaname = current_schema() AND i.tablename = %s AND NOT EXISTS "
-            "(SELECT 1 FROM pg_constraint c WHERE c.conindid = to_regclass(i.indexname)) "
-            "ORDER BY i.indexname",
-            (table,),
+            "SELECT t.relname, c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid "
+            "WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = ANY(%s) "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
+            "ORDER BY t.relname, c.relname",
+            (list(tables),),
         )
-        return [(str(name), str(definition)) for name, definition in cur.fetchall()]
+        return [(str(t), str(name), str(definition)) for t, name, definition in cur.fetchall()]
 
-    def create_shadow(self, cur: Cursor, table: str, shadow: str) -> None:
-        suffix = _suffix(table, shadow)
-        cur.execute(
-            f'CREATE TABLE "{shadow}" (LIKE "{table}" '
+    def create_shadows(self, cur: Cursor, tables: Sequence[str], suffix: str) -> None:
+        ddl = [
+            f'CREATE TABLE "{table}{suffix}" (LIKE "{table}" '
             "INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING GENERATED)"
-        )
-        for name, definition in self._constraints(cur, table):
-            cur.execute(f'ALTER TABLE "{shadow}" ADD CONSTRAINT "{name}{suffix}" {definition}')
-        for name, definition in self._indexes(cur, table):
+            for table in tables
+        ]
+        for table, name, definition in self._constraints(cur, tables):
+            ddl.append(
+                f'ALTER TABLE "{table}{suffix}" ADD CONSTRAINT "{name}{suffix}" {definition}'
+            )
+        for table, name, definition in self._indexes(cur, tables):
             pattern = r"CREATE (UNIQUE )?INDEX \S+ ON (ONLY )?\S+ "
-            cur.execute(_index_on(definition, pattern, name + suffix, shadow))
+            ddl.append(_index_on(definition, pattern, name + suffix, table + suffix))
+        cur.execute("; ".join(ddl))
 
-    def replace_with_shadow(self, cur: Cursor, table: str, shadow: str) -> None:
-        suffix = _suffix(table, shadow)
-        constraints = [name for name, _ in self._constraints(cur, table)]
-        indexes = [name for name, _ in self._indexes(cur, table)]
-        cur.execute(f'DROP TABLE "{table}"')
-        cur.execute(f'ALTER TABLE "{shadow}" RENAME TO "{table}"')
-        for name in constraints:
-            cur.execute(f'ALTER TABLE "{table}" RENAME CONSTRAINT "{name}{suffix}" TO "{name}"')
-        for name in indexes:
-            cur.execute(f'ALTER INDEX "{name}{suffix}" RENAME TO "{name}"')
+    def replace_with_shadows(self, cur: Cursor, tables: Sequence[str], suffix: str) -> None:
+        constraints = self._constraints(cur, tables)
+        indexes = self._indexes(cur, tables)
+        ddl = [f'DROP TABLE "{table}"' for table in tables]
+        ddl += [f'ALTER TABLE "{table}{suffix}" RENAME TO "{table}"' for table in tables]
+        ddl += [
+            f'ALTER TABLE "{table}" RENAME CONSTRAINT "{name}{suffix}" TO "{name}"'
+            for table, name, _ in constraints
+        ]
+        ddl += [f'ALTER INDEX "{name}{suffix}" RENAME TO "{name}"' for _, name, _ in indexes]
+        cur.execute("; ".join(ddl))

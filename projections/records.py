@@ -42,8 +42,16 @@ Definitions (the README quotes them):
   confirmed or revoked (`Award.Revoked`: a correction took service time back below a star's
   threshold; status `revoked`). `Award.Renewed` announces a withdrawn or revoked star again:
   status `in_notice`, the renewal's `notice_ends_at`, and `decided_at` cleared.
+
+Applying a batch: the directory and service-time events (the bulk of the log) are applied in
+memory over the rows they need, read at once when the batch starts, and written in a few
+statements; the other events are rare and written one by one, after what the batch gathered
+so far has been written.
 """
 
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -61,8 +69,10 @@ from ledger.rules import Rules
 from ledger.signups import Signup
 from ledger.trainings import Evaluation, Training
 from ledger.volunteers import Volunteer
-from projections.db import Cursor, utc_text
-from projections.runner import topic
+from projections.db import utc_text
+from projections.runner import ProjectionCursor, topic
+
+Batch = Sequence[tuple[DomainEventProtocol[Any], int]]
 
 NAME = "records"
 TABLES = (
@@ -83,6 +93,17 @@ TABLES = (
     "tb_rec_awards",
 )
 CAMPAIGN_PREFIX = "campaign:"
+# Applied in memory by a batch; every other event is written by its own statements.
+GATHERED = (
+    Organisation.Registered,
+    Volunteer.Registered,
+    Volunteer.MembershipTransferred,
+    Activity.Published,
+    Signup.Requested,
+    Backfill.Submitted,
+    Account.ServiceCredited,
+    Account.ServiceCorrected,
+)
 
 
 def periods(service_date: str, campaign: str | None) -> tuple[str, str, str | None]:
@@ -91,65 +112,513 @@ def periods(service_date: str, campaign: str | None) -> tuple[str, str, str | No
     return service_date[:4], service_date[:7], CAMPAIGN_PREFIX + campaign if campaign else None
 
 
-# The (at most three) periods of a fact, as rows; a missing campaign period is NULL.
-PERIODS = "(SELECT %s AS period UNION ALL SELECT %s UNION ALL SELECT %s) p"
-UPSERT_MEMBER_MINUTES = (
-    "INSERT INTO tb_rec_member_minutes (org_id, period, minutes) "
-    f"SELECT t.ancestor_id, p.period, %s FROM tb_rec_org_tree t, {PERIODS} "
-    "WHERE t.org_id = %s AND p.period IS NOT NULL "
-    "ON CONFLICT (org_id, period) DO UPDATE SET "
-    "minutes = tb_rec_member_minutes.minutes + excluded.minutes"
+ORG_COLUMNS = ("id", "name", "kind", "parent_id", "population", "members")
+TREE_COLUMNS = ("ancestor_id", "org_id")
+VOLUNTEER_COLUMNS = (
+    "id",
+    "account_id",
+    "number",
+    "home_org_id",
+    "party_member",
+    "registered_on",
+    "service_minutes",
 )
-UPSERT_VOLUNTEER_MINUTES = (
-    "INSERT INTO tb_rec_volunteer_minutes (org_id, period, volunteer_id, minutes) "
-    f"SELECT t.ancestor_id, p.period, %s, %s FROM tb_rec_org_tree t, {PERIODS} "
-    "WHERE t.org_id = %s AND p.period IS NOT NULL "
-    "ON CONFLICT (org_id, period, volunteer_id) DO UPDATE SET "
-    "minutes = tb_rec_volunteer_minutes.minutes + excluded.minutes"
+ACTIVITY_COLUMNS = (
+    "id",
+    "org_id",
+    "title",
+    "category",
+    "campaign",
+    "service_date",
+    "year",
+    "month",
 )
-UPSERT_CATEGORY_MINUTES = (
-    "INSERT INTO tb_rec_category_minutes (org_id, period, category, minutes) "
-    f"SELECT t.ancestor_id, p.period, %s, %s FROM tb_rec_org_tree t, {PERIODS} "
-    "WHERE t.org_id = %s AND p.period IS NOT NULL "
-    "ON CONFLICT (org_id, period, category) DO UPDATE SET "
-    "minutes = tb_rec_category_minutes.minutes + excluded.minutes"
+SOURCE_COLUMNS = (
+    "id",
+    "kind",
+    "volunteer_id",
+    "org_id",
+    "activity_id",
+    "title",
+    "category",
+    "campaign",
+    "service_date",
+    "home_org_id",
+    "credited",
+    "minutes",
+    "credits",
+    "original_minutes",
+    "corrections",
+    "credited_at",
 )
-UPSERT_PERSONAL_MINUTES = (
-    "INSERT INTO tb_rec_personal_minutes (volunteer_id, period, minutes) "
-    f"SELECT %s, p.period, %s FROM {PERIODS} WHERE p.period IS NOT NULL "
-    "ON CONFLICT (volunteer_id, period) DO UPDATE SET "
-    "minutes = tb_rec_personal_minutes.minutes + excluded.minutes"
+ADD_MEMBERS = (
+    "UPDATE tb_rec_orgs SET members = tb_rec_orgs.members + v.members "
+    "FROM {rows} WHERE tb_rec_orgs.id = v.id"
 )
-INSERT_SOURCE = (
-    "INSERT INTO tb_rec_sources (id, kind, volunteer_id, org_id, activity_id, title, category, "
-    "campaign, service_date) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
-    "ON CONFLICT (id) DO NOTHING"
+MEMBERS_COLUMNS = (("id", "text"), ("members", "bigint"))
+UPDATE_VOLUNTEERS = (
+    "UPDATE tb_rec_volunteers SET home_org_id = v.home_org_id, "
+    "service_minutes = tb_rec_volunteers.service_minutes + v.service_minutes "
+    "FROM {rows} WHERE tb_rec_volunteers.id = v.id"
 )
-INSERT_SIGNUP_SOURCE = (  # with what the log said of its activity, if anything
-    "INSERT INTO tb_rec_sources (id, kind, volunteer_id, org_id, activity_id, title, category, "
-    "campaign, service_date) SELECT %s, 'signup', %s, %s, %s, COALESCE(a.title, ''), "
-    "COALESCE(a.category, 'other'), a.campaign, COALESCE(a.service_date, %s) "
-    "FROM (SELECT 1 AS one) x LEFT JOIN tb_rec_activities a ON a.id = %s WHERE x.one = 1 "
-    "ON CONFLICT (id) DO NOTHING"
+VOLUNTEER_CHANGES = (("id", "text"), ("home_org_id", "text"), ("service_minutes", "bigint"))
+UPDATE_SOURCES = (
+    "UPDATE tb_rec_sources SET home_org_id = v.home_org_id, credited = v.credited, "
+    "minutes = v.minutes, credits = v.credits, original_minutes = v.original_minutes, "
+    "corrections = v.corrections, credited_at = v.credited_at "
+    "FROM {rows} WHERE tb_rec_sources.id = v.id"
 )
-INSERT_BACKFILL_SOURCE = (
-    "INSERT INTO tb_rec_sources (id, kind, volunteer_id, org_id, activity_id, title, category, "
-    "campaign, service_date) VALUES (%s, 'backfill', %s, %s, %s, "
-    "COALESCE((SELECT title FROM tb_rec_activities WHERE id = %s), %s), %s, %s, %s) "
-    "ON CONFLICT (id) DO NOTHING"
+SOURCE_CHANGES = (
+    ("id", "text"),
+    ("home_org_id", "text"),
+    ("credited", "boolean"),
+    ("minutes", "bigint"),
+    ("credits", "bigint"),
+    ("original_minutes", "bigint"),
+    ("corrections", "bigint"),
+    ("credited_at", "text"),
 )
-CREDIT_SOURCE = (  # a first credit attributes the source to the volunteer's home at the time
-    "UPDATE tb_rec_sources SET minutes = %s, credits = %s, credited = %s, "
-    "home_org_id = COALESCE(home_org_id, (SELECT v.home_org_id FROM tb_rec_volunteers v "
-    "WHERE v.id = tb_rec_sources.volunteer_id), ''), "
-    "original_minutes = COALESCE(original_minutes, %s), corrections = corrections + %s, "
-    "credited_at = COALESCE(credited_at, %s) WHERE id = %s "
-    "RETURNING volunteer_id, category, service_date, campaign, home_org_id"
+SPAN_CAMPAIGNS = (
+    "INSERT INTO tb_rec_campaigns (name, first_date, last_date) "
+    "SELECT name, first_date, last_date FROM {rows} WHERE true "
+    "ON CONFLICT (name) DO UPDATE SET "
+    "first_date = CASE WHEN excluded.first_date < tb_rec_campaigns.first_date "
+    "THEN excluded.first_date ELSE tb_rec_campaigns.first_date END, "
+    "last_date = CASE WHEN excluded.last_date > tb_rec_campaigns.last_date "
+    "THEN excluded.last_date ELSE tb_rec_campaigns.last_date END"
 )
-MEMBERS_DELTA = (
-    "UPDATE tb_rec_orgs SET members = members + %s "
-    "WHERE id IN (SELECT ancestor_id FROM tb_rec_org_tree WHERE org_id = %s)"
-)
+CAMPAIGN_COLUMNS = (("name", "text"), ("first_date", "text"), ("last_date", "text"))
+# Each total table by its key columns; a batch adds its sums to the stored rows.
+TOTALS = {
+    "tb_rec_member_minutes": ("org_id", "period"),
+    "tb_rec_volunteer_minutes": ("org_id", "period", "volunteer_id"),
+    "tb_rec_category_minutes": ("org_id", "period", "category"),
+    "tb_rec_personal_minutes": ("volunteer_id", "period"),
+}
+
+
+def _add_minutes(table: str, keys: tuple[str, ...]) -> str:
+    names = ", ".join(keys)
+    return (
+        f"INSERT INTO {table} ({names}, minutes) SELECT {names}, minutes FROM {{rows}} "
+        f"WHERE true ON CONFLICT ({names}) "
+        f"DO UPDATE SET minutes = {table}.minutes + excluded.minutes"
+    )
+
+
+ADD_MINUTES = {table: _add_minutes(table, keys) for table, keys in TOTALS.items()}
+
+
+@dataclass
+class _Volunteer:
+    id: str
+    account_id: str
+    home_org_id: str
+    stored: bool  # in tb_rec_volunteers before the batch (or its last write)
+    number: str = ""
+    party_member: bool = False
+    registered_on: str = ""
+    service: int = 0  # minutes added by the batch
+    moved: bool = False  # home organisation changed by the batch
+
+    def row(self) -> tuple[Any, ...]:
+        return (
+            self.id,
+            self.account_id,
+            self.number,
+            self.home_org_id,
+            self.party_member,
+            self.registered_on,
+            self.service,
+        )
+
+
+@dataclass
+class _Activity:
+    title: str
+    category: str
+    campaign: str | None
+    service_date: str
+
+
+@dataclass
+class _Source:
+    """What a credit is for, with the state of its credits."""
+
+    id: str
+    kind: str
+    volunteer_id: str
+    org_id: str
+    activity_id: str | None
+    title: str
+    category: str
+    campaign: str | None
+    service_date: str
+    home_org_id: str | None = None
+    credited: bool = False
+    minutes: int = 0
+    credits: int = 0
+    original_minutes: int | None = None
+    corrections: int = 0
+    credited_at: str | None = None
+    stored: bool = False  # in tb_rec_sources before the batch (or its last write)
+    changed: bool = False
+
+    def credit(self, minutes: int, credits: int, original: int, correction: bool, at: str) -> None:
+        self.minutes, self.credits, self.credited = minutes, credits, True
+        if self.original_minutes is None:
+            self.original_minutes = original
+        self.corrections += 1 if correction else 0
+        if self.credited_at is None:
+            self.credited_at = at
+        self.changed = True
+
+    def row(self) -> tuple[Any, ...]:
+        return (
+            self.id,
+            self.kind,
+            self.volunteer_id,
+            self.org_id,
+            self.activity_id,
+            self.title,
+            self.category,
+            self.campaign,
+            self.service_date,
+            self.home_org_id,
+            self.credited,
+            self.minutes,
+            self.credits,
+            self.original_minutes,
+            self.corrections,
+            self.credited_at,
+        )
+
+
+STORED_SOURCE = tuple(c for c in SOURCE_COLUMNS if c != "kind")
+
+
+def _stored_source(row: Sequence[Any]) -> _Source:
+    (
+        id_,
+        volunteer_id,
+        org_id,
+        activity_id,
+        title,
+        category,
+        campaign,
+        service_date,
+        home_org_id,
+        credited,
+        minutes,
+        credits,
+        original_minutes,
+        corrections,
+        credited_at,
+    ) = row
+    return _Source(
+        id_,
+        "",
+        volunteer_id,
+        org_id,
+        activity_id,
+        title,
+        category,
+        campaign,
+        service_date,
+        home_org_id,
+        bool(credited),
+        int(minutes),
+        int(credits),
+        None if original_minutes is None else int(original_minutes),
+        int(corrections),
+        credited_at,
+        stored=True,
+    )
+
+
+class _Gathered:
+    """The directory and service-time changes of a batch, applied in memory over the rows
+    they read (loaded when the batch starts) and written by `write`, stored rows first: a
+    change meant for a row that did not exist yet must not reach one the batch inserts."""
+
+    def __init__(self, projection: "RecordsProjection", cur: ProjectionCursor, batch: Batch):
+        self.local_date = projection.local_date
+        self.ancestors: dict[str, tuple[str, ...]] = {}  # of an organisation, itself included
+        self.volunteers: dict[str, _Volunteer] = {}
+        self.by_account: dict[str, _Volunteer] = {}
+        self.activities: dict[str, _Activity] = {}
+        self.sources: dict[str, _Source] = {}
+        self.new_orgs: dict[str, list[Any]] = {}
+        self.new_tree: list[tuple[str, str]] = []
+        self.members: defaultdict[str, int] = defaultdict(int)  # of stored organisations
+        self.new_activities: list[tuple[Any, ...]] = []
+        self.campaigns: dict[str, tuple[str, str]] = {}
+        self.totals: dict[str, defaultdict[tuple[str, ...], int]] = {
+            table: defaultdict(int) for table in TOTALS
+        }
+        self._load(cur, [event for event, _ in batch if isinstance(event, GATHERED)])
+
+    # Reading -----------------------------------------------------------------------------
+
+    def _load(self, cur: ProjectionCursor, events: list[Any]) -> None:
+        source_ids: set[str] = set()
+        volunteer_ids: set[str] = set()
+        account_ids: set[str] = set()
+        org_ids: set[str] = set()
+        activity_ids: set[str] = set()
+        for event in events:
+            match event:
+                case Volunteer.Registered():
+                    volunteer_ids.add(str(event.originator_id))
+                    org_ids.add(str(event.home_org_id))
+                case Volunteer.MembershipTransferred():
+                    volunteer_ids.add(str(event.originator_id))
+                    org_ids.update((str(event.from_org_id), str(event.to_org_id)))
+                case Signup.Requested() | Backfill.Submitted():
+                    source_ids.add(str(event.originator_id))
+                    volunteer_ids.add(str(event.volunteer_id))
+                    if event.activity_id:
+                        activity_ids.add(str(event.activity_id))
+                case Account.ServiceCredited() | Account.ServiceCorrected():
+                    source_ids.add(str(event.source_id))
+                    account_ids.add(str(event.originator_id))
+                    org_ids.add(str(event.org_id))
+        for row in cur.select_in("tb_rec_sources", STORED_SOURCE, "id", sorted(source_ids)):
+            source = self.sources[row[0]] = _stored_source(row)
+            volunteer_ids.add(source.volunteer_id)
+            if source.home_org_id:
+                org_ids.add(source.home_org_id)
+        self._load_volunteers(cur, "id", volunteer_ids)
+        self._load_volunteers(cur, "account_id", account_ids)
+        org_ids.update(v.home_org_id for v in self.volunteers.values())
+        tree = cur.select_in(
+            "tb_rec_org_tree", ("org_id", "ancestor_id"), "org_id", sorted(org_ids)
+        )
+        ancestors: defaultdict[str, list[str]] = defaultdict(list)
+        for org_id, ancestor_id in tree:
+            ancestors[org_id].append(ancestor_id)
+        self.ancestors = {org_id: tuple(found) for org_id, found in ancestors.items()}
+        for id_, title, category, campaign, service_date in cur.select_in(
+            "tb_rec_activities",
+            ("id", "title", "category", "campaign", "service_date"),
+            "id",
+            sorted(activity_ids),
+        ):
+            self.activities[id_] = _Activity(title, category, campaign, service_date)
+
+    def _load_volunteers(self, cur: ProjectionCursor, key: str, values: set[str]) -> None:
+        columns = ("id", "account_id", "home_org_id")
+        for id_, account, home in cur.select_in("tb_rec_volunteers", columns, key, sorted(values)):
+            if id_ not in self.volunteers:
+                self._remember(_Volunteer(id_, account, home, stored=True))
+
+    def _remember(self, volunteer: _Volunteer) -> None:
+        self.volunteers[volunteer.id] = volunteer
+        self.by_account[volunteer.account_id] = volunteer
+
+    # Directory ---------------------------------------------------------------------------
+
+    def organisation(self, event: Any) -> None:
+        org_id = str(event.originator_id)
+        parent_id = str(event.parent_id) if event.parent_id else None
+        self.new_orgs[org_id] = [org_id, event.name, event.kind, parent_id, event.population, 0]
+        ancestors = tuple(dict.fromkeys([*map(str, event.path), org_id]))
+        self.new_tree.extend((ancestor, org_id) for ancestor in ancestors)
+        self.ancestors[org_id] = ancestors
+
+    def _members(self, org_id: str, delta: int) -> None:
+        """Counts a volunteer in (or out of) the organisation and its ancestors."""
+        for ancestor in self.ancestors.get(org_id, ()):
+            new = self.new_orgs.get(ancestor)
+            if new is not None:
+                new[5] += delta
+            else:
+                self.members[ancestor] += delta
+
+    def volunteer(self, event: Any) -> None:
+        volunteer_id, home = str(event.originator_id), str(event.home_org_id)
+        if volunteer_id in self.volunteers:
+            raise ValueError(f"volunteer {volunteer_id} is registered twice")
+        self._remember(
+            _Volunteer(
+                volunteer_id,
+                str(account_id(event.originator_id)),
+                home,
+                stored=False,
+                number=event.number,
+                party_member=bool(event.party_member),
+                registered_on=self.local_date(event.occurred_at),
+            )
+        )
+        self._members(home, 1)
+
+    def transfer(self, event: Any) -> None:
+        volunteer = self.volunteers.get(str(event.originator_id))
+        if volunteer is not None:
+            volunteer.home_org_id = str(event.to_org_id)
+            volunteer.moved = True
+        self._members(str(event.from_org_id), -1)
+        self._members(str(event.to_org_id), 1)
+
+    def activity(self, event: Any) -> None:
+        activity_id = str(event.originator_id)
+        service_date = self.local_date(event.starts_at)
+        self.activities[activity_id] = _Activity(
+            event.title, event.category, event.campaign, service_date
+        )
+        self.new_activities.append(
+            (
+                activity_id,
+                str(event.org_id),
+                event.title,
+                event.category,
+                event.campaign,
+                service_date,
+                service_date[:4],
+                service_date[:7],
+            )
+        )
+        if event.campaign:
+            first, last = self.campaigns.get(event.campaign, (service_date, service_date))
+            self.campaigns[event.campaign] = (min(first, service_date), max(last, service_date))
+
+    def signup(self, event: Any) -> None:
+        signup_id = str(event.originator_id)
+        if signup_id in self.sources:
+            return
+        activity = self.activities.get(str(event.activity_id))
+        self.sources[signup_id] = _Source(
+            signup_id,
+            "signup",
+            str(event.volunteer_id),
+            str(event.org_id),
+            str(event.activity_id),
+            activity.title if activity else "",
+            activity.category if activity else "other",
+            activity.campaign if activity else None,
+            activity.service_date if activity else self.local_date(event.starts_at),
+        )
+
+    def backfill(self, event: Any) -> None:
+        backfill_id = str(event.originator_id)
+        if backfill_id in self.sources:
+            return
+        activity_id = str(event.activity_id) if event.activity_id else None
+        activity = self.activities.get(activity_id) if activity_id else None
+        self.sources[backfill_id] = _Source(
+            backfill_id,
+            "backfill",
+            str(event.volunteer_id),
+            str(event.org_id),
+            activity_id,
+            activity.title if activity else event.description,
+            event.category,
+            event.campaign,
+            self.local_date(event.started_at),
+        )
+
+    # Service time ------------------------------------------------------------------------
+
+    def _unknown_source(self, event: Any) -> _Source:
+        """A credited source the log never introduced, recorded as one of kind `unknown`."""
+        volunteer = self.by_account.get(str(event.originator_id))
+        source = self.sources[str(event.source_id)] = _Source(
+            str(event.source_id),
+            "unknown",
+            volunteer.id if volunteer else "",
+            str(event.org_id),
+            None,
+            "",
+            "other",
+            None,
+            self.local_date(event.occurred_at),
+        )
+        return source
+
+    def fact(
+        self, event: Any, kind: str, delta: int, minutes: int, credits: int, original: int
+    ) -> None:
+        """A change of service time: the source's credits, and the totals it counts in. A
+        first credit attributes the source to the volunteer's home at the time."""
+        source = self.sources.get(str(event.source_id)) or self._unknown_source(event)
+        if source.home_org_id is None:
+            volunteer = self.volunteers.get(source.volunteer_id)
+            source.home_org_id = volunteer.home_org_id if volunteer else ""
+        correction = kind == "correction"
+        source.credit(minutes, credits, original, correction, utc_text(event.occurred_at))
+        if delta == 0:
+            return
+        volunteer_id = source.volunteer_id
+        volunteer = self.volunteers.get(volunteer_id)
+        if volunteer is not None:
+            volunteer.service += delta
+        keys = [p for p in periods(source.service_date, source.campaign) if p is not None]
+        members = self.totals["tb_rec_member_minutes"]
+        ranking = self.totals["tb_rec_volunteer_minutes"]
+        for ancestor in self.ancestors.get(source.home_org_id, ()):
+            for period in keys:
+                members[(ancestor, period)] += delta
+                ranking[(ancestor, period, volunteer_id)] += delta
+        by_category = self.totals["tb_rec_category_minutes"]
+        for ancestor in self.ancestors.get(str(event.org_id), ()):
+            for period in keys:
+                by_category[(ancestor, period, source.category)] += delta
+        personal = self.totals["tb_rec_personal_minutes"]
+        for period in keys:
+            personal[(volunteer_id, period)] += delta
+
+    # Writing -----------------------------------------------------------------------------
+
+    def write(self, cur: ProjectionCursor) -> None:
+        cur.execute_rows(ADD_MEMBERS, MEMBERS_COLUMNS, list(self.members.items()))
+        moved = [
+            (v.id, v.home_org_id, v.service)
+            for v in self.volunteers.values()
+            if v.stored and (v.moved or v.service)
+        ]
+        cur.execute_rows(UPDATE_VOLUNTEERS, VOLUNTEER_CHANGES, moved)
+        credited = [
+            (
+                s.id,
+                s.home_org_id,
+                s.credited,
+                s.minutes,
+                s.credits,
+                s.original_minutes,
+                s.corrections,
+                s.credited_at,
+            )
+            for s in self.sources.values()
+            if s.stored and s.changed
+        ]
+        cur.execute_rows(UPDATE_SOURCES, SOURCE_CHANGES, credited)
+        spans = [(name, *span) for name, span in self.campaigns.items()]
+        cur.execute_rows(SPAN_CAMPAIGNS, CAMPAIGN_COLUMNS, spans)
+        for table, totals in self.totals.items():
+            columns = [(key, "text") for key in TOTALS[table]] + [("minutes", "bigint")]
+            cur.execute_rows(ADD_MINUTES[table], columns, [(*k, m) for k, m in totals.items()])
+        cur.insert("tb_rec_orgs", ORG_COLUMNS, list(self.new_orgs.values()))
+        cur.insert("tb_rec_org_tree", TREE_COLUMNS, self.new_tree)
+        new = [v for v in self.volunteers.values() if not v.stored]
+        cur.insert("tb_rec_volunteers", VOLUNTEER_COLUMNS, [v.row() for v in new])
+        cur.insert("tb_rec_activities", ACTIVITY_COLUMNS, self.new_activities)
+        new_sources = [s for s in self.sources.values() if not s.stored]
+        cur.insert("tb_rec_sources", SOURCE_COLUMNS, [s.row() for s in new_sources])
+        self._written()
+
+    def _written(self) -> None:
+        """After a write every row the batch knows is stored and unchanged."""
+        for volunteer in self.volunteers.values():
+            volunteer.stored, volunteer.service, volunteer.moved = True, 0, False
+        for source in self.sources.values():
+            source.stored, source.changed = True, False
+        self.new_orgs.clear()
+        self.new_tree.clear()
+        self.members.clear()
+        self.new_activities.clear()
+        self.campaigns.clear()
+        for totals in self.totals.values():
+            totals.clear()
 
 
 class RecordsProjection:
@@ -158,15 +627,8 @@ class RecordsProjection:
     topics: frozenset[str] = frozenset(
         topic(cls)
         for cls in (
-            Organisation.Registered,
-            Volunteer.Registered,
-            Volunteer.MembershipTransferred,
-            Activity.Published,
+            *GATHERED,
             Activity.Completed,
-            Signup.Requested,
-            Backfill.Submitted,
-            Account.ServiceCredited,
-            Account.ServiceCorrected,
             Dispute.Opened,
             Dispute.Resolved,
             Training.Held,
@@ -186,51 +648,50 @@ class RecordsProjection:
     def local_date(self, moment: datetime) -> str:
         return moment.astimezone(self.zone).date().isoformat()
 
-    def apply(self, cur: Cursor, event: DomainEventProtocol[Any], position: int) -> None:
+    def apply(self, cur: ProjectionCursor, event: DomainEventProtocol[Any], position: int) -> None:
+        self.apply_batch(cur, [(event, position)])
+
+    def apply_batch(self, cur: ProjectionCursor, batch: Batch) -> None:
+        gathered = _Gathered(self, cur, batch)
+        for event, position in batch:
+            if isinstance(event, GATHERED):
+                self._gather(gathered, event)
+            else:
+                gathered.write(cur)
+                self._write(cur, event, position)
+        gathered.write(cur)
+
+    def _gather(self, gathered: _Gathered, event: Any) -> None:
         match event:
             case Organisation.Registered():
-                self._organisation(cur, event)
+                gathered.organisation(event)
             case Volunteer.Registered():
-                cur.execute(
-                    "INSERT INTO tb_rec_volunteers (id, account_id, number, home_org_id, "
-                    "party_member, registered_on) VALUES (%s, %s, %s, %s, %s, %s)",
-                    (
-                        str(event.originator_id),
-                        str(account_id(event.originator_id)),
-                        event.number,
-                        str(event.home_org_id),
-                        bool(event.party_member),
-                        self.local_date(event.occurred_at),
-                    ),
-                )
-                cur.execute(MEMBERS_DELTA, (1, str(event.home_org_id)))
+                gathered.volunteer(event)
             case Volunteer.MembershipTransferred():
-                cur.execute(
-                    "UPDATE tb_rec_volunteers SET home_org_id = %s WHERE id = %s",
-                    (str(event.to_org_id), str(event.originator_id)),
-                )
-                cur.execute(MEMBERS_DELTA, (-1, str(event.from_org_id)))
-                cur.execute(MEMBERS_DELTA, (1, str(event.to_org_id)))
+                gathered.transfer(event)
             case Activity.Published():
-                self._activity(cur, event)
+                gathered.activity(event)
+            case Signup.Requested():
+                gathered.signup(event)
+            case Backfill.Submitted():
+                gathered.backfill(event)
+            case Account.ServiceCredited():
+                credits = event.posting["minutes"] if event.posting else 0
+                minutes = event.service_minutes
+                gathered.fact(event, "credit", minutes, minutes, credits, minutes)
+            case Account.ServiceCorrected():
+                credits = event.recredit["minutes"] if event.recredit else 0
+                delta = event.corrected_minutes - event.previous_minutes
+                corrected, previous = event.corrected_minutes, event.previous_minutes
+                gathered.fact(event, "correction", delta, corrected, credits, previous)
+
+    def _write(self, cur: ProjectionCursor, event: Any, position: int) -> None:
+        match event:
             case Activity.Completed():
                 cur.execute(
                     "UPDATE tb_rec_activities SET completed = %s, beneficiaries = %s WHERE id = %s",
                     (True, event.beneficiaries, str(event.originator_id)),
                 )
-            case Signup.Requested():
-                self._signup(cur, event)
-            case Backfill.Submitted():
-                self._backfill(cur, event)
-            case Account.ServiceCredited():
-                credits = event.posting["minutes"] if event.posting else 0
-                minutes = event.service_minutes
-                self._fact(cur, event, "credit", minutes, minutes, credits, minutes)
-            case Account.ServiceCorrected():
-                credits = event.recredit["minutes"] if event.recredit else 0
-                delta = event.corrected_minutes - event.previous_minutes
-                corrected, previous = event.corrected_minutes, event.previous_minutes
-                self._fact(cur, event, "correction", delta, corrected, credits, previous)
             case Dispute.Opened():
                 cur.execute(
                     "INSERT INTO tb_rec_disputes (id, volunteer_id, source_id, source_kind, "
@@ -328,147 +789,7 @@ class RecordsProjection:
                     ),
                 )
 
-    # Directory ---------------------------------------------------------------------------
-
-    def _organisation(self, cur: Cursor, event: Any) -> None:
-        org_id = str(event.originator_id)
-        cur.execute(
-            "INSERT INTO tb_rec_orgs (id, name, kind, parent_id, population) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            (
-                org_id,
-                event.name,
-                event.kind,
-                str(event.parent_id) if event.parent_id else None,
-                event.population,
-            ),
-        )
-        cur.executemany(
-            "INSERT INTO tb_rec_org_tree (ancestor_id, org_id) VALUES (%s, %s)",
-            [(ancestor, org_id) for ancestor in dict.fromkeys([*map(str, event.path), org_id])],
-        )
-
-    def _activity(self, cur: Cursor, event: Any) -> None:
-        service_date = self.local_date(event.starts_at)
-        cur.execute(
-            "INSERT INTO tb_rec_activities (id, org_id, title, category, campaign, "
-            "service_date, year, month) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                str(event.originator_id),
-                str(event.org_id),
-                event.title,
-                event.category,
-                event.campaign,
-                service_date,
-                service_date[:4],
-                service_date[:7],
-            ),
-        )
-        if event.campaign:
-            cur.execute(
-                "INSERT INTO tb_rec_campaigns (name, first_date, last_date) VALUES (%s, %s, %s) "
-                "ON CONFLICT (name) DO UPDATE SET "
-                "first_date = CASE WHEN excluded.first_date < tb_rec_campaigns.first_date "
-                "THEN excluded.first_date ELSE tb_rec_campaigns.first_date END, "
-                "last_date = CASE WHEN excluded.last_date > tb_rec_campaigns.last_date "
-                "THEN excluded.last_date ELSE tb_rec_campaigns.last_date END",
-                (event.campaign, service_date, service_date),
-            )
-
-    def _signup(self, cur: Cursor, event: Any) -> None:
-        cur.execute(
-            INSERT_SIGNUP_SOURCE,
-            (
-                str(event.originator_id),
-                str(event.volunteer_id),
-                str(event.org_id),
-                str(event.activity_id),
-                self.local_date(event.starts_at),
-                str(event.activity_id),
-            ),
-        )
-
-    def _backfill(self, cur: Cursor, event: Any) -> None:
-        activity_id = str(event.activity_id) if event.activity_id else None
-        cur.execute(
-            INSERT_BACKFILL_SOURCE,
-            (
-                str(event.originator_id),
-                str(event.volunteer_id),
-                str(event.org_id),
-                activity_id,
-                activity_id,
-                event.description,
-                event.category,
-                event.campaign,
-                self.local_date(event.started_at),
-            ),
-        )
-
-    # Service time ------------------------------------------------------------------------
-
-    def _unknown_source(self, cur: Cursor, event: Any) -> None:
-        """Records a credited source the log never introduced, as one of kind `unknown`."""
-        cur.execute(
-            "SELECT id FROM tb_rec_volunteers WHERE account_id = %s", (str(event.originator_id),)
-        )
-        volunteer = cur.fetchone()
-        cur.execute(
-            INSERT_SOURCE,
-            (
-                str(event.source_id),
-                "unknown",
-                str(volunteer[0]) if volunteer else "",
-                str(event.org_id),
-                None,
-                "",
-                "other",
-                None,
-                self.local_date(event.occurred_at),
-            ),
-        )
-
-    def _fact(
-        self,
-        cur: Cursor,
-        event: Any,
-        kind: str,
-        delta: int,
-        minutes: int,
-        credits: int,
-        original: int,
-    ) -> None:
-        credit = (
-            minutes,
-            credits,
-            True,
-            original,
-            1 if kind == "correction" else 0,
-            utc_text(event.occurred_at),
-            str(event.source_id),
-        )
-        cur.execute(CREDIT_SOURCE, credit)
-        row = cur.fetchone()
-        if row is None:
-            self._unknown_source(cur, event)
-            cur.execute(CREDIT_SOURCE, credit)
-            row = cur.fetchone()
-        if delta == 0:
-            return
-        volunteer_id, category, home = str(row[0]), str(row[1]), str(row[4])
-        keys = periods(str(row[2]), row[3])
-        cur.execute(
-            "UPDATE tb_rec_volunteers SET service_minutes = service_minutes + %s WHERE id = %s",
-            (delta, volunteer_id),
-        )
-        cur.execute(UPSERT_MEMBER_MINUTES, (delta, *keys, home))
-        cur.execute(UPSERT_VOLUNTEER_MINUTES, (volunteer_id, delta, *keys, home))
-        cur.execute(UPSERT_CATEGORY_MINUTES, (category, delta, *keys, str(event.org_id)))
-        cur.execute(UPSERT_PERSONAL_MINUTES, (volunteer_id, delta, *keys))
-
-    # Recognition -------------------------------------------------------------------------
-
-    def _training(self, cur: Cursor, event: Any) -> None:
+    def _training(self, cur: ProjectionCursor, event: Any) -> None:
         training_id = str(event.originator_id)
         held_on = self.local_date(event.held_at)
         year, month = held_on[:4], held_on[:7]
@@ -501,7 +822,7 @@ class RecordsProjection:
             (event.minutes, training_id),
         )
 
-    def _award_status(self, cur: Cursor, event: Any, status: AwardStatus) -> None:
+    def _award_status(self, cur: ProjectionCursor, event: Any, status: AwardStatus) -> None:
         cur.execute(
             "UPDATE tb_rec_awards SET status = %s, decided_at = %s WHERE id = %s",
             (status.value, utc_text(event.occurred_at), str(event.originator_id)),

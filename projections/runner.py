@@ -13,10 +13,13 @@ transaction that holds the live position applies the last events, swaps the tabl
 the position, so readers see either the old view or the finished new one."""
 
 import functools
+import gc
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 import structlog
@@ -24,7 +27,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Notification
 
-from projections.db import Cursor, Database
+from projections.db import Cursor, Database, execute_rows, insert_rows, select_in
 
 log = structlog.get_logger(__name__)
 
@@ -39,13 +42,16 @@ def topic(event_class: type) -> str:
 
 class Projection(Protocol):
     """A read model. One that can write a whole batch in fewer statements also has
-    `apply_batch(cur, [(event, position), ...])`, which the runner then calls instead."""
+    `apply_batch(cur, [(event, position), ...])`, which the runner then calls instead; it
+    must leave the tables as applying the events one by one would."""
 
     name: str
     topics: frozenset[str]
     tables: tuple[str, ...]  # every table it writes or reads, all named tb_...
 
-    def apply(self, cur: Cursor, event: DomainEventProtocol[Any], position: int) -> None: ...
+    def apply(
+        self, cur: "ProjectionCursor", event: DomainEventProtocol[Any], position: int
+    ) -> None: ...
 
 
 class ProjectionCursor:
@@ -73,6 +79,30 @@ class ProjectionCursor:
     def fetchall(self) -> list[Any]:
         return self._cur.fetchall()
 
+    def execute_rows(
+        self, sql: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Runs `sql` once over many rows, which it reads from {rows}: a table `v` with the
+        given (name, SQL type) columns."""
+        execute_rows(self._cur, self._rewrite(sql), columns, rows)
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Inserts many rows into one of the projection's tables."""
+        insert_rows(self._cur, self._table(table), columns, rows)
+
+    def select_in(
+        self, table: str, columns: Sequence[str], key: str, values: Sequence[str]
+    ) -> list[Any]:
+        """The rows of one of the projection's tables whose `key` is one of `values`."""
+        return select_in(self._cur, self._table(table), columns, key, values)
+
+    def _table(self, table: str) -> str:
+        if table not in self._tables:
+            raise RuntimeError(
+                f"projection {self._name} used {table}, not one of its tables {self._tables}"
+            )
+        return table + self._suffix
+
 
 @functools.lru_cache(maxsize=4096)
 def _rewrite(sql: str, projection: str, tables: tuple[str, ...], suffix: str) -> str:
@@ -96,11 +126,48 @@ class _Decoder:
         self._app = app
         self._events: dict[int, DomainEventProtocol[Any]] = {}
 
-    def __call__(self, notification: Notification) -> DomainEventProtocol[Any]:
-        event = self._events.get(notification.id)
-        if event is None:
-            event = self._events[notification.id] = self._app.mapper.to_domain_event(notification)
-        return event
+    def events(
+        self, notifications: Sequence[Notification], after: int, topics: frozenset[str]
+    ) -> list[tuple[DomainEventProtocol[Any], int]]:
+        """The events past `after` with one of the topics, and their positions."""
+        decoded, to_event = self._events, self._app.mapper.to_domain_event
+        batch = []
+        for n in notifications:
+            if n.id > after and n.topic in topics:
+                event = decoded.get(n.id)
+                if event is None:
+                    event = decoded[n.id] = to_event(n)
+                batch.append((event, n.id))
+        return batch
+
+
+class _CollectionPause:
+    """A batch allocates many objects that all live until it is written: collecting cycles
+    meanwhile frees nothing and walks them all (a fifth of a rebuild's time). The cyclic
+    collector waits while any batch of this process is being applied."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._applying = 0
+        self._was_enabled = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._applying == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._applying += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._applying -= 1
+                if self._applying == 0 and self._was_enabled:
+                    gc.enable()
+
+
+_collection_paused = _CollectionPause()
 
 
 def _apply(
@@ -110,15 +177,14 @@ def _apply(
     after: int,
     decode: _Decoder,
 ) -> None:
-    batch = [
-        (decode(n), n.id) for n in notifications if n.id > after and n.topic in projection.topics
-    ]
-    apply_batch = getattr(projection, "apply_batch", None)
-    if apply_batch is not None:
-        apply_batch(cur, batch)
-        return
-    for event, position in batch:
-        projection.apply(cur, event, position)
+    with _collection_paused():
+        batch = decode.events(notifications, after, projection.topics)
+        apply_batch = getattr(projection, "apply_batch", None)
+        if apply_batch is not None:
+            apply_batch(cur, batch)
+            return
+        for event, position in batch:
+            projection.apply(cur, event, position)
 
 
 class ProjectionRunner:
@@ -137,6 +203,12 @@ class ProjectionRunner:
         self._caught_up = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(
+            max(len(self.projections), 1), thread_name_prefix="projection"
+        )
+        self._topics = frozenset().union(*(p.topics for p in self.projections))
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="projection-reader")
+        self._ahead = threading.local()  # each following thread's next batch, being read
         self.positions: dict[str, int] = {}
 
     def projection(self, name: str) -> Projection:
@@ -174,39 +246,91 @@ class ProjectionRunner:
     def head(self) -> int:
         return self.app.recorder.max_notification_id() or 0
 
-    def _notifications(self, after: int, limit: int | None = None) -> list[Notification]:
+    def _notifications(
+        self, after: int, topics: Sequence[str] = (), stop: int | None = None
+    ) -> list[Notification]:
         return list(
-            self.app.recorder.select_notifications(start=after + 1, limit=limit or self.batch_size)
+            self.app.recorder.select_notifications(
+                start=after + 1, limit=self.batch_size, stop=stop, topics=topics
+            )
         )
+
+    def _read(
+        self, after: int, topics: Sequence[str], wanted: frozenset[str]
+    ) -> tuple[list[Notification], _Decoder]:
+        """The batch after `after` (of the given topics, or all), with the events of the
+        wanted topics decoded."""
+        notifications = self._notifications(after, topics)
+        decode = _Decoder(self.app)
+        with _collection_paused():
+            decode.events(notifications, after, wanted)
+        return notifications, decode
+
+    def _read_ahead(
+        self, after: int, topics: Sequence[str], wanted: frozenset[str]
+    ) -> "Future[tuple[list[Notification], _Decoder]]":
+        """Starts reading and decoding the batch after `after` while the caller applies the
+        one before. Events commit in the order of their positions, so a batch read early is
+        still a true prefix of the log after `after`."""
+        return self._reader.submit(self._read, after, topics, wanted)
+
+    def _next_batch(self, after: int) -> tuple[list[Notification], _Decoder]:
+        """The batch after `after`, read ahead by this thread's last call if it was full."""
+        ahead: tuple[int, Future[tuple[list[Notification], _Decoder]]] | None
+        ahead = getattr(self._ahead, "batch", None)
+        self._ahead.batch = None
+        if ahead is not None and ahead[0] == after:
+            notifications, decode = ahead[1].result()
+        else:
+            notifications, decode = self._notifications(after), _Decoder(self.app)
+        if len(notifications) == self.batch_size:
+            last = notifications[-1].id
+            self._ahead.batch = (last, self._read_ahead(last, (), self._topics))
+        return notifications, decode
 
     # Following ---------------------------------------------------------------------------
 
     def process_batch(self) -> int:
         """Applies the next batch of events to each projection; returns the most
-        notifications any of them read. A projection that fails is reported (raised) after
-        the others have had their batch."""
-        batches: dict[int, list[Notification]] = {}  # by start position: usually just one
-        decode = _Decoder(self.app)
-        failure: Exception | None = None
-        most = 0
+        notifications any of them read. The log is read and decoded once for all of them; on
+        PostgreSQL they then apply it at the same time, each in its own transaction. A
+        projection that fails is reported (raised) after the others have had their batch."""
         positions = self.read_positions()
-        for projection in self.projections:
-            start = positions[projection.name]
-            if start not in batches:
-                batches[start] = self._notifications(start)
-            notifications = batches[start]
-            if not notifications:
-                continue
-            try:
-                self._apply_batch(projection, notifications, decode)
-            except Exception as e:
-                log.exception("projection batch failed", projection=projection.name, after=start)
-                failure = failure or e
-                continue
-            most = max(most, len(notifications))
-        if failure is not None:
-            raise failure
-        return most
+        batches = {start: self._next_batch(start) for start in set(positions.values())}
+        work = [
+            (projection, positions[projection.name], *batches[positions[projection.name]])
+            for projection in self.projections
+            if batches[positions[projection.name]][0]
+        ]
+
+        def run(job: tuple[Projection, int, list[Notification], _Decoder]) -> Exception | None:
+            return self._try_batch(*job)
+
+        with _collection_paused():
+            for projection, start, notifications, decode in work:
+                decode.events(notifications, start, projection.topics)  # once, for all threads
+            if self.db.is_sqlite:  # one writer at a time: nothing to gain from threads
+                failures = [run(job) for job in work]
+            else:
+                failures = list(self._pool.map(run, work))
+        for failure in failures:
+            if failure is not None:
+                raise failure
+        return max((len(notifications) for _, _, notifications, _ in work), default=0)
+
+    def _try_batch(
+        self,
+        projection: Projection,
+        start: int,
+        notifications: Sequence[Notification],
+        decode: _Decoder,
+    ) -> Exception | None:
+        try:
+            self._apply_batch(projection, notifications, decode)
+        except Exception as e:
+            log.exception("projection batch failed", projection=projection.name, after=start)
+            return e
+        return None
 
     def _apply_batch(
         self, projection: Projection, notifications: Sequence[Notification], decode: _Decoder
@@ -285,43 +409,86 @@ class ProjectionRunner:
         return [p.name for p in self.projections if p.name in requested]
 
     def rebuild_requested(self) -> None:
-        for name in self.requested_rebuilds():
-            self.rebuild(name)
+        requested = self.requested_rebuilds()
+        if requested:
+            self.rebuild_together(requested)
 
     def rebuild(self, name: str, progress: Callable[[int, int], None] | None = None) -> int:
-        """Replays the whole log into new tables for one projection and swaps them in when
-        caught up. Calls progress(position, head) after each batch; returns the position."""
-        projection = self.projection(name)
-        shadow = [table + SHADOW_SUFFIX for table in projection.tables]
+        """Replays the log into new tables for one projection and swaps them in when caught
+        up. Calls progress(position, head) after each batch; returns the position."""
+        return self.rebuild_together([name], progress)
+
+    def rebuild_together(
+        self, names: Sequence[str], progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        """Rebuilds several projections in one pass over the log (reading only the events
+        they follow, each decoded once), each batch applied to each projection's shadow in a
+        transaction of its own; one transaction swaps them all in. Calls progress(position,
+        head) after each batch; returns the position."""
+        projections = [self.projection(name) for name in names]
+        wanted = frozenset().union(*(p.topics for p in projections))
+        topics = sorted(wanted)
+        tables = [table for p in projections for table in p.tables]
         with self.db.transaction() as cur:
-            for table, copy in zip(projection.tables, shadow, strict=True):
-                cur.execute(f'DROP TABLE IF EXISTS "{copy}"')  # left by an interrupted rebuild
-                self.db.create_shadow(cur, table, copy)
+            for table in tables:  # left by an interrupted rebuild
+                cur.execute(f'DROP TABLE IF EXISTS "{table}{SHADOW_SUFFIX}"')
+            self.db.create_shadows(cur, tables, SHADOW_SUFFIX)
         position = 0
+        ahead = self._read_ahead(position, topics, wanted)
         while True:
+            notifications, decode = ahead.result()
             head = self.head()
-            notifications = self._notifications(position)
             if len(notifications) < self.batch_size or notifications[-1].id >= head:
-                break  # close enough to the head: finish while holding the live position
-            with self.db.transaction() as cur:
-                target = ProjectionCursor(cur, projection, SHADOW_SUFFIX)
-                _apply(target, projection, notifications, position, _Decoder(self.app))
+                break  # close enough to the head: finish while holding the live positions
+            ahead = self._read_ahead(notifications[-1].id, topics, wanted)
+            self._apply_to_shadows(projections, notifications, position, decode)
             position = notifications[-1].id
             if progress:
                 progress(position, head)
         with self.db.transaction() as cur:
-            live = self._lock_position(cur, name)
-            target = ProjectionCursor(cur, projection, SHADOW_SUFFIX)
+            live = [self._lock_position(cur, p.name) for p in projections]
+            head = self.head()  # events commit in order: every event up to it is readable
             decode = _Decoder(self.app)
-            while notifications := self._notifications(position):
-                _apply(target, projection, notifications, position, decode)
+            while notifications := self._notifications(position, topics, stop=head):
+                for projection in projections:
+                    target = ProjectionCursor(cur, projection, SHADOW_SUFFIX)
+                    _apply(target, projection, notifications, position, decode)
                 position = notifications[-1].id
-            assert position >= live, "the shadow must hold every event the live view holds"
-            for table, copy in zip(projection.tables, shadow, strict=True):
-                self.db.replace_with_shadow(cur, table, copy)
-            self._set_position(cur, name, position)
-            cur.execute("DELETE FROM projection_rebuilds WHERE name = %s", (name,))
-        self._published({name: position})
+            position = head
+            assert position >= max(live), "the shadows must hold every event the live views hold"
+            self.db.replace_with_shadows(cur, tables, SHADOW_SUFFIX)
+            for projection in projections:
+                self._set_position(cur, projection.name, position)
+            cur.execute(
+                "DELETE FROM projection_rebuilds WHERE name IN "
+                f"({', '.join(['%s'] * len(projections))})",
+                [p.name for p in projections],
+            )
+        self._published({p.name: position for p in projections})
         if progress:
             progress(position, position)
         return position
+
+    def _apply_to_shadows(
+        self,
+        projections: Sequence[Projection],
+        notifications: Sequence[Notification],
+        after: int,
+        decode: _Decoder,
+    ) -> None:
+        """Applies a batch to each projection's shadow, in a transaction of its own (at the
+        same time on PostgreSQL). An interrupted rebuild starts again from empty shadows, and
+        the swap's durable commit makes every earlier one durable: these need not wait for
+        the disk."""
+
+        def apply(projection: Projection) -> None:
+            with self.db.transaction(durable=False) as cur:
+                target = ProjectionCursor(cur, projection, SHADOW_SUFFIX)
+                _apply(target, projection, notifications, after, decode)
+
+        with _collection_paused():
+            if self.db.is_sqlite or len(projections) == 1:
+                for projection in projections:
+                    apply(projection)
+            else:
+                list(self._pool.map(apply, projections))

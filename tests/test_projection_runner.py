@@ -94,6 +94,35 @@ def test_a_rebuild_gives_the_rows_that_following_the_log_gave(
     assert set(rt.runner.read_positions().values()) == {rt.runner.head()}
 
 
+def test_rebuilding_all_in_one_pass_gives_the_rows_that_following_the_log_gave(
+    demo: tuple[Runtime, DemoTown],
+) -> None:
+    rt, town = demo
+    rt.runner.catch_up()
+    followed, indexed = snapshot(rt), indexes(rt)
+    names = [p.name for p in rt.runner.projections]
+    with rt.db.transaction() as cur:
+        cur.executemany(
+            "INSERT INTO projection_rebuilds (name, reason) VALUES (%s, 'test')",
+            [(name,) for name in names],
+        )
+    rt.runner.start(poll_seconds=0.05)
+    writer = donate_in_background(rt, town, 50)
+    try:
+        rt.runner.rebuild_requested()
+    finally:
+        writer.join()
+    rt.runner.stop()
+    rt.runner.catch_up()
+    assert rt.runner.requested_rebuilds() == []
+    assert indexes(rt) == indexed
+    assert set(rt.runner.read_positions().values()) == {rt.runner.head()}
+    rebuilt = snapshot(rt)
+    assert len(rebuilt["tb_postings"]) > len(followed["tb_postings"])
+    rebuild_all(rt)
+    assert snapshot(rt) == rebuilt
+
+
 def test_readers_see_the_whole_old_view_until_the_new_one_replaces_it(
     demo: tuple[Runtime, DemoTown],
 ) -> None:
@@ -153,16 +182,20 @@ KILLED_RUNNER = textwrap.dedent(
     from timebank.runtime import Runtime
 
     calls = 0
-    execute = runner.ProjectionCursor.execute
 
-    def execute_then_die(self, sql, params=()):
-        global calls
-        calls += 1
-        if calls == int(sys.argv[2]):
-            os.kill(os.getpid(), signal.SIGKILL)
-        return execute(self, sql, params)
+    def dies_at_its_call(method):
+        def counted(self, *args):
+            global calls
+            calls += 1
+            if calls == int(sys.argv[2]):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return method(self, *args)
 
-    runner.ProjectionCursor.execute = execute_then_die
+        return counted
+
+    for name in ("execute", "executemany", "insert", "select_in"):
+        method = getattr(runner.ProjectionCursor, name)
+        setattr(runner.ProjectionCursor, name, dies_at_its_call(method))
     Runtime(make_settings(sys.argv[1], projection_batch_size=100)).runner.catch_up()
     """
 )

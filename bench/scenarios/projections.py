@@ -53,42 +53,44 @@ def catch_up(world: World, report: Report) -> float:
             "events/s",
             (Reference("log read + decode", decode, "events/s"),),
             EVENTS_PER_SECOND,
-            note=f"{events} events in {elapsed:.2f} s ({names})",
+            note=f"{events} events in {elapsed:.2f} s ({names}; batches of {runner.batch_size})",
         )
     )
     return decode
 
 
 def rebuild(world: World, report: Report, decode: float) -> None:
+    """Each projection rebuilt alone, then all of them in one pass over the log (what a
+    rebuild of every read model does): the time of that pass is the figure for the SPEC's
+    million events, beside the sum of the separate rebuilds."""
     runner = world.rt.runner
-    total = 0.0
-    head = runner.head()
+    separately = 0.0
     for projection in runner.projections:
         started = time.perf_counter()
         position = runner.rebuild(projection.name)
         elapsed = time.perf_counter() - started
-        total += elapsed
-        report.add(
-            Figure(
-                SCENARIO,
-                f"rebuild {projection.name}",
-                position / elapsed if elapsed > 0 else None,
-                "events/s",
-                (Reference("log read + decode", decode, "events/s"),),
-                EVENTS_PER_SECOND,
-                note=f"{position} events in {elapsed:.2f} s",
-            )
-        )
+        separately += elapsed
+        what = f"rebuild {projection.name}"
+        report.add(_rebuild_figure(what, position, elapsed, decode, runner.batch_size))
+    names = [p.name for p in runner.projections]
+    started = time.perf_counter()
+    head = runner.rebuild_together(names)
+    together = time.perf_counter() - started
+    what = f"rebuild all {len(names)} in one pass"
+    report.add(_rebuild_figure(what, head, together, decode, runner.batch_size))
     measured = head >= REBUILD_EVENTS
-    seconds = total if measured else total * REBUILD_EVENTS / max(head, 1)
+    scale = 1 if measured else REBUILD_EVENTS / max(head, 1)
     how = "measured" if measured else f"extrapolated from {head:,} events"
     report.add(
         Figure(
             SCENARIO,
             f"rebuild all, {REBUILD_EVENTS:,} events ({how})",
-            seconds,
+            together * scale,
             "s",
-            (Reference(f"rebuild all, {head:,} events", total, "s"),),
+            (
+                Reference(f"rebuild all in one pass, {head:,} events", together, "s"),
+                Reference("one by one, extrapolated alike", separately * scale, "s"),
+            ),
             Budget("<", 60, "s"),
         )
     )
@@ -97,6 +99,20 @@ def rebuild(world: World, report: Report, decode: float) -> None:
             f"the {REBUILD_EVENTS:,}-event rebuild time is extrapolated linearly from "
             f"rebuilding {head:,} events; the log was not that long in this run"
         )
+
+
+def _rebuild_figure(
+    what: str, position: int, elapsed: float, decode: float, batch_size: int
+) -> Figure:
+    return Figure(
+        SCENARIO,
+        what,
+        position / elapsed if elapsed > 0 else None,
+        "events/s",
+        (Reference("log read + decode", decode, "events/s"),),
+        EVENTS_PER_SECOND,
+        note=f"{position} events in {elapsed:.2f} s (batches of {batch_size})",
+    )
 
 
 @dataclass(frozen=True)
