@@ -1,4 +1,7 @@
-"""Request-scoped dependencies: the runtime, the caller, the command context."""
+"""Request-scoped dependencies: the runtime, the caller, the command context.
+
+They are coroutines: each runs on the event loop, where a sync dependency would cost a trip
+through the threadpool per request; only the command (or a read) goes to a thread."""
 
 import hashlib
 import json
@@ -9,7 +12,9 @@ from typing import Annotated, Any
 import structlog
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
+from api.auth import TokenVerifier
 from api.problems import ProblemError
 from ledger.audit import Actor, Context
 from ledger.commands import Command
@@ -20,7 +25,7 @@ bearer = HTTPBearer(auto_error=False, description="an API token from `timebank t
 MAX_IDEMPOTENCY_KEY = 200
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
 
@@ -28,14 +33,15 @@ def runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
-def current_actor(
-    rt: RuntimeDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Actor:
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+async def current_actor(request: Request, credentials: Credentials) -> Actor:
     unauthorized = {"WWW-Authenticate": "Bearer"}
     if credentials is None:
         raise ProblemError(401, "unauthenticated", "a bearer token is required", unauthorized)
-    actor = rt.tokens.authenticate(credentials.credentials)
+    verifier: TokenVerifier = request.app.state.token_verifier
+    actor = await verifier.verify(credentials.credentials)
     if actor is None:
         raise ProblemError(
             401, "invalid-token", "the bearer token is unknown or revoked", unauthorized
@@ -47,7 +53,10 @@ def current_actor(
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
-def command_context(request: Request, actor: ActorDep) -> Context:
+async def command_context(request: Request, credentials: Credentials) -> Context:
+    """The caller's context (actor, request id, time); it authenticates the caller itself
+    rather than through ActorDep: each dependency costs FastAPI time on every request."""
+    actor = await current_actor(request, credentials)
     return Context(actor, request.state.request_id, datetime.now(UTC))
 
 
@@ -63,22 +72,6 @@ def _fingerprint(request: Request, body: bytes) -> str:
     return digest.hexdigest()
 
 
-async def idempotency_key(
-    request: Request,
-    key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            max_length=MAX_IDEMPOTENCY_KEY,
-            description="makes a retry safe: the same key and body return the first response",
-        ),
-    ] = None,
-) -> str | None:
-    if key is not None:
-        request.state.fingerprint = _fingerprint(request, await request.body())
-    return key
-
-
 @dataclass(frozen=True)
 class Commander:
     """Runs commands for one request: its caller, its request id, its idempotency key."""
@@ -87,18 +80,31 @@ class Commander:
     ctx: Context
     idempotency: IdempotencyKey | None
 
-    def run(self, command: Command) -> dict[str, Any]:
-        return self.rt.service.execute(self.ctx, command, self.idempotency).body
+    async def run(self, command: Command) -> dict[str, Any]:
+        """Executes the command in the threadpool (it blocks until its transaction commits)."""
+        outcome = await run_in_threadpool(
+            self.rt.service.execute, self.ctx, command, self.idempotency
+        )
+        return outcome.body
 
 
-def commander(
+async def commander(
     request: Request,
-    rt: RuntimeDep,
     ctx: ContextDep,
-    key: Annotated[str | None, Depends(idempotency_key)],
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=MAX_IDEMPOTENCY_KEY,
+            description="makes a retry safe: the same key and body return the first response",
+        ),
+    ] = None,
 ) -> Commander:
-    idem = IdempotencyKey(ctx.actor.name, key, request.state.fingerprint) if key else None
-    return Commander(rt, ctx, idem)
+    idempotency = None
+    if key is not None:
+        fingerprint = _fingerprint(request, await request.body())
+        idempotency = IdempotencyKey(ctx.actor.name, key, fingerprint)
+    return Commander(await runtime(request), ctx, idempotency)
 
 
 CommanderDep = Annotated[Commander, Depends(commander)]

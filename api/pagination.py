@@ -87,7 +87,7 @@ class Page:
         return paginate(rows, self.limit, key)
 
 
-def page(limit: Limit = 100, cursor: Cursor = None) -> Page:
+async def page(limit: Limit = 100, cursor: Cursor = None) -> Page:
     return Page(limit, cursor)
 
 

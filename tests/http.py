@@ -1,16 +1,24 @@
-"""The real app served by uvicorn on a free loopback port, and a small client for tests."""
+"""The real app served by uvicorn on a free loopback port (in this process, or `timebank
+serve` in a subprocess), and a small client for tests."""
 
+import os
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from api.app import create_app
 from ledger.audit import Role
@@ -25,10 +33,14 @@ def free_port() -> int:
 
 @contextmanager
 def serve(rt: Runtime) -> Iterator[str]:
+    with serve_app(create_app(rt)) as base_url:
+        yield base_url
+
+
+@contextmanager
+def serve_app(app: FastAPI) -> Iterator[str]:
     port = free_port()
-    config = uvicorn.Config(
-        create_app(rt), host="127.0.0.1", port=port, log_config=None, access_log=False
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -42,6 +54,68 @@ def serve(rt: Runtime) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+class ServeProcess:
+    """`timebank serve` in a subprocess; its output is collected by a thread."""
+
+    def __init__(self, url: str, cwd: Path, *args: str, **env: str) -> None:
+        self.port = free_port()
+        self.lines: list[str] = []
+        env = os.environ | {"TIMEBANK_DATABASE_URL": url, "PYTHONUNBUFFERED": "1"} | env
+        command = [sys.executable, "-m", "timebank.cli", "serve", "--host", "127.0.0.1"]
+        self.process = subprocess.Popen(
+            [*command, "--port", str(self.port), *args],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        stdout = self.process.stdout
+        self._reader = threading.Thread(target=lambda: self.lines.extend(stdout), daemon=True)
+        self._reader.start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def find(self, pattern: str, timeout: float = 5) -> re.Match[str]:
+        """The first match in the output, waiting a little for the reader thread."""
+        deadline = time.monotonic() + timeout
+        while (found := re.search(pattern, self.output)) is None:
+            if time.monotonic() > deadline:
+                pytest.fail(f"no {pattern!r} in the output of serve:\n{self.output}")
+            time.sleep(0.05)
+        return found
+
+    def wait_healthy(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"serve exited with {self.process.returncode}:\n{self.output}")
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        pytest.fail(f"serve did not answer /healthz within {timeout} s:\n{self.output}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self._reader.join(timeout=5)
 
 
 class Api:

@@ -2,6 +2,7 @@
 problem+json for every refusal, roles and scopes, PII masking, Idempotency-Key,
 read-your-writes and the OpenAPI document."""
 
+import asyncio
 import base64
 import copy
 import json
@@ -20,8 +21,12 @@ import pytest
 import structlog.testing
 from stdnum import damm
 
-from ledger.audit import Role
-from tests.http import Api, Town
+from api.app import create_app
+from api.auth import TokenVerifier
+from ledger.audit import Actor, Role
+from tests.http import Api, Town, serve_app
+from timebank.runtime import Runtime
+from timebank.tokens import TokenStore
 
 PROBLEM = "application/problem+json"
 Body = dict[str, Any]
@@ -1448,3 +1453,74 @@ def test_forged_cursors_are_refused_where_lists_are_paged(town: Town) -> None:
             assert_problem(r, 422, "invalid-cursor", "cursor")
             refused += 1
     assert refused > 20
+
+
+# 9. Request ids, request logs, tokens ---------------------------------------------------------
+
+
+def request_lines(logs: list[dict[str, Any]], ids: set[str]) -> dict[str, dict[str, Any]]:
+    """The request log lines of `ids`; the server logs each just after answering."""
+    deadline = time.monotonic() + 5
+    while not ids <= {e.get("request_id") for e in logs if e["event"] == "request"}:
+        assert time.monotonic() < deadline, logs
+        time.sleep(0.01)
+    return {e["request_id"]: e for e in logs if e["event"] == "request"}
+
+
+def test_request_ids_are_kept_or_made_and_each_request_logs_one_line(town: Town) -> None:
+    client = town.admin.client
+    org_path = f"/v1/organisations/{town.district}"
+    with structlog.testing.capture_logs([structlog.contextvars.merge_contextvars]) as logs:
+        given = client.get("/healthz", headers={"X-Request-ID": "req-given-1"})
+        made = client.get("/healthz")
+        too_long = client.get("/healthz", headers={"X-Request-ID": "x" * 101})
+        org = client.get(org_path, headers={"X-Request-ID": "req-org-1"})
+        refused = httpx.get(town.base_url + org_path, headers={"X-Request-ID": "req-anon-1"})
+        made_ids = {made.headers["x-request-id"], too_long.headers["x-request-id"]}
+        lines = request_lines(logs, {"req-given-1", "req-org-1", "req-anon-1", *made_ids})
+    assert given.headers["x-request-id"] == "req-given-1"
+    assert len({str(uuid.UUID(i)) for i in made_ids}) == 2
+    assert_problem(refused, 401, "unauthenticated")
+    assert refused.headers["x-request-id"] == "req-anon-1"
+    healthz = lines["req-given-1"]
+    assert (healthz["method"], healthz["path"], healthz["status"]) == ("GET", "/healthz", 200)
+    assert isinstance(healthz["ms"], float) and healthz["ms"] >= 0
+    assert org.status_code == 200 and lines["req-org-1"]["status"] == 200
+    assert lines["req-org-1"]["role"] == "admin"
+    assert lines["req-org-1"]["principal"].startswith("admin-")
+    assert lines["req-anon-1"]["status"] == 401 and "principal" not in lines["req-anon-1"]
+
+
+def test_an_unexpected_error_is_a_500_problem_that_keeps_the_request_id(runtime: Runtime) -> None:
+    app = create_app(runtime)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("boom")
+
+    merge = [structlog.contextvars.merge_contextvars]
+    with structlog.testing.capture_logs(merge) as logs, serve_app(app) as base_url:
+        r = httpx.get(base_url + "/boom", headers={"X-Request-ID": "req-boom"})
+        again = httpx.get(base_url + "/healthz")
+        request_lines(logs, {"req-boom"})
+    assert_problem(r, 500, "internal-error")
+    assert r.headers["x-request-id"] == "req-boom"
+    assert again.status_code == 200
+    failed = [e for e in logs if e["event"] == "request failed"]
+    assert len(failed) == 1 and failed[0]["path"] == "/boom" and failed[0]["exc_info"]
+    assert failed[0]["request_id"] == "req-boom"
+
+
+def test_tokens_are_verified_by_the_store_and_tracked_within_a_bound(runtime: Runtime) -> None:
+    tokens = [runtime.tokens.create(Role.AUDITOR, f"auditor-{n}") for n in range(3)]
+    verifier = TokenVerifier(TokenStore(runtime.db), size=2)
+
+    def verify(token: str) -> Actor | None:
+        return asyncio.run(verifier.verify(token))
+
+    for n, token in enumerate(tokens):
+        assert verify(token) == Actor(f"auditor-{n}", Role.AUDITOR)
+        assert verify(token) == Actor(f"auditor-{n}", Role.AUDITOR)  # now answered on the loop
+    assert len(verifier) == 2
+    assert verify("tb_unknown") is None and verify(tokens[0] + "x") is None
+    assert len(verifier) == 2

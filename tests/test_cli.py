@@ -1,16 +1,13 @@
 """The `timebank` command line on real stores: in process with CliRunner, and `serve` as a
 real subprocess."""
 
-import os
+import json
 import re
-import subprocess
-import sys
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,7 +18,7 @@ from ledger.commands import RegisterOrganisation, RegisterVolunteer
 from ledger.identity import DocumentType
 from ledger.organisations import OrgKind
 from tests.conftest import make_settings
-from tests.http import free_port
+from tests.http import ServeProcess
 from timebank.cli import app
 from timebank.runtime import Runtime
 
@@ -162,80 +159,18 @@ def test_projections_status_shows_lag_and_rebuild_replaces_the_view(sqlite_url: 
 # serve ---------------------------------------------------------------------------------------
 
 
-class Server:
-    """`timebank serve` in a subprocess; its output is collected by a thread."""
-
-    def __init__(self, url: str, cwd: Path, *args: str) -> None:
-        self.port = free_port()
-        self.lines: list[str] = []
-        env = os.environ | {"TIMEBANK_DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
-        command = [sys.executable, "-m", "timebank.cli", "serve", "--host", "127.0.0.1"]
-        self.process = subprocess.Popen(
-            [*command, "--port", str(self.port), *args],
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        stdout = self.process.stdout
-        self._reader = threading.Thread(target=lambda: self.lines.extend(stdout), daemon=True)
-        self._reader.start()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    def find(self, pattern: str, timeout: float = 5) -> re.Match[str]:
-        """The first match in the output, waiting a little for the reader thread."""
-        deadline = time.monotonic() + timeout
-        while (found := re.search(pattern, self.output)) is None:
-            if time.monotonic() > deadline:
-                pytest.fail(f"no {pattern!r} in the output of serve:\n{self.output}")
-            time.sleep(0.05)
-        return found
-
-    def wait_healthy(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"serve exited with {self.process.returncode}:\n{self.output}")
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        pytest.fail(f"serve did not answer /healthz within {timeout} s:\n{self.output}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._reader.join(timeout=5)
-
-
 @pytest.fixture
-def servers() -> Iterator[list[Server]]:
-    started: list[Server] = []
+def servers() -> Iterator[list[ServeProcess]]:
+    started: list[ServeProcess] = []
     yield started
     for server in started:
         server.stop()
 
 
 def test_serve_demo_seeds_once_and_prints_a_working_admin_token(
-    tmp_path: Path, sqlite_url: str, servers: list[Server]
+    tmp_path: Path, sqlite_url: str, servers: list[ServeProcess]
 ) -> None:
-    first = Server(sqlite_url, tmp_path, "--demo")
+    first = ServeProcess(sqlite_url, tmp_path, "--demo")
     servers.append(first)
     first.wait_healthy()
     token = first.find(r"Admin token \(demo-admin-1\): (tb_\S+)")
@@ -248,7 +183,7 @@ def test_serve_demo_seeds_once_and_prints_a_working_admin_token(
     first.stop()
 
     # A second start finds the town already there and still hands out a new admin token.
-    second = Server(sqlite_url, tmp_path, "--demo")
+    second = ServeProcess(sqlite_url, tmp_path, "--demo")
     servers.append(second)
     second.wait_healthy()
     again = second.find(r"Admin token \(demo-admin-2\): (tb_\S+)")
@@ -257,3 +192,48 @@ def test_serve_demo_seeds_once_and_prints_a_working_admin_token(
     headers = {"Authorization": f"Bearer {again[1]}"}
     org = httpx.get(f"{second.base}/v1/organisations/{district[1]}", headers=headers, timeout=10)
     assert org.status_code == 200, org.text
+
+
+def test_serve_with_workers_refuses_sqlite_before_starting(sqlite_url: str) -> None:
+    result = invoke(sqlite_url, "serve", "--workers", "1")
+    assert result.exit_code == 2, result.output
+    assert "needs PostgreSQL" in result.stderr and "Traceback" not in result.output
+    negative = invoke(sqlite_url, "serve", "--workers", "-1")
+    assert negative.exit_code == 2 and "Traceback" not in negative.output
+
+
+def json_lines(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_serve_logs_a_json_line_per_request_at_its_level(
+    tmp_path: Path, sqlite_url: str, servers: list[ServeProcess]
+) -> None:
+    server = ServeProcess(sqlite_url, tmp_path)
+    servers.append(server)
+    server.wait_healthy()
+    r = httpx.get(f"{server.base}/healthz", headers={"X-Request-ID": "req-log-1"}, timeout=10)
+    assert r.headers["x-request-id"] == "req-log-1"
+    server.find('"req-log-1"')
+    server.stop()
+    lines = json_lines(server.output)
+    request = next(line for line in lines if line.get("request_id") == "req-log-1")
+    assert request["event"] == "request" and request["logger"] == "timebank.http"
+    assert (request["level"], request["method"], request["path"]) == ("info", "GET", "/healthz")
+    assert request["status"] == 200 and "timestamp" in request
+    started = next(line for line in lines if line["event"].startswith("Started server process"))
+    assert (started["logger"], started["level"]) == ("uvicorn.error", "info")
+
+    quiet = ServeProcess(sqlite_url, tmp_path, TIMEBANK_LOG_LEVEL="warning")
+    servers.append(quiet)
+    quiet.wait_healthy()
+    httpx.get(f"{quiet.base}/healthz", headers={"X-Request-ID": "req-log-2"}, timeout=10)
+    quiet.stop()
+    assert "req-log-2" not in quiet.output and not json_lines(quiet.output)
+
+
+def test_a_database_url_that_is_not_a_url_is_refused_with_exit_2() -> None:
+    result = invoke("not a url", "db", "upgrade")
+    assert result.exit_code == 2, result.output
+    assert "TIMEBANK_DATABASE_URL is not a URL" in result.stderr
+    assert "Traceback" not in result.output

@@ -2,10 +2,11 @@
 
 Settings come from TIMEBANK_* environment variables (timebank.settings.Settings)."""
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 from uuid import UUID
 
 import typer
@@ -19,7 +20,7 @@ from ledger.audit import Role
 from ledger.errors import Conflict, DomainError, Invalid
 from ledger.organisations import Organisation, OrgKind
 from ledger.volunteers import Volunteer
-from timebank.runtime import Runtime
+from timebank.runtime import POLL_SECONDS_OTHERS_WRITE, Runtime
 from timebank.settings import Settings
 
 app = typer.Typer(
@@ -47,9 +48,10 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def load_settings() -> Settings:
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from TIMEBANK_* environment variables, and `overrides` from options."""
     try:
-        settings = Settings()
+        settings = Settings(**overrides)
         settings.store  # noqa: B018 - validates TIMEBANK_DATABASE_URL
     except (ValidationError, ValueError) as e:
         fail(f"invalid settings: {e}")
@@ -117,17 +119,22 @@ def prepare_demo(rt: Runtime) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on [TIMEBANK_HOST]")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [TIMEBANK_PORT]")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="HTTP worker processes (PostgreSQL); this process then runs the projections "
+            "and the sweeper. 0: all in this process [TIMEBANK_WORKERS]",
+        ),
+    ] = None,
     demo: Annotated[
         bool, typer.Option("--demo", help="Seed a demo town if the store is empty; print a token")
     ] = False,
 ) -> None:
-    """Run the HTTP API and the projections in one process."""
-    import uvicorn
-
-    from api.app import create_app
+    """Run the HTTP API, the projections and the sweeper."""
     from api.logging import configure_logging
 
-    settings = load_settings()
+    settings = load_settings() if workers is None else load_settings(workers=workers)
     configure_logging(settings.log_level)
     host = settings.host if host is None else host
     port = settings.port if port is None else port
@@ -138,8 +145,44 @@ def serve(
         typer.echo(f"API:    {base}/v1")
         typer.echo(f"Docs:   {base}/docs")
         typer.echo(f"Health: {base}/healthz")
-        rt.start()
-        uvicorn.run(create_app(rt), host=host, port=port, log_config=None)
+        if settings.workers:
+            serve_with_workers(rt, host, port)
+        else:
+            serve_in_one_process(rt, host, port)
+
+
+def serve_in_one_process(rt: Runtime, host: str, port: int) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    rt.start()
+    uvicorn.run(create_app(rt), host=host, port=port, workers=1, log_config=None)
+
+
+def serve_with_workers(rt: Runtime, host: str, port: int) -> None:
+    """This process follows the log into the read models and sweeps; uvicorn's supervisor
+    starts the HTTP workers (api.worker), replaces one that dies and stops them on a signal.
+    The workers read the settings from the environment, as this process did."""
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    workers = rt.settings.workers
+    typer.echo(f"Workers: {workers} HTTP processes; projections and sweeper in {os.getpid()}")
+    rt.start(poll_seconds=POLL_SECONDS_OTHERS_WRITE)
+    config = uvicorn.Config(
+        "api.worker:create_worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+    )
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        fail("an HTTP worker could not start; see the log above", code=1)
 
 
 # db -----------------------------------------------------------------------------------------
@@ -245,23 +288,25 @@ def projections_rebuild(
 ) -> None:
     """Rebuild read models from the start of the log, with a progress bar.
 
-    Each projection is replayed into new tables while the current ones keep serving; the new
-    tables replace the old ones in one transaction once they have caught up with the log."""
+    The projections are replayed, in one pass over the log, into new tables while the
+    current ones keep serving; the new tables replace the old ones in one transaction once
+    they have caught up with the log."""
     with runtime() as rt:
         names = [p.name for p in rt.runner.projections]
         if name is not None and name not in names:
             fail(f"unknown projection {name!r}; known: {', '.join(names)}")
-        for chosen in [name] if name else names:
-            started = time.perf_counter()
-            with typer.progressbar(length=max(rt.runner.head(), 1), label=chosen) as bar:
+        chosen = [name] if name else names
+        label = ", ".join(chosen)
+        started = time.perf_counter()
+        with typer.progressbar(length=max(rt.runner.head(), 1), label=label) as bar:
 
-                def advance(position: int, head: int) -> None:
-                    bar.length = max(head, 1)
-                    bar.update(position - bar.pos)
+            def advance(position: int, head: int) -> None:
+                bar.length = max(head, 1)
+                bar.update(position - bar.pos)
 
-                position = rt.runner.rebuild(chosen, advance)
-            elapsed = time.perf_counter() - started
-            typer.echo(f"{chosen}: rebuilt to position {position} in {elapsed:.1f} s")
+            position = rt.runner.rebuild_together(chosen, advance)
+        elapsed = time.perf_counter() - started
+        typer.echo(f"{label}: rebuilt to position {position} in {elapsed:.1f} s")
 
 
 # bench ----------------------------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""Builds the running system from settings: event store, service, read models, followers."""
+"""Builds the running system from settings: event store, service, read models, followers.
+
+One process runs the projections and the sweeper (`start`); with several HTTP worker
+processes on PostgreSQL, the others only serve requests and keep up with the read models'
+positions (`follow_positions`)."""
 
 import threading
 import uuid
@@ -22,6 +26,13 @@ from timebank.settings import Settings
 from timebank.tokens import TokenStore
 
 log = structlog.get_logger(__name__)
+
+# Seconds between looks at the log when no commit of this process wakes the projections.
+POLL_SECONDS = 0.2
+# When the commands are written by other processes (the HTTP workers), look more often.
+POLL_SECONDS_OTHERS_WRITE = 0.05
+# Seconds between reads of the projections' positions in a process that does not run them.
+POSITIONS_SECONDS = 0.1
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
@@ -63,9 +74,11 @@ def open_database(settings: Settings) -> Database:
 
 
 class Runtime:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, migrate: bool = True) -> None:
+        """Opens the stores; `migrate=False` in a process whose parent has migrated them."""
         self.settings = settings
-        migrations.upgrade(settings.store.sqlalchemy_url)
+        if migrate:
+            migrations.upgrade(settings.store.sqlalchemy_url)
         self.app = TimebankApplication(env=eventsourcing_env(settings))
         self.db = open_database(settings)
         self.runner = ProjectionRunner(
@@ -80,11 +93,12 @@ class Runtime:
         self.tokens = TokenStore(self.db)
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
+        self._positions: threading.Thread | None = None
 
-    def start(self) -> None:
+    def start(self, poll_seconds: float = POLL_SECONDS) -> None:
         """Follows the log into the read models; expires overdue redemptions and confirms
         awards whose public notice has ended."""
-        self.runner.start()
+        self.runner.start(poll_seconds)
         if self.runner.requested_rebuilds():
             rebuilder = threading.Thread(
                 target=self._rebuild_requested, name="rebuild", daemon=True
@@ -92,6 +106,21 @@ class Runtime:
             rebuilder.start()
         self._sweeper = threading.Thread(target=self._sweep, name="sweeper", daemon=True)
         self._sweeper.start()
+
+    def follow_positions(self) -> None:
+        """For a process that serves reads while another runs the projections: keeps the
+        positions it reports (and waits on) up to date with the store."""
+        self.runner.positions = self.runner.read_positions()
+        self._positions = threading.Thread(target=self._read_positions, name="positions")
+        self._positions.daemon = True
+        self._positions.start()
+
+    def _read_positions(self) -> None:
+        while not self._stop.wait(POSITIONS_SECONDS):
+            try:
+                self.runner.positions.update(self.runner.read_positions())
+            except Exception:
+                log.exception("reading the projections' positions failed")
 
     def _rebuild_requested(self) -> None:
         try:
@@ -127,6 +156,8 @@ class Runtime:
 
     def close(self) -> None:
         self._stop.set()
+        if self._positions is not None:
+            self._positions.join(timeout=5)
         self.runner.stop()
         self.service.close()
         self.db.close()

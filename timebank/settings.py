@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 from ledger.rules import Rules
 
@@ -48,15 +49,30 @@ class Settings(BaseSettings):
     )
     pool_size: int = Field(8, ge=1)
     read_wait_seconds: float = Field(2.0, ge=0)
-    projection_batch_size: int = Field(1000, ge=1)
+    projection_batch_size: int = Field(5000, ge=1)
     aggregate_cache_size: int = Field(10_000, ge=1)
     expiry_sweep_seconds: float = Field(30.0, gt=0)
     log_level: str = "info"
+    workers: int = Field(
+        0,
+        ge=0,
+        description="HTTP worker processes of `serve` (PostgreSQL); 0 serves HTTP, the "
+        "projections and the sweeper from one process",
+    )
     rules: Rules = Rules()
+
+    @model_validator(mode="after")
+    def _one_process_on_sqlite(self) -> "Settings":
+        if self.workers and self.store.is_sqlite:
+            raise ValueError("TIMEBANK_WORKERS needs PostgreSQL: SQLite is served by one process")
+        return self
 
     @cached_property
     def store(self) -> Store:
-        url = make_url(self.database_url)
+        try:
+            url = make_url(self.database_url)
+        except ArgumentError as e:
+            raise ValueError(f"TIMEBANK_DATABASE_URL is not a URL: {e}") from e
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             raise ValueError("TIMEBANK_DATABASE_URL must be sqlite:///PATH or postgresql://...")
         return Store(url)

@@ -92,5 +92,5 @@ def get_statement(
 
 
 @router.post("/v1/transfers", status_code=201, response_model=TransferOut)
-def transfer(body: TransferIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(Transfer(**body.model_dump()))
+async def transfer(body: TransferIn, run: CommanderDep) -> dict[str, object]:
+    return await run.run(Transfer(**body.model_dump()))

@@ -32,8 +32,8 @@ router = APIRouter(tags=["activities and signups"])
 
 
 @router.post("/v1/activities", status_code=201, response_model=ActivityCreatedOut)
-def publish_activity(body: ActivityIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(PublishActivity(**body.model_dump()))
+async def publish_activity(body: ActivityIn, run: CommanderDep) -> dict[str, object]:
+    return await run.run(PublishActivity(**body.model_dump()))
 
 
 @router.get("/v1/activities/{activity_id}", response_model=ActivityOut)
@@ -59,8 +59,8 @@ def get_activity(activity_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> Activity
 
 
 @router.post("/v1/activities/{activity_id}/signups", status_code=201, response_model=SignupOut)
-def sign_up(activity_id: UUID, body: SignupIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(SignUp(activity_id, body.volunteer_id))
+async def sign_up(activity_id: UUID, body: SignupIn, run: CommanderDep) -> dict[str, object]:
+    return await run.run(SignUp(activity_id, body.volunteer_id))
 
 
 @router.get("/v1/signups/{signup_id}", response_model=SignupDetailOut)
@@ -83,28 +83,28 @@ def get_signup(signup_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> SignupDetail
 
 
 @router.post("/v1/signups/{signup_id}/cancel", response_model=SignupOut)
-def cancel_signup(
+async def cancel_signup(
     signup_id: UUID, run: CommanderDep, body: ReasonIn | None = None
 ) -> dict[str, object]:
-    return run.run(CancelSignup(signup_id, body.reason if body else ""))
+    return await run.run(CancelSignup(signup_id, body.reason if body else ""))
 
 
 @router.post("/v1/signups/{signup_id}/check-in", response_model=AttendanceOut)
-def check_in(
+async def check_in(
     signup_id: UUID, run: CommanderDep, body: AttendanceIn | None = None
 ) -> dict[str, object]:
     body = body or AttendanceIn()
-    return run.run(CheckIn(signup_id, body.at, body.code))
+    return await run.run(CheckIn(signup_id, body.at, body.code))
 
 
 @router.post("/v1/signups/{signup_id}/check-out", response_model=AttendanceOut)
-def check_out(
+async def check_out(
     signup_id: UUID, run: CommanderDep, body: AttendanceIn | None = None
 ) -> dict[str, object]:
     body = body or AttendanceIn()
-    return run.run(CheckOut(signup_id, body.at, body.code))
+    return await run.run(CheckOut(signup_id, body.at, body.code))
 
 
 @router.post("/v1/signups/{signup_id}/verify", response_model=VerificationOut)
-def verify(signup_id: UUID, body: VerifyIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(VerifySignup(signup_id, body.decision, body.minutes, body.reason))
+async def verify(signup_id: UUID, body: VerifyIn, run: CommanderDep) -> dict[str, object]:
+    return await run.run(VerifySignup(signup_id, body.decision, body.minutes, body.reason))

@@ -1,32 +1,36 @@
 """Audit trails of a volunteer, an activity and a redemption: every event that concerns
 them, in log order, with who did it, in which role, when, why and in which request."""
 
+from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends
 
 from api.deps import ContextDep, MinPosition, RuntimeDep, wait_for_position
-from api.pagination import PageDep
+from api.pagination import Page, PageDep
 from api.schemas import AuditEntryOut, AuditTrailOut
 from ledger.activities import Activity
+from ledger.audit import Context
 from ledger.permissions import is_redemption_party, is_self, require_audit_reader
 from ledger.rewards import Redemption
 from ledger.volunteers import Volunteer
 from projections.audit import ACTIVITY, REDEMPTION, VOLUNTEER, AuditProjection
 from projections.queries import audit_trail
+from timebank.runtime import Runtime
 
 router = APIRouter(tags=["audit trails"])
 AUDIT = AuditProjection.name
 
 
+@dataclass(frozen=True)
 class TrailRequest:
     """One request for a page of a trail: the caller, the page, the position to wait for."""
 
-    def __init__(
-        self, rt: RuntimeDep, ctx: ContextDep, page: PageDep, min_position: MinPosition = None
-    ) -> None:
-        self.rt, self.ctx, self.page, self.min_position = rt, ctx, page, min_position
+    rt: Runtime
+    ctx: Context
+    page: Page
+    min_position: int | None
 
     def read(self, kind: str, subject_id: UUID, org_id: UUID, party: bool) -> AuditTrailOut:
         """The trail of a subject, for coordinators of `org_id` or above, auditors, admins and
@@ -47,7 +51,13 @@ class TrailRequest:
         )
 
 
-Trail = Annotated[TrailRequest, Depends()]
+async def trail_request(
+    rt: RuntimeDep, ctx: ContextDep, page: PageDep, min_position: MinPosition = None
+) -> TrailRequest:
+    return TrailRequest(rt, ctx, page, min_position)
+
+
+Trail = Annotated[TrailRequest, Depends(trail_request)]
 
 
 @router.get("/v1/volunteers/{volunteer_id}/audit-trail", response_model=AuditTrailOut)

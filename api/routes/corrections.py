@@ -29,8 +29,8 @@ router = APIRouter(tags=["back-fills and disputes"])
 
 
 @router.post("/v1/backfills", status_code=201, response_model=BackfillStateOut)
-def submit_backfill(body: BackfillIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(
+async def submit_backfill(body: BackfillIn, run: CommanderDep) -> dict[str, object]:
+    return await run.run(
         SubmitBackfill(
             volunteer_id=body.volunteer_id,
             org_id=body.org_id,
@@ -53,20 +53,22 @@ def get_backfill(backfill_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> Backfill
 
 
 @router.post("/v1/backfills/{backfill_id}/approve", response_model=BackfillStateOut)
-def approve_backfill(
+async def approve_backfill(
     backfill_id: UUID, run: CommanderDep, body: EmptyIn | None = None
 ) -> dict[str, object]:
-    return run.run(ApproveBackfill(backfill_id))
+    return await run.run(ApproveBackfill(backfill_id))
 
 
 @router.post("/v1/backfills/{backfill_id}/reject", response_model=BackfillStateOut)
-def reject_backfill(backfill_id: UUID, body: ReasonIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(RejectBackfill(backfill_id, body.reason))
+async def reject_backfill(
+    backfill_id: UUID, body: ReasonIn, run: CommanderDep
+) -> dict[str, object]:
+    return await run.run(RejectBackfill(backfill_id, body.reason))
 
 
 @router.post("/v1/disputes", status_code=201, response_model=DisputeStateOut)
-def open_dispute(body: DisputeIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(OpenDispute(body.record_id, body.reason))
+async def open_dispute(body: DisputeIn, run: CommanderDep) -> dict[str, object]:
+    return await run.run(OpenDispute(body.record_id, body.reason))
 
 
 @router.get("/v1/disputes/{dispute_id}", response_model=DisputeOut)
@@ -78,5 +80,7 @@ def get_dispute(dispute_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> DisputeOut
 
 
 @router.post("/v1/disputes/{dispute_id}/resolve", response_model=DisputeStateOut)
-def resolve_dispute(dispute_id: UUID, body: ResolveIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(ResolveDispute(dispute_id, body.decision, body.reason, body.minutes))
+async def resolve_dispute(
+    dispute_id: UUID, body: ResolveIn, run: CommanderDep
+) -> dict[str, object]:
+    return await run.run(ResolveDispute(dispute_id, body.decision, body.reason, body.minutes))

@@ -11,8 +11,10 @@ router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
 
 
 @router.post("", status_code=201, response_model=CreatedOut)
-def register_organisation(body: OrganisationIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(RegisterOrganisation(body.name, body.kind, body.parent_id, body.population))
+async def register_organisation(body: OrganisationIn, run: CommanderDep) -> dict[str, object]:
+    return await run.run(
+        RegisterOrganisation(body.name, body.kind, body.parent_id, body.population)
+    )
 
 
 @router.get("/{org_id}", response_model=OrganisationOut)

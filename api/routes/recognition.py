@@ -36,15 +36,15 @@ router = APIRouter(tags=["activity completion, trainings, evaluations, commendat
 
 
 @router.post("/v1/activities/{activity_id}/complete", response_model=CompletionOut)
-def complete_activity(
+async def complete_activity(
     activity_id: UUID, body: CompletionIn, run: CommanderDep
 ) -> dict[str, object]:
-    return run.run(CompleteActivity(activity_id, body.beneficiaries))
+    return await run.run(CompleteActivity(activity_id, body.beneficiaries))
 
 
 @router.post("/v1/trainings", status_code=201, response_model=TrainingCreatedOut)
-def record_training(body: TrainingIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(
+async def record_training(body: TrainingIn, run: CommanderDep) -> dict[str, object]:
+    return await run.run(
         RecordTraining(
             body.org_id, body.title, body.held_at, body.minutes, tuple(body.volunteer_ids)
         )
@@ -60,8 +60,8 @@ def get_training(training_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> Training
 
 
 @router.post("/v1/evaluations", status_code=201, response_model=EvaluationOut)
-def evaluate(body: EvaluationIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(Evaluate(body.signup_id, body.score, body.by, body.comment))
+async def evaluate(body: EvaluationIn, run: CommanderDep) -> dict[str, object]:
+    return await run.run(Evaluate(body.signup_id, body.score, body.by, body.comment))
 
 
 @router.get("/v1/evaluations/{evaluation_id}", response_model=EvaluationDetailOut)
@@ -74,23 +74,23 @@ def get_evaluation(evaluation_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> Eval
 
 
 @router.post("/v1/commendations", status_code=201, response_model=AwardStateOut)
-def commend(body: CommendationIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(Commend(body.volunteer_id, body.org_id, body.title, body.reason))
+async def commend(body: CommendationIn, run: CommanderDep) -> dict[str, object]:
+    return await run.run(Commend(body.volunteer_id, body.org_id, body.title, body.reason))
 
 
 @router.post("/v1/objections", status_code=201, response_model=ObjectionOut)
-def file_objection(body: ObjectionIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(FileObjection(body.award_id, body.reason))
+async def file_objection(body: ObjectionIn, run: CommanderDep) -> dict[str, object]:
+    return await run.run(FileObjection(body.award_id, body.reason))
 
 
 @router.post("/v1/awards/{award_id}/review", response_model=AwardStateOut)
-def review_award(award_id: UUID, body: ReviewIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(ReviewAward(award_id, body.decision, body.reason))
+async def review_award(award_id: UUID, body: ReviewIn, run: CommanderDep) -> dict[str, object]:
+    return await run.run(ReviewAward(award_id, body.decision, body.reason))
 
 
 @router.post("/v1/awards/{award_id}/confirm", response_model=AwardStateOut)
-def confirm_award(award_id: UUID, run: CommanderDep) -> dict[str, object]:
-    return run.run(ConfirmAward(award_id))
+async def confirm_award(award_id: UUID, run: CommanderDep) -> dict[str, object]:
+    return await run.run(ConfirmAward(award_id))
 
 
 @router.get("/v1/awards/{award_id}", response_model=AwardOut)

@@ -23,8 +23,8 @@ router = APIRouter(tags=["rewards and redemptions"])
 
 
 @router.post("/v1/rewards", status_code=201, response_model=CreatedOut)
-def list_reward(body: RewardIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(ListReward(**body.model_dump()))
+async def list_reward(body: RewardIn, run: CommanderDep) -> dict[str, object]:
+    return await run.run(ListReward(**body.model_dump()))
 
 
 @router.get("/v1/rewards/{reward_id}", response_model=RewardOut)
@@ -41,8 +41,8 @@ def get_reward(reward_id: UUID, rt: RuntimeDep, _: ActorDep) -> RewardOut:
 
 
 @router.post("/v1/redemptions", status_code=201, response_model=RedemptionOut)
-def redeem(body: RedemptionIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(Redeem(**body.model_dump()))
+async def redeem(body: RedemptionIn, run: CommanderDep) -> dict[str, object]:
+    return await run.run(Redeem(**body.model_dump()))
 
 
 @router.get("/v1/redemptions/{redemption_id}", response_model=RedemptionDetailOut)
@@ -66,12 +66,12 @@ def get_redemption(redemption_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> Rede
 
 
 @router.post("/v1/redemptions/{redemption_id}/fulfil", response_model=RedemptionOut)
-def fulfil(redemption_id: UUID, body: FulfilIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(FulfilRedemption(redemption_id, body.code))
+async def fulfil(redemption_id: UUID, body: FulfilIn, run: CommanderDep) -> dict[str, object]:
+    return await run.run(FulfilRedemption(redemption_id, body.code))
 
 
 @router.post("/v1/redemptions/{redemption_id}/cancel", response_model=RedemptionOut)
-def cancel(
+async def cancel(
     redemption_id: UUID, run: CommanderDep, body: ReasonIn | None = None
 ) -> dict[str, object]:
-    return run.run(CancelRedemption(redemption_id, body.reason if body else ""))
+    return await run.run(CancelRedemption(redemption_id, body.reason if body else ""))

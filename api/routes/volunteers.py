@@ -28,8 +28,8 @@ router = APIRouter(prefix="/v1/volunteers", tags=["volunteers"])
 
 
 @router.post("", status_code=201, response_model=VolunteerCreatedOut)
-def register_volunteer(body: VolunteerIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(
+async def register_volunteer(body: VolunteerIn, run: CommanderDep) -> dict[str, object]:
+    return await run.run(
         RegisterVolunteer(
             name=body.name,
             id_type=body.id_document.type,
@@ -81,12 +81,14 @@ def get_volunteer(volunteer_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> Volunt
 
 
 @router.post("/{volunteer_id}/family-links", status_code=201, response_model=CreatedOut)
-def link_family(volunteer_id: UUID, body: FamilyLinkIn, run: CommanderDep) -> dict[str, object]:
-    return run.run(LinkFamily(volunteer_id, body.relative_id, body.relation))
+async def link_family(
+    volunteer_id: UUID, body: FamilyLinkIn, run: CommanderDep
+) -> dict[str, object]:
+    return await run.run(LinkFamily(volunteer_id, body.relative_id, body.relation))
 
 
 @router.post("/{volunteer_id}/transfer-membership", response_model=MembershipOut)
-def transfer_membership(
+async def transfer_membership(
     volunteer_id: UUID, body: MembershipTransferIn, run: CommanderDep, _: ActorDep
 ) -> dict[str, object]:
-    return run.run(TransferMembership(volunteer_id, body.to_org_id, body.reason))
+    return await run.run(TransferMembership(volunteer_id, body.to_org_id, body.reason))

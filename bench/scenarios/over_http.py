@@ -1,4 +1,4 @@
-"""Scenario 2: commands over HTTP. Concurrent httpx clients post verifications and transfers
+"""Scenario 2: commands over HTTP. Concurrent HTTP clients post verifications and transfers
 with a coordinator's token to the real API (`timebank serve` in its own process); beside
 GET /healthz at the same concurrency (the HTTP stack with no work) and the in-process rate of
 scenario 1."""
@@ -11,6 +11,7 @@ from bench.client import ApiClient
 from bench.dataset import prepare_services
 from bench.load import LoadResult, run_for, run_ops
 from bench.report import Budget, Figure, Reference, Report
+from bench.server import default_workers, layout
 from bench.stats import summarise
 from bench.world import World
 
@@ -100,7 +101,8 @@ def report(
             "commands/s",
             tuple(refs),
             Budget(">=", 1500, "commands/s"),
-            note=f"{result.ok} commands in {result.elapsed:.2f} s ({kinds})",
+            note=f"{result.ok} commands in {result.elapsed:.2f} s ({kinds}); "
+            + layout(default_workers(world.rt.settings.store.is_sqlite)),
         )
     )
     add(
