@@ -76,6 +76,20 @@ def slots_needed(funded: int, services: int) -> int:
     return 1 + math.ceil(services / max(funded, 1)) + 1
 
 
+def volunteer_registration(n: int, team: UUID) -> RegisterVolunteer:
+    """The bench's n-th volunteer: a passport number of its own, every tenth a party member."""
+    return RegisterVolunteer(
+        name=f"志愿者{n}",
+        id_type=DocumentType.PASSPORT,
+        id_number=f"TB{n:010d}",
+        phone="13900000000",
+        birth_date="1990-01-01",
+        party_member=n % 10 == 0,
+        skills=(),
+        home_org_id=team,
+    )
+
+
 def register_volunteers(world: World, count: int, seconds: float | None = None) -> LoadResult:
     """Registers `count` more volunteers (or as many as fit in `seconds`), concurrently."""
     team = world.the_town.team
@@ -83,18 +97,7 @@ def register_volunteers(world: World, count: int, seconds: float | None = None) 
     world.documents += count
 
     def register(_: None, n: int) -> int | None:
-        body = world.execute(
-            RegisterVolunteer(
-                name=f"志愿者{n}",
-                id_type=DocumentType.PASSPORT,
-                id_number=f"TB{n:010d}",
-                phone="13900000000",
-                birth_date="1990-01-01",
-                party_member=n % 10 == 0,
-                skills=(),
-                home_org_id=team,
-            )
-        )
+        body = world.execute(volunteer_registration(n, team))
         world.volunteers.append(_id(body))
         return None
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from bench import dataset
+from bench import bulk, dataset
 from bench.database import (
     DEFAULT_SERVER,
     BenchError,
@@ -26,8 +26,7 @@ from bench.database import (
     drop_store,
     server_version,
 )
-from bench.load import LoadResult
-from bench.profile import FULL, QUICK, TARGET_EVENTS, TARGET_VOLUNTEERS, Profile
+from bench.profile import FULL, QUICK, Profile
 from bench.report import Report
 from bench.scenarios import integrity, ledger, memory, over_http, projections, reads, rush
 from bench.server import Server
@@ -59,6 +58,7 @@ class Bench:
             profile = replace(profile, dataset_seconds=options.dataset_seconds)
         self.profile: Profile = profile
         self.report = Report()
+        self.growths: list[bulk.Growth] = []
         self.ok = True
 
     def say(self, message: str) -> None:
@@ -139,8 +139,8 @@ class Bench:
         decode = self.attempt("4 catch-up", lambda: projections.catch_up(world, report))
         self.say("4 projections: rebuild each")
         self.attempt("4 rebuild", lambda: projections.rebuild(world, report, decode or 0.0))
+        self.attempt("5 data set", lambda: self.grow_dataset(world))
         self.say("5 reads in-process")
-        self.attempt("5 data set", lambda: reads.dataset(world, report))
         self.attempt("5 reads in-process", lambda: reads.in_process(world, report))
         self.serving(world, store, workdir, http_ops, ledger_rate)
         self.say("7 integrity")
@@ -199,37 +199,39 @@ class Bench:
         dataset.build_town(world, slots)
         self.say(f"data set: {profile.funded_volunteers} volunteers, credited through service")
         dataset.fund(world, profile.funded_volunteers)
-        if profile.dataset_volunteers > len(world.volunteers):
-            self.grow(world)
         self.say(f"data set: an account with {profile.long_history_events} events")
         dataset.build_long_history(world, profile.long_history_events)
-        elapsed = time.perf_counter() - started
-        head = world.rt.runner.head()
-        self.report.meta["data_set"] = {
-            "volunteers": len(world.volunteers),
-            "events": head,
-            "seconds": round(elapsed, 1),
-        }
-        self.say(f"data set: {len(world.volunteers)} volunteers, {head} events in {elapsed:.1f} s")
+        if world.rt.runner.head() < profile.rebuild_events:
+            self.say(f"data set: growing the log to {profile.rebuild_events:,} events")
+            self.grow(world, 0, profile.rebuild_events)
+        self.say(
+            f"data set: {len(world.volunteers):,} volunteers, {world.rt.runner.head():,} "
+            f"events in {time.perf_counter() - started:.1f} s"
+        )
         return True
 
-    def grow(self, world: World) -> None:
-        """Registers volunteers through the service toward the SPEC's data set, time-boxed."""
+    def grow(self, world: World, volunteers: int, events: int) -> bulk.Growth:
+        """Grows the data set to `volunteers` volunteers and `events` events in all."""
+        head = world.rt.runner.head()
+        target = bulk.plan(volunteers - len(world.volunteers), events - head)
+        growth = bulk.build(world, target, self.profile.dataset_seconds)
+        self.growths.append(growth)
+        return growth
+
+    def grow_dataset(self, world: World) -> None:
         profile = self.profile
-        wanted = profile.dataset_volunteers - len(world.volunteers)
         self.say(
-            f"data set: registering up to {wanted:,} volunteers "
-            f"(time box {profile.dataset_seconds:.0f} s)"
+            f"5 data set: growing to {profile.dataset_volunteers:,} volunteers and "
+            f"{profile.dataset_events:,} events"
         )
-        result: LoadResult = dataset.register_volunteers(world, wanted, profile.dataset_seconds)
-        built = len(world.volunteers)
-        events = world.rt.runner.head()
-        self.report.note(
-            f"data set: {built:,} of {TARGET_VOLUNTEERS:,} volunteers and {events:,} of "
-            f"{TARGET_EVENTS:,} events built through the service in {result.elapsed:.0f} s "
-            f"({result.rate:,.0f} registrations/s); short by {TARGET_VOLUNTEERS - built:,} "
-            f"volunteers and {max(TARGET_EVENTS - events, 0):,} events"
+        self.grow(world, profile.dataset_volunteers, profile.dataset_events)
+        growth = bulk.Growth(
+            sum(g.volunteers for g in self.growths),
+            sum(g.events for g in self.growths),
+            sum(g.seconds for g in self.growths),
         )
+        self.say("5 data set: bringing the read models up to date")
+        reads.dataset(world, self.report, growth)
 
     def ledger(self, world: World, store: BenchStore, settings: Settings) -> float:
         self.say(f"1 ledger commands: preparing {self.profile.ledger_each} of each kind")

@@ -24,8 +24,10 @@ class Profile:
     read_samples: int
     http_read_samples: int
     reference_seconds: float  # how long each reference load runs
-    dataset_volunteers: int  # registered through the service before the read figures
-    dataset_seconds: float  # time box for building toward dataset_volunteers
+    rebuild_events: int  # the log is grown to this many events before scenario 4
+    dataset_volunteers: int  # the data set is grown to this many volunteers...
+    dataset_events: int  # ...and events before the read figures (bench.bulk)
+    dataset_seconds: float | None  # time box for growing the data set (None: no box)
 
     def scaled(self, factor: float) -> "Profile":
         """The same profile with every count multiplied by factor (for tests)."""
@@ -46,8 +48,10 @@ class Profile:
             read_samples=n(self.read_samples),
             http_read_samples=n(self.http_read_samples),
             reference_seconds=max(self.reference_seconds * factor, 0.3),
+            rebuild_events=n(self.rebuild_events),
             dataset_volunteers=n(self.dataset_volunteers),
-            dataset_seconds=self.dataset_seconds * factor,
+            dataset_events=n(self.dataset_events),
+            dataset_seconds=self.dataset_seconds,
         )
 
 
@@ -62,8 +66,10 @@ FULL = Profile(
     read_samples=10_000,
     http_read_samples=5_000,
     reference_seconds=10.0,
+    rebuild_events=REBUILD_EVENTS,
     dataset_volunteers=TARGET_VOLUNTEERS,
-    dataset_seconds=300.0,
+    dataset_events=TARGET_EVENTS,
+    dataset_seconds=None,
 )
 
 QUICK = Profile(
@@ -77,6 +83,8 @@ QUICK = Profile(
     read_samples=1_000,
     http_read_samples=500,
     reference_seconds=2.0,
-    dataset_volunteers=0,
-    dataset_seconds=0.0,
+    rebuild_events=0,
+    dataset_volunteers=2_000,
+    dataset_events=20_000,
+    dataset_seconds=None,
 )
