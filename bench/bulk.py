@@ -5,7 +5,8 @@ commands and their events are saved many thousands at a time, one library save (
 transaction, snapshots included) per chunk, instead of one transaction per command.
 
 Each volunteer is registered (3 events) and as many as the event target needs serve once:
-sign up, check in, check out, verified and credited (9 events)."""
+sign up, check in, check out, verified and credited (9 events), in activities of their own
+(SIGNUPS_PER_ACTIVITY each, the size of a large real one)."""
 
 import math
 import time
@@ -13,20 +14,31 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
 
-from bench.dataset import SERVICE_MINUTES, SHARDS, volunteer_registration
+from bench.dataset import SERVICE_MINUTES, volunteer_registration
 from bench.world import World
-from ledger.commands import CheckIn, CheckOut, Command, SignUp, VerifySignup, signup_id
+from ledger.activities import Category
+from ledger.commands import (
+    ActivityPublished,
+    CheckIn,
+    CheckOut,
+    Command,
+    PublishActivity,
+    SignUp,
+    VerifySignup,
+    signup_id,
+)
 from ledger.signups import Decision
 from ledger.unit_of_work import StripedLocks, UnitOfWork
 
 REGISTRATION_EVENTS = 3
 SERVICE_EVENTS = 9  # a volunteer's first service: the timesheet starts with it
 CHUNK_VOLUNTEERS = 250  # about 3,000 events per save
+SIGNUPS_PER_ACTIVITY = 500
 
 
 class StagedRepository:
@@ -63,7 +75,8 @@ class Plan:
 
     @property
     def events(self) -> int:
-        return self.volunteers * REGISTRATION_EVENTS + self.services * SERVICE_EVENTS
+        activities = math.ceil(self.services / SIGNUPS_PER_ACTIVITY)
+        return self.volunteers * REGISTRATION_EVENTS + self.services * SERVICE_EVENTS + activities
 
 
 def plan(volunteers: int, events: int) -> Plan:
@@ -103,6 +116,8 @@ class BulkBuilder:
         self.stored_ids = stored_aggregate_ids(self.app)
         self.staged = StagedRepository(self.app.repository, self.stored_ids)
         self._locks = StripedLocks()
+        self.activity: UUID | None = None  # the one volunteers sign up to now
+        self.activity_signups = 0
 
     def run(self, command: Command) -> Any:
         world = self.world
@@ -145,15 +160,31 @@ class BulkBuilder:
 
     def serve(self, volunteer: UUID) -> None:
         world = self.world
-        slot = world.next_slot.get(volunteer, 0)
-        world.next_slot[volunteer] = slot + 1
-        activity = world.activities[(slot, volunteer.int % SHARDS)]
-        sid = signup_id(activity, volunteer)
-        at = world.started - timedelta(days=slot + 1, hours=3)
-        self.run(SignUp(activity, volunteer))
+        if self.activity is None or self.activity_signups == SIGNUPS_PER_ACTIVITY:
+            self.activity = self.publish()
+            self.activity_signups = 0
+        self.activity_signups += 1
+        sid = signup_id(self.activity, volunteer)
+        at = world.started - timedelta(days=1, hours=3)
+        self.run(SignUp(self.activity, volunteer))
         self.run(CheckIn(sid, at=at))
         self.run(CheckOut(sid, at=at + timedelta(minutes=SERVICE_MINUTES)))
         self.run(VerifySignup(sid, Decision.APPROVE))
+
+    def publish(self) -> UUID:
+        world = self.world
+        published: ActivityPublished = self.run(
+            PublishActivity(
+                world.the_town.team,
+                f"基准批量服务 {uuid4().hex[:8]}",
+                Category.ELDER_CARE,
+                "基准敬老院",
+                world.started - timedelta(days=2),
+                world.started + timedelta(days=2),
+                capacity=SIGNUPS_PER_ACTIVITY,
+            )
+        )
+        return published.id
 
 
 def chunks(total: int, size: int) -> Iterator[tuple[int, int]]:

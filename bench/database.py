@@ -96,3 +96,15 @@ def server_version(store: BenchStore) -> str:
     with psycopg.connect(store.libpq_conninfo, connect_timeout=10) as conn:
         row = conn.execute("SHOW server_version").fetchone()
     return f"PostgreSQL {row[0] if row else '?'}"
+
+
+def settle(store: BenchStore) -> None:
+    """After a bulk load, what an operator does before serving: VACUUM (ANALYZE), so the
+    visibility map and statistics are current and autovacuum does not do it during the
+    measurements that follow."""
+    if store.is_sqlite:
+        with sqlite3.connect(store.name) as conn:
+            conn.execute("ANALYZE")
+        return
+    with psycopg.connect(store.libpq_conninfo, autocommit=True, connect_timeout=10) as conn:
+        conn.execute("VACUUM (ANALYZE)")

@@ -25,6 +25,7 @@ from bench.database import (
     create_store,
     drop_store,
     server_version,
+    settle,
 )
 from bench.profile import FULL, QUICK, Profile
 from bench.report import Report
@@ -140,6 +141,8 @@ class Bench:
         self.say("4 projections: rebuild each")
         self.attempt("4 rebuild", lambda: projections.rebuild(world, report, decode or 0.0))
         self.attempt("5 data set", lambda: self.grow_dataset(world))
+        self.say("5 data set: VACUUM (ANALYZE) after the bulk load")
+        self.attempt("5 settle", lambda: settle(store))
         self.say("5 reads in-process")
         self.attempt("5 reads in-process", lambda: reads.in_process(world, report))
         self.serving(world, store, workdir, http_ops, ledger_rate)

@@ -24,6 +24,7 @@ from ledger.rewards import Reward
 from ledger.rules import Rules
 from ledger.timesheets import Timesheet
 from ledger.unit_of_work import (
+    CACHED_STATES,
     Aggregates,
     Busy,
     CommandUnit,
@@ -104,6 +105,7 @@ class LedgerService:
         rules: Rules,
         pepper: bytes,
         on_commit: Callable[[int], None] | None = None,
+        cached_states: int = CACHED_STATES,
     ) -> None:
         self.app = app
         self.rules = rules
@@ -112,7 +114,7 @@ class LedgerService:
         assert hasattr(recorder, "stored_response"), "the recorder must store responses"
         self._responses: ResponseStore = recorder
         store = Repository(app.events, snapshot_store=app.snapshots)
-        self.aggregates = Aggregates(store, recorder.max_notification_id() or 0)
+        self.aggregates = Aggregates(store, recorder.max_notification_id() or 0, cached_states)
         self.committer = GroupCommitter(app, self.aggregates, on_commit)
         self._locks = StripedLocks()
 

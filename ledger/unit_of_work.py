@@ -138,8 +138,11 @@ class Head:
 class Aggregates:
     """The aggregates commands decide on; see the module's docstring."""
 
-    def __init__(self, repository: Repository[Any], head: int) -> None:
+    def __init__(
+        self, repository: Repository[Any], head: int, cached_states: int = CACHED_STATES
+    ) -> None:
         self.repository = repository  # reads the store itself, without a cache
+        self._cached_states = cached_states
         self._lock = threading.Lock()
         self._cache: OrderedDict[UUID, Aggregate] = OrderedDict()  # never changed in place
         self._known: OrderedDict[UUID, tuple[int, int]] = OrderedDict()  # -> version, position
@@ -202,7 +205,7 @@ class Aggregates:
             if cached is None or cached.version < aggregate.version:
                 self._cache[aggregate_id] = aggregate
             self._cache.move_to_end(aggregate_id)
-            while len(self._cache) > CACHED_STATES:
+            while len(self._cache) > self._cached_states:
                 self._cache.popitem(last=False)
 
     def current(self, reads: Mapping[UUID, int], started_at: int, log_head: int) -> bool:
@@ -261,7 +264,7 @@ class Aggregates:
                 if not is_contended(type(aggregate)):
                     self._cache[aggregate.id] = aggregate
                     self._cache.move_to_end(aggregate.id)
-            while len(self._cache) > CACHED_STATES:
+            while len(self._cache) > self._cached_states:
                 self._cache.popitem(last=False)
 
     def discard(self, aggregate_ids: Iterable[UUID], refused: bool = False) -> None:

@@ -142,6 +142,17 @@ def assert_seats_match(rt: Runtime, activity_id: UUID, statuses: dict[UUID, str]
     assert len(stored.accepted) == min(stored.capacity, len(statuses))
 
 
+def run_in_another_process(runtime: Runtime, command: Command) -> None:
+    """Runs the command through a service of its own, as another process would."""
+    app = TimebankApplication(env=eventsourcing_env(runtime.settings))
+    service = LedgerService(app, runtime.settings.rules, runtime.service.pepper)
+    try:
+        run(service, command)
+    finally:
+        service.close()
+        app.close()
+
+
 def test_signups_to_one_activity_build_on_each_other_while_the_first_commits(
     runtime: Runtime,
 ) -> None:
@@ -167,13 +178,7 @@ def test_commands_built_on_a_refused_one_are_run_again_not_written_on_top(
     people = volunteers(service, home, 9)
     first, relative, others = people[0], people[1], people[2:]
     rush = activity(service, home, capacity=3)
-    other_app = TimebankApplication(env=eventsourcing_env(runtime.settings))
-    other = LedgerService(other_app, runtime.settings.rules, service.pepper)
-    try:
-        run(other, LinkFamily(first, relative, Relation.SIBLING))
-    finally:
-        other.close()
-        other_app.close()
+    run_in_another_process(runtime, LinkFamily(first, relative, Relation.SIBLING))
     retried = service.committer.retried
     statuses = sign_up_all(runtime, rush, first, others)
     assert service.committer.retried - retried >= 1 + len(others)
@@ -193,13 +198,7 @@ def test_a_refusal_resting_on_a_version_another_process_moved_is_decided_again(
     with pytest.raises(DomainError) as before:
         run(service, gift)
     assert before.value.code == "not-family"
-    other_app = TimebankApplication(env=eventsourcing_env(runtime.settings))
-    other = LedgerService(other_app, runtime.settings.rules, service.pepper)
-    try:
-        run(other, LinkFamily(giver, relative, Relation.SPOUSE))
-    finally:
-        other.close()
-        other_app.close()
+    run_in_another_process(runtime, LinkFamily(giver, relative, Relation.SPOUSE))
     with pytest.raises(DomainError) as after:
         run(service, gift)
     assert after.value.code == "insufficient-balance"

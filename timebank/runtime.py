@@ -37,8 +37,8 @@ POSITIONS_SECONDS = 0.1
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
     store = settings.store
-    # Aggregates stay cached between commands and are brought up to date with one read of
-    # their newer events (fast-forward), instead of a snapshot read and an events read.
+    # Aggregates loaded for reading stay cached and are brought up to date with one read of
+    # their newer events (fast-forward); commands use the service's own cache of the same size.
     env = {
         "CREATE_TABLE": "y",
         "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
@@ -89,6 +89,7 @@ class Runtime:
             settings.rules,
             settings.id_pepper.get_secret_value().encode(),
             on_commit=self.runner.poke,
+            cached_states=settings.aggregate_cache_size,
         )
         self.tokens = TokenStore(self.db)
         self._stop = threading.Event()
