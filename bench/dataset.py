@@ -90,8 +90,8 @@ def volunteer_registration(n: int, team: UUID) -> RegisterVolunteer:
     )
 
 
-def register_volunteers(world: World, count: int, seconds: float | None = None) -> LoadResult:
-    """Registers `count` more volunteers (or as many as fit in `seconds`), concurrently."""
+def register_volunteers(world: World, count: int) -> LoadResult:
+    """Registers `count` more volunteers, concurrently."""
     team = world.the_town.team
     first = world.documents
     world.documents += count
@@ -107,7 +107,6 @@ def register_volunteers(world: World, count: int, seconds: float | None = None) 
         register,
         no_state,
         lambda _: "register",
-        seconds=seconds,
     )
 
 

@@ -67,20 +67,18 @@ def run_ops(
     client: Callable[[], S],
     kind: Callable[[T], str],
     close: Callable[[S], None] | None = None,
-    seconds: float | None = None,
 ) -> LoadResult:
-    """Runs every op once across `clients` threads, in order of the sequence (or until
-    `seconds` have passed); each thread gets its own client state."""
+    """Runs every op once across `clients` threads, in order of the sequence; each thread
+    gets its own client state."""
     result = LoadResult()
     lock = threading.Lock()
     next_index = [0]
     barrier = threading.Barrier(clients + 1)
-    deadline = [float("inf")]
 
     def take() -> T | None:
         with lock:
             i = next_index[0]
-            if i >= len(ops) or time.perf_counter() > deadline[0]:
+            if i >= len(ops):
                 return None
             next_index[0] = i + 1
         return ops[i]
@@ -117,8 +115,6 @@ def run_ops(
         thread.start()
     barrier.wait()
     started = time.perf_counter()
-    if seconds is not None:
-        deadline[0] = started + seconds
     for thread in threads:
         thread.join()
     result.elapsed = time.perf_counter() - started
