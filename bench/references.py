@@ -49,6 +49,7 @@ def library_one_transaction_per_command(
     """Each client saves one new event of its own aggregate per transaction."""
     env = dict(eventsourcing_env(settings))
     env.pop("APPLICATION_RECORDER_TOPIC", None)
+    env.pop("TRANSCODER_TOPIC", None)
     if store.is_sqlite:
         env["SQLITE_DBNAME"] = store.reference_sqlite_path
     else:

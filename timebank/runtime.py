@@ -43,6 +43,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         "CREATE_TABLE": "y",
         "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
         "AGGREGATE_CACHE_FASTFORWARD": "y",
+        "TRANSCODER_TOPIC": "timebank.transcoder:OrjsonTranscoder",
     }
     if store.is_sqlite:
         return env | {
