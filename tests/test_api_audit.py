@@ -10,7 +10,7 @@ import httpx
 
 from ledger.audit import Role
 from projections.audit import AuditProjection, event_classes, ledger_aggregates
-from projections.balances import topic
+from projections.runner import topic
 from tests.http import Api, Town
 
 

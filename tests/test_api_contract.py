@@ -10,7 +10,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -1458,7 +1458,9 @@ def test_forged_cursors_are_refused_where_lists_are_paged(town: Town) -> None:
 # 9. Request ids, request logs, tokens ---------------------------------------------------------
 
 
-def request_lines(logs: list[dict[str, Any]], ids: set[str]) -> dict[str, dict[str, Any]]:
+def request_lines(
+    logs: list[MutableMapping[str, Any]], ids: set[str]
+) -> dict[str, MutableMapping[str, Any]]:
     """The request log lines of `ids`; the server logs each just after answering."""
     deadline = time.monotonic() + 5
     while not ids <= {e.get("request_id") for e in logs if e["event"] == "request"}:

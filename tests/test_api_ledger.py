@@ -2,8 +2,12 @@
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from ledger.audit import Role
+from ledger.base import LedgerAggregate
+from ledger.rules import Rules
+from ledger.volunteers import Volunteer
 from tests.http import Town
 
 
@@ -213,9 +217,14 @@ def test_gifts_go_only_to_linked_family_and_never_overdraw(town: Town) -> None:
 def test_volunteer_checks_in_with_the_code_at_most_three_times_a_day(town: Town) -> None:
     volunteer = town.volunteer()
     me = town.client(Role.VOLUNTEER, volunteer)
-    now = datetime.now(UTC)
+    # Every check-in on one day of the rules' time zone, whatever the time of the run.
+    local_now = datetime.now(ZoneInfo(Rules().timezone))
+    yesterday_noon = (local_now - timedelta(days=1)).replace(hour=12, minute=0, second=0)
+    now = yesterday_noon.astimezone(UTC)
     activities = [
-        town.activity(starts_at=now - timedelta(hours=6), ends_at=now + timedelta(hours=1))
+        town.activity(
+            starts_at=now - timedelta(hours=6), ends_at=datetime.now(UTC) + timedelta(hours=1)
+        )
         for _ in range(4)
     ]
     sids = []
@@ -318,10 +327,16 @@ def test_every_event_records_who_in_which_role_when_and_the_request_id(town: Tow
     assert r.status_code == 200, r.text
     assert r.headers["x-request-id"] == "req-audit-1"
     app = town.rt.app
-    events = [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(1, 10_000)]
+    events: list[LedgerAggregate.Event] = []
+    for notification in app.recorder.select_notifications(1, 10_000):
+        event = app.mapper.to_domain_event(notification)
+        assert isinstance(event, LedgerAggregate.Event), event
+        events.append(event)
     assert events and all(e.actor and e.role and e.request_id and e.occurred_at for e in events)
     ours = [e for e in events if e.request_id == "req-audit-1"]
     assert len(ours) == 1
-    assert ours[0].role == "coordinator" and ours[0].actor.startswith("coordinator-")
-    assert ours[0].reason == "搬家"
-    assert abs((ours[0].occurred_at - ours[0].timestamp).total_seconds()) < 5
+    transfer = ours[0]
+    assert isinstance(transfer, Volunteer.MembershipTransferred), transfer
+    assert transfer.role == "coordinator" and transfer.actor.startswith("coordinator-")
+    assert transfer.reason == "搬家"
+    assert abs((transfer.occurred_at - transfer.timestamp).total_seconds()) < 5

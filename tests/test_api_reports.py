@@ -95,7 +95,8 @@ class World:
 
     def __getattr__(self, name: str) -> str:
         try:
-            return self.__dict__["ids"][name]
+            ids: dict[str, str] = self.__dict__["ids"]
+            return ids[name]
         except KeyError:
             raise AttributeError(name) from None
 
@@ -160,7 +161,7 @@ class World:
         }
         self.post("/v1/trainings", body, status=201)
 
-    def get(self, path: str, api: Api | None = None, **params: Any) -> Any:
+    def get(self, path: str, api: Api | None = None, /, **params: Any) -> Any:
         return ok((api or self.town.admin).get(path, min_position=self.position, **params))
 
 
@@ -845,7 +846,7 @@ def test_who_may_read_records_and_reports_and_which_periods_exist(town: Town) ->
         "organisation-not-found",
     )
 
-    reads = (
+    reads: tuple[tuple[str, dict[str, str]], ...] = (
         ("/v1/rankings/teams", {"org_id": w.S1}),
         ("/v1/rankings/volunteers", {"org_id": w.S1}),
         (path, {}),

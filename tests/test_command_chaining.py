@@ -16,6 +16,7 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from eventsourcing.postgres import PostgresApplicationRecorder
 
 from ledger.activities import Activity, Category
 from ledger.audit import Actor, Context, Role
@@ -97,8 +98,10 @@ def writer_held(rt: Runtime) -> Iterator[None]:
             conn.rollback()
             conn.close()
         return
+    recorder = rt.app.recorder
+    assert isinstance(recorder, PostgresApplicationRecorder)
     with psycopg.connect(store.libpq_conninfo) as pg:
-        pg.execute(f"LOCK TABLE {rt.app.recorder.events_table_name} IN EXCLUSIVE MODE")
+        pg.execute(f"LOCK TABLE {recorder.events_table_name} IN EXCLUSIVE MODE")
         try:
             yield
         finally:

@@ -80,7 +80,9 @@ def test_credits_and_verifications_of_the_first_version_still_replay(database_ur
             for n in rt.app.recorder.select_notifications(start=1, limit=10_000)
             if n.topic.endswith("Signup.Verified")
         ]
-        signup = rt.service.load(Signup, signup_ids[0], "signup")
+        signup_id = signup_ids[0]
+        assert isinstance(signup_id, UUID), signup_id
+        signup = rt.service.load(Signup, signup_id, "signup")
         assert signup.volunteer_id == volunteer_id and signup.credits == 50
     finally:
         rt.close()

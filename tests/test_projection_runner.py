@@ -9,6 +9,7 @@ import sys
 import textwrap
 import threading
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,7 +54,7 @@ def rebuild_all(rt: Runtime) -> None:
 
 
 @pytest.fixture
-def demo(database_url: str) -> tuple[Runtime, DemoTown]:
+def demo(database_url: str) -> Iterator[tuple[Runtime, DemoTown]]:
     rt = Runtime(make_settings(database_url, projection_batch_size=200))
     town = seed_demo(rt)
     yield rt, town
@@ -259,4 +260,36 @@ def test_a_failing_projection_holds_back_no_other(demo: tuple[Runtime, DemoTown]
     for _ in range(head // 100 + 1):
         with pytest.raises(ValueError, match="cannot apply"):
             runner.process_batch()
+    assert runner.read_positions() == {"broken": 0, "balances": head}
+
+
+def test_a_failing_projection_holds_back_no_other_in_a_catch_up(
+    demo: tuple[Runtime, DemoTown],
+) -> None:
+    rt, _ = demo
+    balances = rt.runner.projection("balances")
+
+    def fail(cur: Any, event: Any, position: int) -> None:
+        raise ValueError("cannot apply")
+
+    broken = type(
+        "Broken",
+        (),
+        {"name": "broken", "topics": balances.topics, "tables": (), "apply": staticmethod(fail)},
+    )()
+    rt.runner.catch_up()
+    before = snapshot(rt)
+    with rt.db.transaction() as cur:
+        cur.execute("UPDATE projection_positions SET position = 0 WHERE name = 'balances'")
+        for table in balances.tables:
+            cur.execute(f"DELETE FROM {table}")
+    runner = ProjectionRunner(rt.app, rt.db, [broken, balances], batch_size=100)
+    head = rt.runner.head()
+    assert head > 300  # several batches
+    with pytest.raises(ValueError, match="cannot apply"):
+        runner.catch_up()
+    assert runner.read_positions() == {"broken": 0, "balances": head}
+    assert snapshot(rt) == before
+    with pytest.raises(ValueError, match="cannot apply"):
+        runner.rebuild_together(["broken", "balances"])
     assert runner.read_positions() == {"broken": 0, "balances": head}

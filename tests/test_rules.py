@@ -1,7 +1,7 @@
 """The configurable rules, checked through the service on both backends."""
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +12,7 @@ from ledger.audit import SYSTEM, Actor, Context, Role
 from ledger.commands import (
     CheckIn,
     CheckOut,
+    Command,
     ExpireRedemption,
     ListReward,
     PublishActivity,
@@ -77,16 +78,16 @@ class Ledger:
         self.rt = rt
         self.ctx = Context(Actor("admin", Role.ADMIN), "test", datetime.now(UTC))
         self.clock = self.ctx.now  # earlier service is booked further back, never overlapping
-        district = self.run(RegisterOrganisation("区", OrgKind.DISTRICT))["id"]
+        district = uuid.UUID(str(self.run(RegisterOrganisation("区", OrgKind.DISTRICT))["id"]))
         self.team = uuid.UUID(
-            self.run(RegisterOrganisation("队", OrgKind.TEAM, uuid.UUID(district)))["id"]
+            str(self.run(RegisterOrganisation("队", OrgKind.TEAM, district))["id"])
         )
         self.venue = uuid.UUID(
-            self.run(RegisterOrganisation("点", OrgKind.VENUE, uuid.UUID(district)))["id"]
+            str(self.run(RegisterOrganisation("点", OrgKind.VENUE, district))["id"])
         )
 
-    def run(self, command: object, ctx: Context | None = None) -> dict[str, object]:
-        return self.rt.service.execute(ctx or self.ctx, command).body  # type: ignore[arg-type]
+    def run(self, command: Command, ctx: Context | None = None) -> dict[str, object]:
+        return self.rt.service.execute(ctx or self.ctx, command).body
 
     def volunteer(self) -> uuid.UUID:
         body = self.run(
@@ -128,11 +129,11 @@ class Ledger:
 
 
 @pytest.fixture
-def ledger_with(database_url: str) -> Iterator[object]:
+def ledger_with(database_url: str) -> Iterator[Callable[..., Ledger]]:
     runtimes: list[Runtime] = []
 
     def build(**rules: object) -> Ledger:
-        rt = Runtime(make_settings(database_url, rules=Rules(**rules)))  # type: ignore[arg-type]
+        rt = Runtime(make_settings(database_url, rules=Rules(**rules)))
         runtimes.append(rt)
         return Ledger(rt)
 
@@ -141,7 +142,9 @@ def ledger_with(database_url: str) -> Iterator[object]:
         rt.close()
 
 
-def test_balance_cap_keeps_service_time_but_stops_spendable_credits(ledger_with) -> None:  # type: ignore[no-untyped-def]
+def test_balance_cap_keeps_service_time_but_stops_spendable_credits(
+    ledger_with: Callable[..., Ledger],
+) -> None:
     ledger = ledger_with(balance_cap_minutes=100)
     volunteer = ledger.volunteer()
     assert ledger.earn(volunteer, 80)["credited_minutes"] == 80
@@ -159,7 +162,9 @@ def test_balance_cap_keeps_service_time_but_stops_spendable_credits(ledger_with)
     assert row is not None and (row.balance, row.service_minutes) == (100, 150)
 
 
-def test_credit_limit_lets_a_mutual_credit_bank_go_negative_up_to_the_limit(ledger_with) -> None:  # type: ignore[no-untyped-def]
+def test_credit_limit_lets_a_mutual_credit_bank_go_negative_up_to_the_limit(
+    ledger_with: Callable[..., Ledger],
+) -> None:
     ledger = ledger_with(credit_limit_minutes=60)
     giver, taker = ledger.volunteer(), ledger.volunteer()
     ledger.run(Transfer(giver, 60, TransferKind.EXCHANGE, to_volunteer_id=taker))
@@ -168,7 +173,7 @@ def test_credit_limit_lets_a_mutual_credit_bank_go_negative_up_to_the_limit(ledg
     assert ledger.account(giver).available == -60
 
 
-def test_exchange_policy_family_only_refuses_strangers(ledger_with) -> None:  # type: ignore[no-untyped-def]
+def test_exchange_policy_family_only_refuses_strangers(ledger_with: Callable[..., Ledger]) -> None:
     ledger = ledger_with(exchange_policy=TransferPolicy.FAMILY_ONLY)
     giver, stranger = ledger.volunteer(), ledger.volunteer()
     ledger.earn(giver, 10)
@@ -177,7 +182,9 @@ def test_exchange_policy_family_only_refuses_strangers(ledger_with) -> None:  # 
     assert refused.value.code == "not-family"
 
 
-def test_unfulfilled_redemptions_expire_and_release_credits_and_stock(ledger_with) -> None:  # type: ignore[no-untyped-def]
+def test_unfulfilled_redemptions_expire_and_release_credits_and_stock(
+    ledger_with: Callable[..., Ledger],
+) -> None:
     ledger = ledger_with(redemption_expiry_minutes=60)
     volunteer = ledger.volunteer()
     ledger.earn(volunteer, 50)
