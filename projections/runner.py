@@ -14,7 +14,6 @@ the position, so readers see either the old view or the finished new one."""
 
 import functools
 import gc
-import queue
 import re
 import threading
 import time
@@ -33,7 +32,6 @@ from projections.db import Cursor, Database, execute_rows, insert_rows, select_i
 log = structlog.get_logger(__name__)
 
 SHADOW_SUFFIX = "__next"
-BATCHES_AHEAD = 2  # how far a projection may run ahead of the slowest, in batches
 TABLE_NAME = re.compile(r"\btb_\w+")
 
 
@@ -352,14 +350,6 @@ class ProjectionRunner:
             self._caught_up.notify_all()
 
     def catch_up(self) -> None:
-        """Applies the log up to its head to every projection: on PostgreSQL each in a
-        thread of its own, taking the batches in order as they are read and decoded, so a
-        fast projection runs ahead instead of waiting for a slow one at every batch. One
-        that fails holds back no other; its failure is raised when they have caught up."""
-        if self.projections:
-            after = min(self.read_positions().values())
-            batches = self._batches(after, (), self._topics)
-            self._pipelined(self.projections, batches, self._apply_batch, isolated=True)
         while self.process_batch():
             pass
 
@@ -444,28 +434,17 @@ class ProjectionRunner:
                 cur.execute(f'DROP TABLE IF EXISTS "{table}{SHADOW_SUFFIX}"')
             self.db.create_shadows(cur, tables, SHADOW_SUFFIX)
         position = 0
-
-        def to_shadow(
-            projection: Projection, batch: Sequence[Notification], decode: _Decoder
-        ) -> None:
-            # An interrupted rebuild starts again from empty shadows, and the swap's durable
-            # commit makes every earlier one durable: these need not wait for the disk.
-            with self.db.transaction(durable=False) as cur:
-                target = ProjectionCursor(cur, projection, SHADOW_SUFFIX)
-                _apply(target, projection, batch, batch[0].id - 1, decode)
-
-        def until_the_head() -> Iterator[tuple[list[Notification], _Decoder]]:
-            nonlocal position
-            for notifications, decode in self._batches(position, topics, wanted):
-                head = self.head()
-                if notifications[-1].id >= head:
-                    return  # close enough: finish while holding the live positions
-                yield notifications, decode
-                position = notifications[-1].id
-                if progress:
-                    progress(position, head)
-
-        self._pipelined(projections, until_the_head(), to_shadow, isolated=False)
+        ahead = self._read_ahead(position, topics, wanted)
+        while True:
+            notifications, decode = ahead.result()
+            head = self.head()
+            if len(notifications) < self.batch_size or notifications[-1].id >= head:
+                break  # close enough to the head: finish while holding the live positions
+            ahead = self._read_ahead(notifications[-1].id, topics, wanted)
+            self._apply_to_shadows(projections, notifications, position, decode)
+            position = notifications[-1].id
+            if progress:
+                progress(position, head)
         with self.db.transaction() as cur:
             live = [self._lock_position(cur, p.name) for p in projections]
             head = self.head()  # events commit in order: every event up to it is readable
@@ -490,76 +469,26 @@ class ProjectionRunner:
             progress(position, position)
         return position
 
-    # Batches -------------------------------------------------------------------------------
-
-    def _batches(
-        self, after: int, topics: Sequence[str], wanted: frozenset[str]
-    ) -> Iterator[tuple[list[Notification], _Decoder]]:
-        """The full batches after `after` (of the given topics, or all), then the last one,
-        which is short; each read and decoded by the reader thread while the one before is
-        applied."""
-        ahead = self._read_ahead(after, topics, wanted)
-        while True:
-            notifications, decode = ahead.result()
-            if not notifications:
-                return
-            full = len(notifications) == self.batch_size
-            if full:
-                ahead = self._read_ahead(notifications[-1].id, topics, wanted)
-            yield notifications, decode
-            if not full:
-                return
-
-    def _pipelined(
+    def _apply_to_shadows(
         self,
         projections: Sequence[Projection],
-        batches: Iterator[tuple[list[Notification], _Decoder]],
-        apply: Callable[[Projection, Sequence[Notification], _Decoder], None],
-        *,
-        isolated: bool,
+        notifications: Sequence[Notification],
+        after: int,
+        decode: _Decoder,
     ) -> None:
-        """Applies each batch to each projection, in the order of the batches; on PostgreSQL
-        each projection in a thread of its own, at most BATCHES_AHEAD batches ahead of the
-        slowest. A projection that fails takes no more batches; if `isolated` the others go
-        on to the end, else no more batches are read. The first failure is then raised."""
-        failures: dict[str, Exception] = {}
+        """Applies a batch to each projection's shadow, in a transaction of its own (at the
+        same time on PostgreSQL). An interrupted rebuild starts again from empty shadows, and
+        the swap's durable commit makes every earlier one durable: these need not wait for
+        the disk."""
 
-        def take(projection: Projection, batch: tuple[list[Notification], _Decoder]) -> None:
-            if projection.name in failures:
-                return
-            try:
-                apply(projection, *batch)
-            except Exception as e:
-                log.exception("projection batch failed", projection=projection.name)
-                failures[projection.name] = e
+        def apply(projection: Projection) -> None:
+            with self.db.transaction(durable=False) as cur:
+                target = ProjectionCursor(cur, projection, SHADOW_SUFFIX)
+                _apply(target, projection, notifications, after, decode)
 
-        def feed() -> Iterator[tuple[list[Notification], _Decoder]]:
-            for batch in batches:
-                if len(failures) == len(projections) or (failures and not isolated):
-                    return
-                yield batch
-
-        if self.db.is_sqlite or len(projections) == 1:  # one writer at a time
-            for batch in feed():
+        with _collection_paused():
+            if self.db.is_sqlite or len(projections) == 1:
                 for projection in projections:
-                    take(projection, batch)
-        else:
-            inboxes = {p.name: queue.Queue[Any](maxsize=BATCHES_AHEAD) for p in projections}
-
-            def follow(projection: Projection) -> None:
-                inbox = inboxes[projection.name]
-                while (batch := inbox.get()) is not None:
-                    take(projection, batch)
-
-            with ThreadPoolExecutor(len(projections), thread_name_prefix="projection") as pool:
-                for projection in projections:
-                    pool.submit(follow, projection)
-                try:
-                    for batch in feed():
-                        for inbox in inboxes.values():
-                            inbox.put(batch)
-                finally:
-                    for inbox in inboxes.values():
-                        inbox.put(None)
-        if failures:
-            raise next(iter(failures.values()))
+                    apply(projection)
+            else:
+                list(self._pool.map(apply, projections))

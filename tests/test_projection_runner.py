@@ -261,35 +261,3 @@ def test_a_failing_projection_holds_back_no_other(demo: tuple[Runtime, DemoTown]
         with pytest.raises(ValueError, match="cannot apply"):
             runner.process_batch()
     assert runner.read_positions() == {"broken": 0, "balances": head}
-
-
-def test_a_failing_projection_holds_back_no_other_in_a_catch_up(
-    demo: tuple[Runtime, DemoTown],
-) -> None:
-    rt, _ = demo
-    balances = rt.runner.projection("balances")
-
-    def fail(cur: Any, event: Any, position: int) -> None:
-        raise ValueError("cannot apply")
-
-    broken = type(
-        "Broken",
-        (),
-        {"name": "broken", "topics": balances.topics, "tables": (), "apply": staticmethod(fail)},
-    )()
-    rt.runner.catch_up()
-    before = snapshot(rt)
-    with rt.db.transaction() as cur:
-        cur.execute("UPDATE projection_positions SET position = 0 WHERE name = 'balances'")
-        for table in balances.tables:
-            cur.execute(f"DELETE FROM {table}")
-    runner = ProjectionRunner(rt.app, rt.db, [broken, balances], batch_size=100)
-    head = rt.runner.head()
-    assert head > 300  # several batches
-    with pytest.raises(ValueError, match="cannot apply"):
-        runner.catch_up()
-    assert runner.read_positions() == {"broken": 0, "balances": head}
-    assert snapshot(rt) == before
-    with pytest.raises(ValueError, match="cannot apply"):
-        runner.rebuild_together(["broken", "balances"])
-    assert runner.read_positions() == {"broken": 0, "balances": head}
