@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from enum import IntEnum, StrEnum
 from typing import Any
 
 import pytest
@@ -24,6 +25,16 @@ def with_transcodings(transcoder: JSONTranscoder) -> JSONTranscoder:
     return transcoder
 
 
+class Colour(StrEnum):
+    RED = "red"
+    BLUE = "蓝"
+
+
+class Level(IntEnum):
+    LOW = 1
+    HIGH = 2**40
+
+
 LIBRARY = with_transcodings(JSONTranscoder())
 ORJSON = with_transcodings(OrjsonTranscoder())
 
@@ -39,6 +50,8 @@ scalars = (
     | st.uuids()
     | moments
     | st.decimals(allow_nan=False)
+    | st.sampled_from(Colour)
+    | st.sampled_from(Level)
 )
 values = st.recursive(
     scalars,

@@ -64,6 +64,8 @@ class OrjsonTranscoder(JSONTranscoder):
             return {key: self._wrap(item) for key, item in value.items()}
         if kind is list or kind is tuple:
             return [self._wrap(item) for item in value]
+        if isinstance(value, str | int):
+            return value  # an enum or other subclass: both write it as its plain value
         transcoding = self.types.get(kind)
         if transcoding is None:
             raise _NotPlain
