@@ -239,6 +239,10 @@ class Bench:
     def ledger(self, world: World, store: BenchStore, settings: Settings) -> float:
         self.say(f"1 ledger commands: preparing {self.profile.ledger_each} of each kind")
         ops = ledger.prepare(world)
+        self.say("1 ledger commands: warming up (one transfer from each funded volunteer)")
+        warm = ledger.warm_up(world)
+        if warm.error_count:
+            self.say(f"  warm-up errors: {dict(warm.errors)}")
         self.say(f"1 ledger commands: {len(ops)} commands from {world.clients} clients")
         result = ledger.measure(world, ops)
         refs = ledger.measure_references(world, store, settings)

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import secrets
 from enum import StrEnum
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from stdnum import damm
@@ -14,6 +15,7 @@ from ledger.errors import Invalid
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://timebank.invalid/ids")
 NUMBER_DIGITS = 10  # plus one Damm check digit
+DERIVED_IDS_CACHED = 16_384  # ids of the aggregates a volunteer owns, asked for on each command
 
 
 class DocumentType(StrEnum):
@@ -61,6 +63,7 @@ def number_claim_id(number: str) -> UUID:
     return uuid5(NAMESPACE, "volunteer-number:" + number)
 
 
+@lru_cache(maxsize=DERIVED_IDS_CACHED)
 def derived_id(owner: UUID, what: str) -> UUID:
     return uuid5(NAMESPACE, f"{what}:{owner}")
 
