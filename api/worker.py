@@ -12,7 +12,7 @@ from uvicorn.config import STARTUP_FAILURE
 
 from api.app import create_app
 from api.logging import configure_logging
-from timebank.runtime import Runtime
+from timebank.runtime import Runtime, freeze_startup_heap
 from timebank.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -27,4 +27,6 @@ def create_worker_app() -> FastAPI:
     except Exception:
         log.exception("an HTTP worker cannot open the store")
         sys.exit(STARTUP_FAILURE)  # the supervisor then stops instead of starting it again
-    return create_app(rt, owns_runtime=True)
+    api = create_app(rt, owns_runtime=True)
+    freeze_startup_heap()
+    return api

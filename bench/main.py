@@ -33,7 +33,7 @@ from bench.scenarios import integrity, ledger, memory, over_http, projections, r
 from bench.server import Server
 from bench.world import World
 from ledger.audit import Role
-from timebank.runtime import Runtime
+from timebank.runtime import Runtime, freeze_startup_heap
 from timebank.settings import Settings
 
 R = TypeVar("R")
@@ -131,6 +131,7 @@ class Bench:
         report = self.report
         if self.attempt("data set", lambda: self.build(world)) is None:
             return
+        freeze_startup_heap()
         ledger_rate = self.attempt("1 ledger", lambda: self.ledger(world, store, settings))
         self.say(f"2 over HTTP: preparing {self.profile.http_each} services to verify")
         http_ops = self.attempt("2 HTTP preparation", lambda: over_http.prepare(world))
@@ -145,6 +146,7 @@ class Bench:
         self.attempt("5 settle", lambda: settle(store))
         self.say("5 reads in-process")
         self.attempt("5 reads in-process", lambda: reads.in_process(world, report))
+        freeze_startup_heap()
         self.serving(world, store, workdir, http_ops, ledger_rate)
         self.say("7 integrity")
         if not self.attempt("7 integrity", lambda: integrity.check(world, report)):

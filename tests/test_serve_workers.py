@@ -2,6 +2,7 @@
 supervisor, the projections and the sweeper in the serving process, and the workers keeping
 up with the read models' positions; and what the bench sees of such a server."""
 
+import gc
 import os
 import signal
 import socket
@@ -21,6 +22,7 @@ import psycopg
 import pytest
 from pydantic import ValidationError
 
+from api.worker import create_worker_app
 from bench.client import ApiClient
 from bench.database import create_store, drop_store
 from bench.load import RequestFailed
@@ -249,6 +251,22 @@ def test_commands_of_a_worker_runtime_are_followed_by_the_projections_elsewhere(
     finally:
         worker.close()
         serving.close()
+
+
+def test_a_worker_starts_with_its_startup_heap_out_of_the_collectors_sight(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a worker loaded to start lives as long as it does: full collections skip it."""
+    Runtime(make_settings(pg_url)).close()  # the serving process migrates the store
+    monkeypatch.setenv("TIMEBANK_DATABASE_URL", pg_url)
+    gc.unfreeze()
+    try:
+        app = create_worker_app()
+        frozen = gc.get_freeze_count()
+        app.state.runtime.close()
+    finally:
+        gc.unfreeze()
+    assert frozen > 10_000
 
 
 def test_workers_need_postgresql() -> None:

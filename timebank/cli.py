@@ -20,7 +20,7 @@ from ledger.audit import Role
 from ledger.errors import Conflict, DomainError, Invalid
 from ledger.organisations import Organisation, OrgKind
 from ledger.volunteers import Volunteer
-from timebank.runtime import POLL_SECONDS_OTHERS_WRITE, Runtime
+from timebank.runtime import POLL_SECONDS_OTHERS_WRITE, Runtime, freeze_startup_heap
 from timebank.settings import Settings
 
 app = typer.Typer(
@@ -157,7 +157,9 @@ def serve_in_one_process(rt: Runtime, host: str, port: int) -> None:
     from api.app import create_app
 
     rt.start()
-    uvicorn.run(create_app(rt), host=host, port=port, workers=1, log_config=None)
+    api = create_app(rt)
+    freeze_startup_heap()
+    uvicorn.run(api, host=host, port=port, workers=1, log_config=None)
 
 
 def serve_with_workers(rt: Runtime, host: str, port: int) -> None:
@@ -180,6 +182,7 @@ def serve_with_workers(rt: Runtime, host: str, port: int) -> None:
         log_config=None,
     )
     supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    freeze_startup_heap()
     supervisor.run()
     if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
         fail("an HTTP worker could not start; see the log above", code=1)

@@ -4,6 +4,7 @@ One process runs the projections and the sweeper (`start`); with several HTTP wo
 processes on PostgreSQL, the others only serve requests and keep up with the read models'
 positions (`follow_positions`)."""
 
+import gc
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -33,6 +34,14 @@ POLL_SECONDS = 0.2
 POLL_SECONDS_OTHERS_WRITE = 0.05
 # Seconds between reads of the projections' positions in a process that does not run them.
 POSITIONS_SECONDS = 0.1
+
+
+def freeze_startup_heap() -> None:
+    """For a serving process once it has started: what exists by then (modules, schemas, the
+    runtime) lives as long as the process, so it is moved out of the cyclic collector's sight.
+    Left in, every full collection walks it all again, a pause of about 65 ms."""
+    gc.collect()
+    gc.freeze()
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
