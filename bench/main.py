@@ -131,6 +131,8 @@ class Bench:
         report = self.report
         if self.attempt("data set", lambda: self.build(world)) is None:
             return
+        # What the bench holds lives for the whole run: out of the collector's sight, as a
+        # serving process's startup heap is, so that its pauses do not land in the figures.
         freeze_startup_heap()
         ledger_rate = self.attempt("1 ledger", lambda: self.ledger(world, store, settings))
         self.say(f"2 over HTTP: preparing {self.profile.http_each} services to verify")
