@@ -1526,3 +1526,16 @@ def test_tokens_are_verified_by_the_store_and_tracked_within_a_bound(runtime: Ru
     assert len(verifier) == 2
     assert verify("tb_unknown") is None and verify(tokens[0] + "x") is None
     assert len(verifier) == 2
+
+
+def test_the_token_store_keeps_a_bounded_number_of_answers(runtime: Runtime) -> None:
+    """Unknown tokens are remembered as unknown for a while, but a flood of them cannot grow
+    the memory without bound; a known token is still answered after they push it out."""
+    known = runtime.tokens.create(Role.AUDITOR, "auditor")
+    store = TokenStore(runtime.db, cached=3)
+    assert store.authenticate(known) == Actor("auditor", Role.AUDITOR)
+    for n in range(10):
+        assert store.authenticate(f"tb_unknown-{n}") is None
+    assert len(store) == 3
+    assert store.authenticate(known) == Actor("auditor", Role.AUDITOR)
+    assert len(store) == 3

@@ -4,6 +4,7 @@ import hashlib
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
@@ -13,6 +14,7 @@ from projections.db import Database
 
 SCOPED_ROLES = {Role.COORDINATOR, Role.DESK, Role.VOLUNTEER}
 CACHE_SECONDS = 30.0
+CACHED_TOKENS = 10_000  # the answers kept, the oldest dropped first (unknown tokens too)
 
 
 def _hash(token: str) -> str:
@@ -20,10 +22,15 @@ def _hash(token: str) -> str:
 
 
 class TokenStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cached: int = CACHED_TOKENS) -> None:
         self.db = db
-        self._cache: dict[str, tuple[float, Actor | None]] = {}
+        self._cached = cached
+        self._cache: OrderedDict[str, tuple[float, Actor | None]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """How many answers it keeps."""
+        return len(self._cache)
 
     def create(self, role: Role, name: str, scope_id: UUID | None = None) -> str:
         if role is Role.SYSTEM:
@@ -69,4 +76,7 @@ class TokenStore:
         actor = Actor(row[0], Role(row[1]), UUID(row[2]) if row[2] else None) if row else None
         with self._lock:
             self._cache[digest] = (now, actor)
+            self._cache.move_to_end(digest)
+            while len(self._cache) > self._cached:
+                self._cache.popitem(last=False)
         return actor
