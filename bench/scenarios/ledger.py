@@ -4,7 +4,6 @@ library's one-transaction-per-command pattern, pgbench-style single-row inserts 
 100-row insert batches at the same concurrency on the same database."""
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.database import BenchStore
@@ -64,21 +63,17 @@ def warm_up(world: World) -> LoadResult:
         LedgerOp("warm-up", Transfer(sender, 1, TransferKind.EXCHANGE, to_volunteer_id=recipient))
         for sender, recipient in zip(funded, funded[1:] + funded[:1], strict=True)
     ]
-    return run_ops(ops, world.clients, _executor(world), no_state, _kind)
+    return measure(world, ops)
 
 
 def measure(world: World, ops: list[LedgerOp]) -> LoadResult:
-    return run_ops(ops, world.clients, _executor(world), no_state, _kind)
-
-
-def _executor(world: World) -> Callable[[None, LedgerOp], int | None]:
     def execute(_: None, op: LedgerOp) -> int | None:
         outcome = world.rt.service.execute(world.ctx(), op.command)
         if op.kind == "transfer":
             world.acked_postings.append(str(outcome.body["id"]))
         return outcome.position
 
-    return execute
+    return run_ops(ops, world.clients, execute, no_state, _kind)
 
 
 @dataclass(frozen=True)
