@@ -23,6 +23,7 @@ from timebank.runtime import Runtime
 
 bearer = HTTPBearer(auto_error=False, description="an API token from `timebank token create`")
 MAX_IDEMPOTENCY_KEY = 200
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7E]+$"  # visible ASCII: no spaces, nothing to normalise
 
 
 async def runtime(request: Request) -> Runtime:
@@ -95,8 +96,11 @@ async def commander(
         str | None,
         Header(
             alias="Idempotency-Key",
+            min_length=1,
             max_length=MAX_IDEMPOTENCY_KEY,
-            description="makes a retry safe: the same key and body return the first response",
+            pattern=IDEMPOTENCY_KEY_PATTERN,
+            description="makes a retry safe: the same key and body return the first response "
+            "(1 to 200 visible ASCII characters, e.g. a UUID)",
         ),
     ] = None,
 ) -> Commander:

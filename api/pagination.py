@@ -18,7 +18,12 @@ T = TypeVar("T")
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many items")]
 Cursor = Annotated[
-    str | None, Query(max_length=500, description="`next_cursor` of the previous page")
+    str | None,
+    Query(
+        max_length=500,
+        pattern=r"^[A-Za-z0-9_-]*$",  # URL-safe base64 without padding
+        description="`next_cursor` of the previous page",
+    ),
 ]
 MAX_KEY = 2**63  # integers of a key are positions, minutes and the like: BIGINT, not negative
 MAX_TEXT = 100  # strings of a key are ids, dates and ISO times

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.schemas import ProblemOut
 from ledger.errors import DomainError, Kind
+from ledger.text import PRINTABLE_PATTERN
 
 MEDIA_TYPE = "application/problem+json"
 STATUS = {Kind.INVALID: 422, Kind.NOT_FOUND: 404, Kind.FORBIDDEN: 403, Kind.CONFLICT: 409}
@@ -78,6 +79,17 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def _message(error: Any) -> str:
+    """A validation error in words: pydantic's, but for the pattern that keeps control
+    characters out, which would otherwise be quoted back as a regular expression."""
+    if (
+        error.get("type") == "string_pattern_mismatch"
+        and error.get("ctx", {}).get("pattern") == PRINTABLE_PATTERN
+    ):
+        return "must not contain control characters (tab and line breaks may)"
+    return str(error.get("msg", ""))
+
+
 def install(app: FastAPI) -> None:
     generate = app.openapi
 
@@ -99,7 +111,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"location": [str(p) for p in e.get("loc", ())], "message": e.get("msg", "")}
+            {"location": [str(p) for p in e.get("loc", ())], "message": _message(e)}
             for e in exc.errors()
         ]
         if any(e.get("type") == "json_invalid" for e in exc.errors()):

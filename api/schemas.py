@@ -1,7 +1,7 @@
 """Request and response bodies of the v1 contract."""
 
-from datetime import UTC, date, datetime
-from typing import Annotated, Generic, TypeVar
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 from pydantic import (
@@ -9,36 +9,93 @@ from pydantic import (
     AliasChoices,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
     StrictInt,
+    WithJsonSchema,
 )
 
+from ledger import bounds
 from ledger.activities import Category
 from ledger.awards import AwardKind, AwardStatus, Review
 from ledger.commands import TransferKind
 from ledger.disputes import Resolution
+from ledger.errors import DomainError
 from ledger.identity import DocumentType
 from ledger.organisations import OrgKind
 from ledger.signups import Decision
-from ledger.text import has_control_characters
+from ledger.text import PRINTABLE_PATTERN
 from ledger.trainings import Evaluator
 from ledger.volunteers import Relation
 
 
-def _printable(value: str) -> str:
-    if has_control_characters(value):
-        raise ValueError("must not contain control characters (tab and line breaks may)")
+def _integral(value: object) -> object:
+    """JSON Schema's integer: a number without a fraction, so 2.0 is 2 (never true or "2")."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
-Printable = AfterValidator(_printable)  # every string a request carries has it
-Minutes = Annotated[StrictInt, Field(ge=0, le=10**9, description="a whole number of minutes")]
-Text = Annotated[str, Field(max_length=2000), Printable]
-Name = Annotated[str, Field(min_length=1, max_length=200), Printable]
-Reason = Annotated[str, Field(min_length=1, max_length=2000), Printable]
-Code = Annotated[str, Field(max_length=20), Printable]
+Integral = BeforeValidator(_integral)  # after the constraints: they then keep their names
+
+
+def within(bound: bounds.Whole, description: str | None = None) -> Any:
+    """The constraints of an integer field within `bound`, as the domain checks it."""
+    return Field(ge=bound.low, le=bound.high, description=description)
+
+
+def length(bound: bounds.Text, description: str | None = None) -> Any:
+    """The constraints of a text field within `bound`: at most its length, no control
+    characters but tab and line breaks (a blank required text is refused by the domain)."""
+    return Field(
+        min_length=min(bound.low, 1),
+        max_length=bound.high,
+        pattern=PRINTABLE_PATTERN,
+        description=description,
+    )
+
+
+def _within_calendar(value: datetime) -> datetime:
+    try:
+        return bounds.MOMENT.check(value)
+    except DomainError as e:
+        raise ValueError(e.detail) from e
+
+
+# A time as its offset writes it, in the years the domain accepts; the pattern declares the
+# range to clients (and to JSON Schema, whose date-time format has no bounds).
+Moment = Annotated[
+    AwareDatetime,
+    AfterValidator(_within_calendar),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": bounds.MOMENT.pattern,
+            "description": bounds.MOMENT.description,
+        }
+    ),
+]
+
+
+def _born(value: date) -> date:
+    if value < bounds.EARLIEST_BIRTH:
+        raise ValueError(f"must be {bounds.EARLIEST_BIRTH.isoformat()} or later")
+    return value
+
+
+BirthDate = Annotated[
+    date,
+    AfterValidator(_born),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": bounds.BIRTH_DATE_PATTERN}),
+]
+Minutes = Annotated[StrictInt, within(bounds.SERVICE_MINUTES, "whole minutes of service"), Integral]
+Text = Annotated[str, length(bounds.REASON)]
+Name = Annotated[str, length(bounds.NAME)]
+Reason = Annotated[str, length(bounds.REASON), Field(min_length=1)]
+Code = Annotated[str, length(bounds.CODE)]
 
 
 class Body(BaseModel):
@@ -51,17 +108,6 @@ class View(BaseModel):
     """A response read from an object's attributes: `View.model_validate(obj)`."""
 
     model_config = ConfigDict(from_attributes=True)
-
-
-def _within_calendar(value: datetime) -> datetime:
-    if not EARLIEST <= value <= LATEST:
-        raise ValueError(f"must be between {EARLIEST.year} and {LATEST.year - 1}")
-    return value
-
-
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-Moment = Annotated[AwareDatetime, AfterValidator(_within_calendar)]
 
 
 ViewPosition = Annotated[int, Field(description="the log position this view reflects")]
@@ -89,7 +135,14 @@ class OrganisationIn(Body):
     name: Name
     kind: OrgKind
     parent_id: UUID | None = None
-    population: Annotated[StrictInt, Field(ge=0)] | None = None
+    population: (
+        Annotated[
+            StrictInt,
+            within(bounds.POPULATION, "people living there (for the registration ratio)"),
+            Integral,
+        ]
+        | None
+    ) = None
 
 
 class OrganisationOut(BaseModel):
@@ -106,17 +159,17 @@ class OrganisationOut(BaseModel):
 
 class IdDocument(Body):
     type: DocumentType
-    number: Annotated[str, Field(min_length=1, max_length=64), Printable]
+    number: Annotated[str, length(bounds.ID_NUMBER)]
 
 
 class VolunteerIn(Body):
     name: Name
     id_document: IdDocument
-    phone: Annotated[str, Field(min_length=3, max_length=32), Printable]
-    birth_date: date
+    phone: Annotated[str, length(bounds.PHONE)]
+    birth_date: BirthDate
     party_member: StrictBool = False
-    skills: list[Annotated[str, Field(max_length=100), Printable]] = Field(
-        default_factory=list, max_length=50
+    skills: list[Annotated[str, length(bounds.SKILL)]] = Field(
+        default_factory=list, max_length=bounds.SKILLS
     )
     home_org_id: UUID
 
@@ -166,11 +219,11 @@ class ActivityIn(Body):
     org_id: UUID
     title: Name
     category: Category
-    location: Annotated[str, Field(max_length=500), Printable] = ""
+    location: Annotated[str, length(bounds.LOCATION)] = ""
     starts_at: Moment
     ends_at: Moment
-    capacity: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
-    campaign: Annotated[str, Field(max_length=200), Printable] | None = None
+    capacity: Annotated[StrictInt, within(bounds.CAPACITY), Integral]
+    campaign: Annotated[str, length(bounds.CAMPAIGN)] | None = None
 
 
 class ActivityCreatedOut(CreatedOut):
@@ -269,7 +322,7 @@ class TransferIn(Body):
     from_volunteer_id: UUID
     to_volunteer_id: UUID | None = None
     to_org_id: UUID | None = None
-    minutes: Annotated[StrictInt, Field(gt=0, le=10**9)]
+    minutes: Annotated[StrictInt, within(bounds.TRANSFER_MINUTES), Integral]
     kind: TransferKind
     memo: Text = ""
 
@@ -288,9 +341,16 @@ class TransferOut(Positioned):
 class RewardIn(Body):
     venue_id: UUID
     name: Name
-    cost_minutes: Annotated[StrictInt, Field(gt=0, le=10**9)]
-    stock: Annotated[StrictInt, Field(ge=0, le=10**9)]
-    per_volunteer_limit: Annotated[StrictInt, Field(gt=0)] | None = None
+    cost_minutes: Annotated[StrictInt, within(bounds.COST_MINUTES), Integral]
+    stock: Annotated[StrictInt, within(bounds.STOCK), Integral]
+    per_volunteer_limit: (
+        Annotated[
+            StrictInt,
+            within(bounds.PER_VOLUNTEER_LIMIT, "how many one volunteer may take"),
+            Integral,
+        ]
+        | None
+    ) = None
 
 
 class RewardOut(BaseModel):
@@ -305,7 +365,7 @@ class RewardOut(BaseModel):
 class RedemptionIn(Body):
     volunteer_id: UUID
     reward_id: UUID
-    quantity: Annotated[StrictInt, Field(gt=0, le=1000)] = 1
+    quantity: Annotated[StrictInt, within(bounds.QUANTITY), Integral] = 1
 
 
 class RedemptionOut(Positioned):
@@ -317,7 +377,7 @@ class RedemptionOut(Positioned):
 
 
 class FulfilIn(Body):
-    code: Annotated[Code, Field(min_length=1)]
+    code: Code
 
 
 class RedemptionDetailOut(BaseModel):
@@ -346,7 +406,9 @@ class Readiness(BaseModel):
 
 
 class CompletionIn(Body):
-    beneficiaries: Annotated[StrictInt, Field(ge=0, le=10**7, description="people served (人次)")]
+    beneficiaries: Annotated[
+        StrictInt, within(bounds.BENEFICIARIES, "people served (人次)"), Integral
+    ]
 
 
 class CompletionOut(Positioned):
@@ -359,8 +421,8 @@ class TrainingIn(Body):
     org_id: UUID
     title: Name
     held_at: Moment
-    minutes: Annotated[StrictInt, Field(ge=1, le=24 * 60)]
-    volunteer_ids: list[UUID] = Field(min_length=1, max_length=1000)
+    minutes: Annotated[StrictInt, within(bounds.TRAINING_MINUTES), Integral]
+    volunteer_ids: list[UUID] = Field(min_length=1, max_length=bounds.PARTICIPANTS)
 
 
 class TrainingCreatedOut(CreatedOut):
@@ -378,7 +440,7 @@ class TrainingOut(View):
 
 class EvaluationIn(Body):
     signup_id: UUID
-    score: Annotated[StrictInt, Field(ge=1, le=5)]
+    score: Annotated[StrictInt, within(bounds.SCORE), Integral]
     by: Evaluator = Field(description="the organiser, or the served person (recorded for them)")
     comment: Text = ""
 
@@ -458,8 +520,10 @@ class BackfillIn(Body):
     started_at: Moment
     ended_at: Moment
     description: Text = Field("", description="what was done (required)")
-    evidence: list[Annotated[str, Field(max_length=500), Printable]] = Field(
-        default_factory=list, max_length=20, description="references to photos, sign-in sheets"
+    evidence: list[Annotated[str, length(bounds.EVIDENCE_ITEM)]] = Field(
+        default_factory=list,
+        max_length=bounds.EVIDENCE,
+        description="references to photos, sign-in sheets",
     )
     activity_id: UUID | None = None
 

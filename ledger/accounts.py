@@ -8,6 +8,7 @@ has no limit and is derived from the postings by the projections.
 from typing import Any
 from uuid import UUID, uuid4
 
+from ledger import bounds
 from ledger.audit import Context
 from ledger.base import LedgerAggregate
 from ledger.errors import Conflict, Invalid
@@ -233,6 +234,8 @@ class Account(LedgerAggregate):
         memo: str,
         recipient: "Account | None" = None,
     ) -> dict[str, Any]:
+        bounds.TRANSFER_MINUTES.check(minutes)
+        bounds.REASON.check(memo)
         self._require_spendable(minutes, rules)
         if recipient is not None:
             if recipient.id == self.id:

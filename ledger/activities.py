@@ -5,6 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
+from ledger import bounds
 from ledger.audit import Context
 from ledger.base import LedgerAggregate
 from ledger.errors import Conflict, Invalid
@@ -121,12 +122,15 @@ class Activity(LedgerAggregate):
         capacity: int,
         campaign: str | None,
     ) -> "Activity":
-        if not title.strip():
-            raise Invalid("invalid-title", "an activity needs a title")
+        bounds.TITLE.check(title)
+        bounds.LOCATION.check(location)
+        if campaign is not None:
+            bounds.CAMPAIGN.check(campaign)
+        bounds.MOMENT.check(starts_at)
+        bounds.MOMENT.check(ends_at)
+        bounds.CAPACITY.check(capacity)
         if ends_at <= starts_at:
             raise Invalid("invalid-schedule", "an activity must end after it starts")
-        if capacity < 1:
-            raise Invalid("invalid-capacity", "capacity must be at least 1")
         activity: Activity = cls.new(
             ctx,
             cls.Published,
@@ -148,8 +152,7 @@ class Activity(LedgerAggregate):
 
     def complete(self, ctx: Context, beneficiaries: int) -> None:
         """Records how many people were served; a repeated identical completion does nothing."""
-        if beneficiaries < 0:
-            raise Invalid("invalid-beneficiaries", "beneficiaries cannot be negative")
+        bounds.BENEFICIARIES.check(beneficiaries)
         if self.beneficiaries is not None:
             if self.beneficiaries == beneficiaries:
                 return

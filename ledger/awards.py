@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
+from ledger import bounds
 from ledger.audit import Context
 from ledger.base import LedgerAggregate
 from ledger.errors import Conflict, Invalid
@@ -122,8 +123,8 @@ class Award(LedgerAggregate):
         reason: str,
         level: int | None = None,
     ) -> "Award":
-        if not title.strip():
-            raise Invalid("invalid-title", "an award needs a title")
+        bounds.TITLE.check(title)
+        bounds.REASON.check(reason)
         award: Award = cls.new(
             ctx,
             cls.Announced,
@@ -142,7 +143,7 @@ class Award(LedgerAggregate):
         return now < self.notice_ends_at
 
     def object(self, ctx: Context, objection_id: UUID, reason: str) -> None:
-        if not reason.strip():
+        if not bounds.REASON.check(reason).strip():
             raise Invalid("reason-required", "an objection needs a reason")
         if self.status not in (AwardStatus.IN_NOTICE, AwardStatus.OBJECTED) or not self.in_notice(
             ctx.now
@@ -153,7 +154,7 @@ class Award(LedgerAggregate):
     def review(self, ctx: Context, decision: Review, reason: str) -> None:
         if self.status != AwardStatus.OBJECTED:
             raise Conflict("nothing-to-review", "the award has no open objection")
-        if not reason.strip():
+        if not bounds.REASON.check(reason).strip():
             raise Invalid("reason-required", "a review needs a reason")
         self.record(ctx, self.Reviewed, decision=decision.value, reason=reason.strip())
 

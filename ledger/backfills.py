@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
+from ledger import bounds
 from ledger.audit import Context
 from ledger.base import LedgerAggregate
 from ledger.errors import Conflict, Forbidden, Invalid
@@ -28,6 +29,8 @@ def backfill_minutes(started_at: datetime, ended_at: datetime, rules: Rules) -> 
 
 def check_interval(ctx: Context, rules: Rules, started_at: datetime, ended_at: datetime) -> int:
     """Validates a back-filled interval against the window; returns its service minutes."""
+    bounds.MOMENT.check(started_at)
+    bounds.MOMENT.check(ended_at)
     if started_at < ctx.now - timedelta(days=rules.backfill_window_days):
         raise Invalid(
             "outside-backfill-window",
@@ -149,7 +152,7 @@ class Backfill(LedgerAggregate):
         self.record(ctx, self.Approved, minutes=self.minutes, credits=credits)
 
     def reject(self, ctx: Context, reason: str) -> None:
-        if not reason.strip():
+        if not bounds.REASON.check(reason).strip():
             raise Invalid("reason-required", "a rejection needs a reason")
         self.require_submitted("rejected")
         self.record(ctx, self.Rejected, reason=reason.strip())

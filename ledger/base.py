@@ -1,4 +1,5 @@
-"""The aggregate base class: every event records who, in which role, and the request id."""
+"""The aggregate base class: every event records who, in which role, and the request id, and
+holds nothing a read model could not store."""
 
 from datetime import datetime
 from typing import Any
@@ -6,6 +7,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from ledger.audit import Context
+from ledger.bounds import storable
 
 
 class LedgerAggregate(Aggregate):
@@ -19,8 +21,10 @@ class LedgerAggregate(Aggregate):
         pass
 
     def record(self, ctx: Context, event_class: type[Aggregate.Event], **fields: Any) -> None:
+        storable(fields)
         self.trigger_event(event_class, **ctx.audit_fields(), **fields)
 
     @classmethod
     def new(cls, ctx: Context, event_class: type[Aggregate.Created], **fields: Any) -> Any:
+        storable(fields)
         return cls._create(event_class, **ctx.audit_fields(), **fields)

@@ -6,12 +6,11 @@ from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
 
+from ledger import bounds
 from ledger.audit import Context
 from ledger.base import LedgerAggregate
 from ledger.errors import Conflict, Invalid
 from ledger.identity import derived_id
-
-MAX_CORRECTED_MINUTES = 24 * 60
 
 
 class DisputeStatus(StrEnum):
@@ -105,7 +104,7 @@ class Dispute(LedgerAggregate):
 
     @staticmethod
     def require_disputable(record: CreditedRecord, reason: str) -> None:
-        if not reason.strip():
+        if not bounds.REASON.check(reason).strip():
             raise Invalid("reason-required", "a dispute needs a reason")
         if not record.is_credited:
             raise Conflict(
@@ -141,14 +140,12 @@ class Dispute(LedgerAggregate):
         """Validates a resolution against the record's current minutes; returns the reason."""
         if not self.is_open:
             raise Conflict("dispute-resolved", f"the dispute was already {self.status}")
-        if not reason.strip():
+        if not bounds.REASON.check(reason).strip():
             raise Invalid("reason-required", "a resolution needs a reason")
         if decision == Resolution.CORRECT:
-            if minutes is None or not 0 <= minutes <= MAX_CORRECTED_MINUTES:
-                raise Invalid(
-                    "invalid-minutes",
-                    f"a correction needs minutes between 0 and {MAX_CORRECTED_MINUTES}",
-                )
+            if minutes is None:
+                raise Invalid("invalid-minutes", "a correction needs the corrected minutes")
+            bounds.SERVICE_MINUTES.check(minutes)
             if minutes == current:
                 raise Invalid(
                     "unchanged-minutes",

@@ -11,6 +11,7 @@ from stdnum import damm
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
+from ledger import bounds
 from ledger.errors import Invalid
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://timebank.invalid/ids")
@@ -25,7 +26,7 @@ class DocumentType(StrEnum):
 
 
 def normalise_document(doc_type: DocumentType, number: str) -> str:
-    cleaned = "".join(number.split()).upper()
+    cleaned = "".join(bounds.ID_NUMBER.check(number).split()).upper()
     if not cleaned:
         raise Invalid("invalid-id-document", "the ID document number is empty")
     if doc_type is DocumentType.RESIDENT_ID:
@@ -36,8 +37,6 @@ def normalise_document(doc_type: DocumentType, number: str) -> str:
                 "invalid-id-document",
                 f"not a valid resident ID number (GB 11643): {e}",
             ) from None
-    if len(cleaned) > 64:
-        raise Invalid("invalid-id-document", "the ID document number is too long")
     return cleaned
 
 

@@ -1,8 +1,10 @@
 """The organisation tree: district > street > community, station or team; venues."""
 
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
+from ledger import bounds
 from ledger.audit import Context
 from ledger.base import LedgerAggregate
 from ledger.errors import Invalid
@@ -28,6 +30,15 @@ class OrgKind(StrEnum):
 
 class Organisation(LedgerAggregate):
     class Registered(LedgerAggregate.Created):
+        class_version = 2  # v2: population within bounds.POPULATION
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Recorded before the bound was enforced: a population beyond it is unknown.
+            population = state["population"]
+            if population is not None and not 0 <= population <= bounds.POPULATION.high:
+                state["population"] = None
+
         name: str
         kind: str
         parent_id: UUID | None
@@ -58,14 +69,13 @@ class Organisation(LedgerAggregate):
         parent: "Organisation | None",
         population: int | None,
     ) -> "Organisation":
-        if not name.strip():
-            raise Invalid("invalid-name", "an organisation needs a name")
+        bounds.NAME.check(name)
         parent_kind = parent.kind.value if parent else None
         if parent_kind not in ALLOWED_PARENTS[kind.value]:
             where = f"under a {parent_kind}" if parent_kind else "without a parent"
             raise Invalid("invalid-parent", f"a {kind.value} cannot be registered {where}")
-        if population is not None and population < 0:
-            raise Invalid("invalid-population", "population cannot be negative")
+        if population is not None:
+            bounds.POPULATION.check(population)
         path = [*parent.path, org_id] if parent else [org_id]
         org: Organisation = cls.new(
             ctx,

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid4
 
+from ledger import bounds
 from ledger.accounts import Account
 from ledger.activities import Activity, Category
 from ledger.audit import Role
@@ -29,9 +30,6 @@ from ledger.signups import Signup
 from ledger.timesheets import Timesheet
 from ledger.unit_of_work import UnitOfWork
 from ledger.volunteers import Volunteer
-
-MAX_EVIDENCE = 20
-
 
 # Back-fill ----------------------------------------------------------------------------
 
@@ -61,12 +59,11 @@ class SubmitBackfill(Command):
         org = uow.get(Organisation, self.org_id, "organisation")
         require_coordinator_of(uow, actor, org.id)
         volunteer = uow.get(Volunteer, self.volunteer_id, "volunteer")
-        description = self.description.strip()
+        description = bounds.REASON.check(self.description).strip()
         if not description:
             raise Invalid("description-required", "a back-fill needs a description")
-        evidence = [e.strip() for e in self.evidence if e.strip()]
-        if len(evidence) > MAX_EVIDENCE:
-            raise Invalid("invalid-evidence", f"at most {MAX_EVIDENCE} pieces of evidence")
+        evidence = bounds.EVIDENCE_ITEM.check_all(self.evidence, bounds.EVIDENCE)
+        evidence = [e.strip() for e in evidence if e.strip()]
         category, campaign = self.category, None
         if self.activity_id is not None:
             activity = uow.get(Activity, self.activity_id, "activity")

@@ -3,11 +3,13 @@
 import secrets
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
+from ledger import bounds
 from ledger.audit import Context
 from ledger.base import LedgerAggregate
-from ledger.errors import Conflict, Invalid
+from ledger.errors import Conflict
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
@@ -22,6 +24,15 @@ class Reward(LedgerAggregate):
     contended = True  # a popular reward is redeemed by many at once
 
     class Listed(LedgerAggregate.Created):
+        class_version = 2  # v2: per_volunteer_limit within bounds.PER_VOLUNTEER_LIMIT
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Recorded before the bound was enforced: a limit beyond it limits nothing.
+            limit = state["per_volunteer_limit"]
+            if limit is not None and limit > bounds.PER_VOLUNTEER_LIMIT.high:
+                state["per_volunteer_limit"] = None
+
         venue_id: UUID
         name: str
         cost_minutes: int
@@ -72,14 +83,11 @@ class Reward(LedgerAggregate):
         stock: int,
         per_volunteer_limit: int | None,
     ) -> "Reward":
-        if not name.strip():
-            raise Invalid("invalid-name", "a reward needs a name")
-        if cost_minutes < 1:
-            raise Invalid("invalid-cost", "a reward costs at least one minute")
-        if stock < 0:
-            raise Invalid("invalid-stock", "stock cannot be negative")
-        if per_volunteer_limit is not None and per_volunteer_limit < 1:
-            raise Invalid("invalid-limit", "a per-volunteer limit must be at least 1")
+        bounds.NAME.check(name)
+        bounds.COST_MINUTES.check(cost_minutes)
+        bounds.STOCK.check(stock)
+        if per_volunteer_limit is not None:
+            bounds.PER_VOLUNTEER_LIMIT.check(per_volunteer_limit)
         reward: Reward = cls.new(
             ctx,
             cls.Listed,
@@ -92,8 +100,7 @@ class Reward(LedgerAggregate):
         return reward
 
     def reserve(self, ctx: Context, redemption_id: UUID, volunteer_id: UUID, quantity: int) -> None:
-        if quantity < 1:
-            raise Invalid("invalid-quantity", "quantity must be at least 1")
+        bounds.QUANTITY.check(quantity)
         if quantity > self.stock:
             raise Conflict("insufficient-stock", f"only {self.stock} left in stock")
         if self.per_volunteer_limit is not None:
@@ -182,13 +189,14 @@ class Redemption(LedgerAggregate):
 
     def fulfil(self, ctx: Context, code: str) -> None:
         self._require_reserved()
-        if not secrets.compare_digest(code.strip().upper(), self.code):
+        typed = bounds.CODE.check(code).strip().upper().encode()  # any text: compare bytes
+        if not secrets.compare_digest(typed, self.code.encode()):
             raise Conflict("wrong-code", "the redemption code does not match")
         self.record(ctx, self.Fulfilled)
 
     def cancel(self, ctx: Context, reason: str) -> None:
         self._require_reserved()
-        self.record(ctx, self.Cancelled, reason=reason)
+        self.record(ctx, self.Cancelled, reason=bounds.REASON.check(reason))
 
     def expire(self, ctx: Context) -> None:
         self._require_reserved()

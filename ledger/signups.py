@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from ledger import bounds
 from ledger.audit import Context
 from ledger.base import LedgerAggregate
 from ledger.errors import Conflict, Invalid
@@ -29,7 +30,6 @@ class Decision(StrEnum):
     REJECT = "reject"
 
 
-MAX_SERVICE_MINUTES = 24 * 60
 CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -156,6 +156,7 @@ class Signup(LedgerAggregate):
         self.record(ctx, self.Promoted)
 
     def cancel(self, ctx: Context, reason: str) -> None:
+        bounds.REASON.check(reason)
         if self.status not in (SignupStatus.ACCEPTED, SignupStatus.WAITLISTED):
             raise Conflict(
                 "cannot-cancel", f"a signup that is {self.status.value} can no longer be cancelled"
@@ -167,6 +168,7 @@ class Signup(LedgerAggregate):
             raise Conflict(
                 "cannot-check-in", f"a signup that is {self.status.value} cannot check in"
             )
+        bounds.MOMENT.check(at)
         if at > ctx.now + CLOCK_SKEW:
             raise Invalid("time-in-future", "check-in time is in the future")
         if at > self.ends_at + timedelta(minutes=rules.grace_minutes):
@@ -178,6 +180,7 @@ class Signup(LedgerAggregate):
             raise Conflict(
                 "cannot-check-out", f"a signup that is {self.status.value} cannot check out"
             )
+        bounds.MOMENT.check(at)
         if at > ctx.now + CLOCK_SKEW:
             raise Invalid("time-in-future", "check-out time is in the future")
         if at <= self.checked_in_at:
@@ -189,14 +192,13 @@ class Signup(LedgerAggregate):
     def decide(self, decision: Decision, minutes: int | None, reason: str | None) -> Verdict | None:
         """Validates a verification; None when it repeats the decision already recorded
         (a retry, which must credit nothing more)."""
-        reason = reason.strip() if reason else None
+        reason = bounds.REASON.check(reason).strip() or None if reason else None
         if decision == Decision.APPROVE:
             minutes = self.measured_minutes
         elif decision == Decision.ADJUST:
-            if minutes is None or not 0 <= minutes <= MAX_SERVICE_MINUTES:
-                raise Invalid(
-                    "invalid-minutes", f"adjust needs minutes between 0 and {MAX_SERVICE_MINUTES}"
-                )
+            if minutes is None:
+                raise Invalid("invalid-minutes", "adjust needs the verified minutes")
+            bounds.SERVICE_MINUTES.check(minutes)
             if not reason:
                 raise Invalid("reason-required", "an adjustment needs a reason")
         else:

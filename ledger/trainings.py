@@ -4,13 +4,11 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
 
+from ledger import bounds
 from ledger.audit import Context
 from ledger.base import LedgerAggregate
 from ledger.errors import Invalid
 from ledger.identity import derived_id
-
-MAX_TRAINING_MINUTES = 24 * 60
-MAX_PARTICIPANTS = 1000
 
 
 class Training(LedgerAggregate):
@@ -40,16 +38,13 @@ class Training(LedgerAggregate):
         minutes: int,
         volunteer_ids: list[UUID],
     ) -> "Training":
-        if not title.strip():
-            raise Invalid("invalid-title", "a training needs a title")
-        if not 1 <= minutes <= MAX_TRAINING_MINUTES:
-            raise Invalid(
-                "invalid-minutes", f"a training lasts between 1 and {MAX_TRAINING_MINUTES} minutes"
-            )
-        if not 1 <= len(volunteer_ids) <= MAX_PARTICIPANTS:
+        bounds.TITLE.check(title)
+        bounds.MOMENT.check(held_at)
+        bounds.TRAINING_MINUTES.check(minutes)
+        if not 1 <= len(volunteer_ids) <= bounds.PARTICIPANTS:
             raise Invalid(
                 "invalid-participants",
-                f"a training has between 1 and {MAX_PARTICIPANTS} participants",
+                f"a training has between 1 and {bounds.PARTICIPANTS} participants",
             )
         if len(set(volunteer_ids)) != len(volunteer_ids):
             raise Invalid("duplicate-participant", "a volunteer is listed more than once")
@@ -115,8 +110,8 @@ class Evaluation(LedgerAggregate):
         by: Evaluator,
         comment: str,
     ) -> "Evaluation":
-        if not 1 <= score <= 5:
-            raise Invalid("invalid-score", "a score is a whole number from 1 to 5")
+        bounds.SCORE.check(score)
+        bounds.REASON.check(comment)
         evaluation: Evaluation = cls.new(
             ctx,
             cls.Given,

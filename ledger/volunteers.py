@@ -5,6 +5,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from ledger import bounds
 from ledger.audit import Context
 from ledger.base import LedgerAggregate
 from ledger.errors import Conflict, Invalid
@@ -83,12 +84,16 @@ class Volunteer(LedgerAggregate):
 
     @classmethod
     def register(cls, ctx: Context, volunteer_id: UUID, **fields: Any) -> "Volunteer":
-        name = str(fields["name"]).strip()
-        if not name:
-            raise Invalid("invalid-name", "a volunteer needs a name")
+        name = bounds.NAME.check(fields["name"]).strip()
+        bounds.ID_NUMBER.check(fields["id_number"])
+        bounds.PHONE.check(fields["phone"])
+        bounds.SKILL.check_all(fields["skills"], bounds.SKILLS)
         birth = date.fromisoformat(str(fields["birth_date"]))
-        if birth > ctx.now.date():
-            raise Invalid("invalid-birth-date", "the birth date is in the future")
+        if not bounds.EARLIEST_BIRTH <= birth <= ctx.now.date():
+            raise Invalid(
+                "invalid-birth-date",
+                f"the birth date must be from {bounds.EARLIEST_BIRTH.isoformat()} to today",
+            )
         fields = {**fields, "name": name, "birth_date": birth.isoformat()}
         volunteer: Volunteer = cls.new(ctx, cls.Registered, id=volunteer_id, **fields)
         return volunteer
@@ -118,7 +123,7 @@ class Volunteer(LedgerAggregate):
     def transfer_membership(self, ctx: Context, to_org_id: UUID, reason: str) -> None:
         if to_org_id == self.home_org_id:
             raise Conflict("already-member", "the volunteer already belongs to that organisation")
-        if not reason.strip():
+        if not bounds.REASON.check(reason).strip():
             raise Invalid("reason-required", "a membership transfer needs a reason")
         self.record(
             ctx,

@@ -43,15 +43,17 @@ from zoneinfo import ZoneInfo
 
 from ledger.activities import Category
 from ledger.errors import Invalid
-from ledger.text import has_control_characters
 from ledger.volunteers import Volunteer
 from projections.db import Cursor, Database, utc_text
 from projections.records import CAMPAIGN_PREFIX
 
 RECORD_LIST_LIMIT = 500  # each list of a service record holds the newest this many entries
-YEAR = re.compile(r"\d{4}")
-MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-MAX_CAMPAIGN = 200
+# 2026, 2026-03 or campaign:<name> (any name an activity may carry, known or not).
+PERIOD_PATTERN = (
+    r"^(?P<year>[0-9]{4})$|^(?P<month>[0-9]{4}-(0[1-9]|1[0-2]))$"
+    r"|^campaign:(?P<campaign>[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]{1,200})$"
+)
+PERIOD = re.compile(PERIOD_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -65,19 +67,15 @@ class Period:
 
 
 def parse_period(text: str) -> Period:
-    if has_control_characters(text):
-        raise Invalid("invalid-period", "a period must not contain control characters")
-    if YEAR.fullmatch(text):
-        return Period(text, "year")
-    if MONTH.fullmatch(text):
-        return Period(text, "month")
-    name = text.removeprefix(CAMPAIGN_PREFIX)
-    if text.startswith(CAMPAIGN_PREFIX) and name.strip() and len(name) <= MAX_CAMPAIGN:
-        return Period(text, "campaign")
-    raise Invalid(
-        "invalid-period",
-        f"period {text[:100]!r} is not a year (2026), a month (2026-03) or campaign:<name>",
-    )
+    match = PERIOD.fullmatch(text)
+    if match is None:
+        raise Invalid(
+            "invalid-period",
+            f"period {text[:100]!r} is not a year (2026), a month (2026-03) or campaign:<name>",
+        )
+    kind = match.lastgroup
+    assert kind is not None
+    return Period(text, kind)
 
 
 def _moment(value: Any) -> datetime | None:

@@ -10,6 +10,8 @@ import psycopg
 
 from ledger.accounts import Account
 from ledger.commands import account_id
+from ledger.organisations import Organisation
+from ledger.rewards import Reward
 from ledger.signups import Signup
 from tests.conftest import make_settings
 from tests.http import Town, serve
@@ -84,5 +86,56 @@ def test_credits_and_verifications_of_the_first_version_still_replay(database_ur
         assert isinstance(signup_id, UUID), signup_id
         signup = rt.service.load(Signup, signup_id, "signup")
         assert signup.volunteer_id == volunteer_id and signup.credits == 50
+    finally:
+        rt.close()
+
+
+def test_numbers_recorded_beyond_todays_bounds_no_longer_stop_the_read_models(
+    database_url: str,
+) -> None:
+    """Before populations and per-volunteer limits were bounded, a population of 2**63 or a
+    limit of 10**30 could be recorded; no read model can store them. Such events read as the
+    unknown population and the unlimited reward they mean, and every read model follows."""
+    rt = Runtime(make_settings(database_url))
+    rt.start()
+    with serve(rt) as base_url:
+        town = Town(rt, base_url)
+        org = town.admin.post(
+            "/v1/organisations", {"name": "大社区", "kind": "district", "population": 7}
+        ).json()["id"]
+        reward = town.admin.post(
+            "/v1/rewards",
+            {
+                "venue_id": town.venue,
+                "name": "米",
+                "cost_minutes": 5,
+                "stock": 3,
+                "per_volunteer_limit": 2,
+            },
+        ).json()["id"]
+    rt.close()
+
+    def huge_population(state: dict[str, Any]) -> None:
+        if state["population"] == 7:
+            state["population"] = 2**63
+
+    def huge_limit(state: dict[str, Any]) -> None:
+        state["per_volunteer_limit"] = 10**30
+
+    rt = Runtime(make_settings(database_url))
+    try:
+        assert downgrade_events(rt, "Organisation.Registered", huge_population) >= 1
+        assert downgrade_events(rt, "Reward.Listed", huge_limit) == 1
+        rt.runner.catch_up()
+        for projection in rt.runner.projections:
+            rt.runner.rebuild(projection.name)
+        assert rt.service.load(Organisation, UUID(org), "organisation").population is None
+        assert rt.service.load(Reward, UUID(reward), "reward").per_volunteer_limit is None
+        with rt.db.read() as cur:
+            cur.execute("SELECT population FROM tb_rec_orgs WHERE id = %s", (org,))
+            assert cur.fetchone()[0] is None
+        assert rt.runner.read_positions() == {
+            p.name: rt.runner.head() for p in rt.runner.projections
+        }
     finally:
         rt.close()

@@ -11,7 +11,6 @@ from api.schemas import (
     IdDocument,
     MembershipOut,
     MembershipTransferIn,
-    Printable,
     VolunteerCreatedOut,
     VolunteerIn,
     VolunteerOut,
@@ -21,6 +20,7 @@ from ledger.commands import LinkFamily, RegisterVolunteer, TransferMembership
 from ledger.identity import DocumentType, normalise_volunteer_number, number_claim_id
 from ledger.permissions import require_role
 from ledger.privacy import personal_data, sees_pii
+from ledger.text import PRINTABLE_PATTERN
 from ledger.volunteers import Relation, Volunteer, VolunteerNumber
 from timebank.runtime import Runtime
 
@@ -66,7 +66,9 @@ def _view(rt: Runtime, ctx: Context, volunteer: Volunteer) -> VolunteerOut:
 
 @router.get("", response_model=VolunteerOut, summary="Look a volunteer up by volunteer number")
 def find_by_number(
-    rt: RuntimeDep, ctx: ContextDep, number: Annotated[str, Query(max_length=32), Printable]
+    rt: RuntimeDep,
+    ctx: ContextDep,
+    number: Annotated[str, Query(max_length=32, pattern=PRINTABLE_PATTERN)],
 ) -> VolunteerOut:
     require_role(ctx.actor, Role.DESK, Role.COORDINATOR, Role.AUDITOR)
     claim = rt.service.load(
