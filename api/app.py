@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems
 from api.auth import TokenVerifier
+from api.guard import RequestGuard
 from api.routes import (
     accounts,
     activities,
@@ -131,12 +132,13 @@ def create_app(runtime: Runtime, owns_runtime: bool = False) -> FastAPI:
         "body returns the first response and records nothing new; with another body, 409. "
         "Errors are RFC 9457 problem+json with a stable `type`.",
         openapi_tags=[{"name": tag} for module in DOCUMENTED for tag in module.router.tags],
+        max_body_size=runtime.settings.max_body_bytes,
     )
     app.state.runtime = runtime
-    app.state.token_verifier = TokenVerifier(runtime.tokens)
     problems.install(app)
     for module in MATCHED:
         app.include_router(module.router)
 
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestGuard, health=runtime.health, verifier=TokenVerifier(runtime.tokens))
+    app.add_middleware(RequestContext)  # the outermost: every answer gets a request id
     return app

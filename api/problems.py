@@ -1,7 +1,10 @@
 """RFC 9457 problem details for every error, with a stable `type` per error code."""
 
+import sqlite3
 from typing import Any
 
+import psycopg
+from eventsourcing import persistence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -9,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.schemas import ProblemOut
 from ledger.errors import DomainError, Kind
+from ledger.group_commit import StoreUnavailable
 from ledger.text import PRINTABLE_PATTERN
 
 MEDIA_TYPE = "application/problem+json"
@@ -42,6 +46,23 @@ def problem(
         **extra,
     }
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+# What a store that does not answer raises: the drivers' connection errors (a pool's timeout
+# among them), the event library's, and SQLite's (a database locked past its busy timeout).
+STORE_ERRORS = (
+    psycopg.OperationalError,
+    persistence.OperationalError,
+    persistence.InterfaceError,
+    sqlite3.OperationalError,
+    StoreUnavailable,
+)
+
+
+def store_unavailable(
+    detail: str = "the database does not answer right now; retry shortly",
+) -> JSONResponse:
+    return problem(503, "store-unavailable", detail, {"Retry-After": "1"})
 
 
 class ProblemError(Exception):
@@ -127,6 +148,17 @@ def install(app: FastAPI) -> None:
             instance=request.url.path,
             errors=errors,
         )
+
+    async def store_error(request: Request, exc: Exception) -> JSONResponse:
+        """A store that stopped answering mid-request: 503, and the next requests are refused
+        at once until it answers again."""
+        request.app.state.runtime.health.failed(exc)
+        if isinstance(exc, StoreUnavailable):
+            return store_unavailable(str(exc))
+        return store_unavailable()
+
+    for error in STORE_ERRORS:
+        app.add_exception_handler(error, store_error)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

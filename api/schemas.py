@@ -395,11 +395,30 @@ class RedemptionDetailOut(BaseModel):
 # Operations
 
 
+class StoreCheck(BaseModel):
+    available: bool
+    error: str | None = Field(description="why not, when it does not answer")
+    log_head: int | None = Field(description="the last log position the store reported")
+
+
+class FailureOut(View):
+    position: int = Field(description="the last event it applied; the next one fails")
+    error: str
+    failed_since: AwareDatetime
+    attempts: int
+
+
+class ProjectionCheck(BaseModel):
+    position: int
+    lag: int | None = Field(description="events behind the log head (never negative)")
+    failure: FailureOut | None = Field(description="set while it cannot apply the next event")
+
+
 class Readiness(BaseModel):
     status: str = Field(description="ready or unavailable")
-    checks: dict[str, object] = Field(
-        description="read_models and event_store answer; lag per projection in events"
-    )
+    problems: list[str] = Field(description="why it is unavailable, in words")
+    store: StoreCheck
+    projections: dict[str, ProjectionCheck]
 
 
 # Recognition: activity completion, trainings, evaluations, commendations and stars

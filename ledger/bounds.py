@@ -36,32 +36,38 @@ class Whole:
 @dataclass(frozen=True)
 class Text:
     """Text of `low` to `high` characters (blank counts as empty when `low` > 0), without
-    control characters other than tab and line breaks; refused as `invalid-<name>`."""
+    control characters other than tab and line breaks; refused as `invalid-<name>`, in
+    words that call it `label`."""
 
     name: str
     low: int
     high: int
+    label: str = ""
+
+    @property
+    def what(self) -> str:
+        return self.label or self.name
 
     def check(self, value: str) -> str:
         if not isinstance(value, str):
-            raise Invalid(f"invalid-{self.name}", f"{self.name} must be text")
+            raise Invalid(f"invalid-{self.name}", f"{self.what} must be text")
         if len(value) > self.high:
             raise Invalid(
-                f"invalid-{self.name}", f"{self.name} must be at most {self.high} characters"
+                f"invalid-{self.name}", f"{self.what} must be at most {self.high} characters"
             )
         if has_control_characters(value) or has_lone_surrogates(value):
             raise Invalid(
                 f"invalid-{self.name}",
-                f"{self.name} must not contain control characters (tab and line breaks may)",
+                f"{self.what} must not contain control characters (tab and line breaks may)",
             )
         if len(value.strip()) < self.low:
-            raise Invalid(f"invalid-{self.name}", f"{self.name} is required")
+            raise Invalid(f"invalid-{self.name}", f"{self.what} is required")
         return value
 
     def check_all(self, values: Iterable[str], most: int) -> list[str]:
         checked = [self.check(v) for v in values]
         if len(checked) > most:
-            raise Invalid(f"invalid-{self.name}", f"at most {most} {self.name} entries")
+            raise Invalid(f"invalid-{self.name}", f"at most {most} {self.what} entries")
         return checked
 
 
@@ -90,7 +96,7 @@ POPULATION = Whole("population", 0, 10**10)  # more people than live on Earth
 CAPACITY = Whole("capacity", 1, 1_000_000)
 SERVICE_MINUTES = Whole("minutes", 0, 24 * 60)  # one record: a signup, a back-fill, a correction
 TRAINING_MINUTES = Whole("minutes", 1, 24 * 60)
-TRANSFER_MINUTES = Whole("minutes", 1, 10**9)
+TRANSFER_MINUTES = Whole("amount", 1, 10**9)
 COST_MINUTES = Whole("cost", 1, 10**9)
 STOCK = Whole("stock", 0, 10**9)
 PER_VOLUNTEER_LIMIT = Whole("limit", 1, 10**9)
@@ -107,7 +113,7 @@ TITLE = Text("title", 1, 200)  # of an activity, a training, a commendation
 LOCATION = Text("location", 0, 500)
 CAMPAIGN = Text("campaign", 1, 200)
 REASON = Text("reason", 0, 2000)  # a reason, a memo, a comment, a description
-ID_NUMBER = Text("id-document", 1, 64)
+ID_NUMBER = Text("id-document", 1, 64, "the ID document number")
 PHONE = Text("phone", 3, 32)
 SKILL = Text("skill", 0, 100)
 EVIDENCE_ITEM = Text("evidence", 0, 500)

@@ -26,7 +26,7 @@ from uuid import UUID
 import structlog
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, DomainEventProtocol
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, Recording
 
 from ledger.unit_of_work import Aggregates, Pending, is_contended
 
@@ -74,6 +74,18 @@ class Submission:
         if self.error is not None:
             raise self.error
         return self.position
+
+
+UNKNOWN_OUTCOME = (
+    "the database stopped answering while this was being recorded, and whether it was is not "
+    "known; retry with the same Idempotency-Key, which answers with the first outcome if any"
+)
+
+
+class StoreUnavailable(Exception):
+    """The store did not answer while a batch was written, and whether it committed is not
+    known: the commands are not run again (they might run twice); their callers may retry
+    with the same Idempotency-Key, which answers with the first outcome if there was one."""
 
 
 class StaleReads(Exception):
@@ -280,6 +292,11 @@ class GroupCommitter:
                     return
                 for submission in admitted:
                     self._write_batch([submission])
+                return
+            except (OperationalError, InterfaceError) as e:
+                log.warning("the store failed while a batch was written", error=str(e))
+                for submission in admitted:
+                    self._fail(submission, StoreUnavailable(UNKNOWN_OUTCOME))
                 return
             except BaseException as e:
                 for submission in admitted:

@@ -238,9 +238,16 @@ class SQLiteDatabase(Database):
 class PostgresDatabase(Database):
     is_sqlite = False
 
-    def __init__(self, conninfo: str, max_size: int) -> None:
+    def __init__(self, conninfo: str, max_size: int, timeout_seconds: float = 30.0) -> None:
+        """`timeout_seconds`: how long a connection is waited for (from the pool or a new one)
+        before the call fails."""
         self.pool = ConnectionPool(
-            conninfo, min_size=1, max_size=max_size, open=True, kwargs={"autocommit": False}
+            conninfo,
+            min_size=1,
+            max_size=max_size,
+            open=True,
+            timeout=timeout_seconds,
+            kwargs={"autocommit": False, "connect_timeout": max(int(timeout_seconds), 1)},
         )
 
     @contextmanager

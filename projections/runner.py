@@ -28,6 +28,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Notification
 
 from projections.db import Cursor, Database, execute_rows, insert_rows, select_in
+from projections.failures import Failure, Failures, read_failures
 
 log = structlog.get_logger(__name__)
 
@@ -210,6 +211,7 @@ class ProjectionRunner:
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="projection-reader")
         self._ahead = threading.local()  # each following thread's next batch, being read
         self.positions: dict[str, int] = {}
+        self.failures = Failures(db)
 
     def projection(self, name: str) -> Projection:
         for projection in self.projections:
@@ -239,9 +241,18 @@ class ProjectionRunner:
 
     def read_positions(self) -> dict[str, int]:
         with self.db.read() as cur:
-            cur.execute("SELECT name, position FROM projection_positions")
-            stored = {str(name): int(pos) for name, pos in cur.fetchall()}
+            return self._positions(cur)
+
+    def _positions(self, cur: Cursor) -> dict[str, int]:
+        cur.execute("SELECT name, position FROM projection_positions")
+        stored = {str(name): int(pos) for name, pos in cur.fetchall()}
         return {p.name: stored.get(p.name, 0) for p in self.projections}
+
+    def read_status(self) -> tuple[dict[str, int], dict[str, Failure]]:
+        """Each projection's position and the failures recorded, by whichever process
+        applies them, in one read."""
+        with self.db.read() as cur:
+            return self._positions(cur), read_failures(cur)
 
     def head(self) -> int:
         return self.app.recorder.max_notification_id() or 0
@@ -290,17 +301,23 @@ class ProjectionRunner:
 
     # Following ---------------------------------------------------------------------------
 
-    def process_batch(self) -> int:
+    def process_batch(self, following: bool = False) -> int:
         """Applies the next batch of events to each projection; returns the most
         notifications any of them read. The log is read and decoded once for all of them; on
         PostgreSQL they then apply it at the same time, each in its own transaction. A
-        projection that fails is reported (raised) after the others have had their batch."""
-        positions = self.read_positions()
+        projection that fails is recorded (failures.py) after the others have had their
+        batch, and raised; when `following`, it is not raised, and a failing projection is
+        left out until its pause is over."""
+        positions = {
+            name: position
+            for name, position in self.read_positions().items()
+            if not following or self.failures.due(name)
+        }
         batches = {start: self._next_batch(start) for start in set(positions.values())}
         work = [
             (projection, positions[projection.name], *batches[positions[projection.name]])
             for projection in self.projections
-            if batches[positions[projection.name]][0]
+            if projection.name in positions and batches[positions[projection.name]][0]
         ]
 
         def run(job: tuple[Projection, int, list[Notification], _Decoder]) -> Exception | None:
@@ -313,9 +330,15 @@ class ProjectionRunner:
                 failures = [run(job) for job in work]
             else:
                 failures = list(self._pool.map(run, work))
-        for failure in failures:
-            if failure is not None:
-                raise failure
+        for (projection, start, _, _), failure in zip(work, failures, strict=True):
+            if failure is None:
+                self.failures.recovered(projection.name)
+            else:
+                self.failures.failed(projection.name, start, failure)
+        if not following:
+            for failure in failures:
+                if failure is not None:
+                    raise failure
         return max((len(notifications) for _, _, notifications, _ in work), default=0)
 
     def _try_batch(
@@ -328,7 +351,6 @@ class ProjectionRunner:
         try:
             self._apply_batch(projection, notifications, decode)
         except Exception as e:
-            log.exception("projection batch failed", projection=projection.name, after=start)
             return e
         return None
 
@@ -373,10 +395,10 @@ class ProjectionRunner:
     def _follow(self, poll_seconds: float) -> None:
         while not self._stop.is_set():
             try:
-                if self.process_batch():
+                if self.process_batch(following=True):
                     continue
             except Exception:
-                time.sleep(1)  # logged with the projection's name; retried until it succeeds
+                log.exception("reading the log failed")  # the store: tried again at the poll
             self._wake.wait(poll_seconds)
             self._wake.clear()
 

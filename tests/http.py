@@ -21,6 +21,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from api.app import create_app
+from api.serving import server_config
 from ledger.audit import Role
 from timebank.runtime import Runtime
 
@@ -40,8 +41,8 @@ def serve(rt: Runtime) -> Iterator[str]:
 @contextmanager
 def serve_app(app: FastAPI) -> Iterator[str]:
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
-    server = uvicorn.Server(config)
+    settings = app.state.runtime.settings
+    server = uvicorn.Server(server_config(app, settings, "127.0.0.1", port))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

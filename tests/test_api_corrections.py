@@ -362,7 +362,7 @@ def test_dispute_lifecycle_correction_up_and_down_keeps_the_original(town: Town)
     head = town.rt.runner.head()
     for body, status, code in (
         ({"decision": "correct", "reason": "r"}, 422, "invalid-minutes"),
-        ({"decision": "correct", "minutes": 1441, "reason": "r"}, 422, "invalid-minutes"),
+        ({"decision": "correct", "minutes": 1441, "reason": "r"}, 422, "validation-failed"),
         ({"decision": "correct", "minutes": 100, "reason": "r"}, 422, "unchanged-minutes"),
         ({"decision": "correct", "minutes": 130}, 422, "reason-required"),
         ({"decision": "dismiss", "minutes": 130, "reason": "r"}, 422, "invalid-minutes"),

@@ -44,6 +44,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from ledger import bounds
 from ledger.accounts import (
     Account,
     issuance_account,
@@ -89,7 +90,7 @@ from ledger.record_commands import (
 from ledger.rewards import Redemption, Reward
 from ledger.rules import Rules, TransferPolicy
 from ledger.service import IdempotencyKey
-from ledger.signups import MAX_SERVICE_MINUTES, Decision, Signup
+from ledger.signups import Decision, Signup
 from ledger.volunteers import INVERSE_RELATION, Relation
 from projections.queries import overdue_redemptions
 from tests.conftest import make_settings
@@ -673,7 +674,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if decision is Decision.APPROVE:
             minutes = signup.measured
         elif decision is Decision.ADJUST:
-            if minutes is None or not 0 <= minutes <= MAX_SERVICE_MINUTES:
+            if minutes is None or not 0 <= minutes <= bounds.SERVICE_MINUTES.high:
                 refusal = Invalid, "invalid-minutes"
             elif not reason.strip():
                 refusal = Invalid, "reason-required"
@@ -792,7 +793,8 @@ class LedgerMachine(RuleBasedStateMachine):
         data=st.data(),
         decision=st.sampled_from(Decision),
         minutes=st.one_of(
-            st.integers(0, 600), st.sampled_from([-1, MAX_SERVICE_MINUTES, MAX_SERVICE_MINUTES + 1])
+            st.integers(0, 600),
+            st.sampled_from([-1, bounds.SERVICE_MINUTES.high, bounds.SERVICE_MINUTES.high + 1]),
         ),
         reason=st.sampled_from(["checked by the coordinator", "", "  "]),
         retries=st.integers(0, 2),

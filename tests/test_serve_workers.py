@@ -170,11 +170,12 @@ def test_workers_answer_commands_and_the_read_models_catch_up(
             assert account["available_minutes"] == 60, account
             assert account["position"] >= last, account
         ready = api.get("/readyz")
-        assert ready["status"] == "ready" and set(ready["checks"]["lag"]) == {
+        assert ready["status"] == "ready" and set(ready["projections"]) == {
             "balances",
             "audit",
             "records",
         }
+        assert ready["store"]["available"] and ready["store"]["log_head"] >= last
     finally:
         server.stop()
     assert server.process.returncode == 0, server.output

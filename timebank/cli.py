@@ -155,31 +155,28 @@ def serve_in_one_process(rt: Runtime, host: str, port: int) -> None:
     import uvicorn
 
     from api.app import create_app
+    from api.serving import server_config
 
     rt.start()
     api = create_app(rt)
     freeze_startup_heap()
-    uvicorn.run(api, host=host, port=port, workers=1, log_config=None)
+    uvicorn.Server(server_config(api, rt.settings, host, port)).run()
 
 
 def serve_with_workers(rt: Runtime, host: str, port: int) -> None:
     """This process follows the log into the read models and sweeps; uvicorn's supervisor
     starts the HTTP workers (api.worker), replaces one that dies and stops them on a signal.
     The workers read the settings from the environment, as this process did."""
-    import uvicorn
     from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
+
+    from api.serving import server_config
 
     workers = rt.settings.workers
     typer.echo(f"Workers: {workers} HTTP processes; projections and sweeper in {os.getpid()}")
     rt.start(poll_seconds=POLL_SECONDS_OTHERS_WRITE)
-    config = uvicorn.Config(
-        "api.worker:create_worker_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
+    config = server_config(
+        "api.worker:create_worker_app", rt.settings, host, port, factory=True, workers=workers
     )
     supervisor = Multiprocess(config, sockets=[config.bind_socket()])
     freeze_startup_heap()

@@ -20,6 +20,7 @@ from ledger.group_commit import ForeignEvents, Response, StaleReads
 from ledger.service import PendingResponse, StoredResponse
 
 TABLE = "idempotency_keys"
+_ONCE_MORE = retry((InterfaceError, OperationalError), max_attempts=2, wait=0.1)
 
 
 def _response_rows(
@@ -167,6 +168,12 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 
 
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
+    # The library tries a read ten times over two seconds and more (each try waiting for a
+    # connection): a request reading from a database that is down is told so at once (503),
+    # after one more try for a connection that broke.
+    select_events = _ONCE_MORE(PostgresApplicationRecorder.select_events.__wrapped__)
+    max_notification_id = _ONCE_MORE(PostgresApplicationRecorder.max_notification_id.__wrapped__)
+
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
         schema = Identifier(self.datastore.schema)
@@ -209,7 +216,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             "FROM {0}.{1} WHERE notification_id >= %s"
         ).format(schema, Identifier(self.events_table_name))
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.2)
     def select_notifications(
         self,
         start: int | None,
@@ -249,11 +256,12 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         self._notify_channel(curs)
         curs.execute(self.insert_events_statement, _columns(stored_events))
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """A batch of the group writer (with `check`) is one statement, one round trip."""
+        """A batch of the group writer (with `check`) is one statement, one round trip, and
+        is never sent twice: if the connection fails, whether the first one committed is not
+        known (the group writer says so to its callers)."""
         check: ForeignEvents | None = kwargs.get("check")
         if check is None:
             ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)

@@ -4,13 +4,19 @@ One process runs the projections and the sweeper (`start`); with several HTTP wo
 processes on PostgreSQL, the others only serve requests and keep up with the read models'
 positions (`follow_positions`)."""
 
+import fcntl
 import gc
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
+import psycopg
 import structlog
+from psycopg_pool import ConnectionPool
 
 import migrations
 from ledger.audit import SYSTEM, Context
@@ -23,6 +29,7 @@ from projections.db import Database, PostgresDatabase, SQLiteDatabase
 from projections.queries import overdue_redemptions
 from projections.reports import awards_due
 from projections.runner import ProjectionRunner
+from timebank.health import PostgresProbe, Probe, StoreHealth
 from timebank.settings import Settings
 from timebank.tokens import TokenStore
 
@@ -34,6 +41,7 @@ POLL_SECONDS = 0.2
 POLL_SECONDS_OTHERS_WRITE = 0.05
 # Seconds between reads of the projections' positions in a process that does not run them.
 POSITIONS_SECONDS = 0.1
+SCHEMA_LOCK = 0x7469_6D65_6261_6E6B  # "timebank": the advisory lock of schema changes
 
 
 def freeze_startup_heap() -> None:
@@ -71,7 +79,8 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_PASSWORD": str(url.password or ""),
         "POSTGRES_POOL_SIZE": str(settings.pool_size),
         "POSTGRES_MAX_OVERFLOW": str(settings.pool_size),
-        "POSTGRES_CONNECT_TIMEOUT": "10",
+        # How long a connection (a new one, or one of the pool's) is waited for.
+        "POSTGRES_CONNECT_TIMEOUT": str(settings.store_timeout_seconds),
         "APPLICATION_RECORDER_TOPIC": "timebank.eventstore:PostgresLedgerRecorder",
     }
 
@@ -80,17 +89,46 @@ def open_database(settings: Settings) -> Database:
     store = settings.store
     if store.is_sqlite:
         return SQLiteDatabase(store.sqlite_path)
-    return PostgresDatabase(store.libpq_conninfo, settings.pool_size)
+    return PostgresDatabase(
+        store.libpq_conninfo, settings.pool_size, settings.store_timeout_seconds
+    )
+
+
+@contextmanager
+def schema_lock(settings: Settings) -> Iterator[None]:
+    """Held while a process brings the schema up to date (migrations, the event tables and
+    their functions), so that two processes starting at once (two CLI commands, HTTP workers)
+    never change it at the same time: a PostgreSQL advisory lock, or a lock on a file beside
+    the SQLite database."""
+    store = settings.store
+    if store.is_sqlite:
+        with open(f"{store.sqlite_path}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+        return
+    with psycopg.connect(store.libpq_conninfo, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        yield  # the lock ends with the connection
+
+
+def open_probe(settings: Settings, app: TimebankApplication) -> Probe:
+    if settings.store.is_sqlite:
+        recorder = app.recorder
+        return Probe(lambda: recorder.max_notification_id() or 0, lambda: None)
+    table = app.recorder.events_table_name  # type: ignore[attr-defined]
+    return PostgresProbe(settings.store.libpq_conninfo, table).probe()
 
 
 class Runtime:
     def __init__(self, settings: Settings, migrate: bool = True) -> None:
         """Opens the stores; `migrate=False` in a process whose parent has migrated them."""
         self.settings = settings
-        if migrate:
-            migrations.upgrade(settings.store.sqlalchemy_url)
-        self.app = TimebankApplication(env=eventsourcing_env(settings))
+        with schema_lock(settings):
+            if migrate:
+                migrations.upgrade(settings.store.sqlalchemy_url)
+            self.app = TimebankApplication(env=eventsourcing_env(settings))
         self.db = open_database(settings)
+        self.health = StoreHealth(open_probe(settings, self.app), on_recovery=self._recovered)
         self.runner = ProjectionRunner(
             self.app, self.db, all_projections(settings.rules), settings.projection_batch_size
         )
@@ -109,6 +147,7 @@ class Runtime:
     def start(self, poll_seconds: float = POLL_SECONDS) -> None:
         """Follows the log into the read models; expires overdue redemptions and confirms
         awards whose public notice has ended."""
+        self.health.start()
         self.runner.start(poll_seconds)
         if self.runner.requested_rebuilds():
             rebuilder = threading.Thread(
@@ -121,6 +160,7 @@ class Runtime:
     def follow_positions(self) -> None:
         """For a process that serves reads while another runs the projections: keeps the
         positions it reports (and waits on) up to date with the store."""
+        self.health.start()
         self.runner.positions = self.runner.read_positions()
         self._positions = threading.Thread(target=self._read_positions, name="positions")
         self._positions.daemon = True
@@ -128,10 +168,26 @@ class Runtime:
 
     def _read_positions(self) -> None:
         while not self._stop.wait(POSITIONS_SECONDS):
+            if not self.health.available:
+                continue
             try:
-                self.runner.positions.update(self.runner.read_positions())
+                positions, self.runner.failures.current = self.runner.read_status()
+                self.runner.positions.update(positions)
             except Exception:
                 log.exception("reading the projections' positions failed")
+
+    def _recovered(self) -> None:
+        """The store answers again: connections it broke are replaced, and the read models
+        that failed meanwhile are tried at once."""
+        for pool in self._pools():
+            pool.check()
+        self.runner.failures.retry_now()
+        self.runner.poke()
+
+    def _pools(self) -> list[ConnectionPool[Any]]:
+        pools = [getattr(self.db, "pool", None), getattr(self.app.recorder, "datastore", None)]
+        pools[1] = getattr(pools[1], "pool", None)
+        return [p for p in pools if isinstance(p, ConnectionPool)]
 
     def _rebuild_requested(self) -> None:
         try:
@@ -167,6 +223,7 @@ class Runtime:
 
     def close(self) -> None:
         self._stop.set()
+        self.health.stop()
         if self._positions is not None:
             self._positions.join(timeout=5)
         self.runner.stop()

@@ -48,10 +48,28 @@ class Settings(BaseSettings):
         description="key of the hash that turns ID documents into volunteer ids",
     )
     pool_size: int = Field(8, ge=1)
+    store_timeout_seconds: int = Field(
+        2,
+        ge=1,
+        description="how long a request waits for a database connection before it is refused "
+        "with 503 (PostgreSQL)",
+    )
     read_wait_seconds: float = Field(2.0, ge=0)
     projection_batch_size: int = Field(5000, ge=1)
     aggregate_cache_size: int = Field(10_000, ge=1)
     expiry_sweep_seconds: float = Field(30.0, gt=0)
+    max_body_bytes: int = Field(
+        256 * 1024, ge=1024, description="the largest request body accepted (413 beyond)"
+    )
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="how long a request's line and headers may take to arrive"
+    )
+    body_timeout_seconds: float = Field(
+        20.0, gt=0, description="how long a request body may pause between two of its parts"
+    )
+    keep_alive_seconds: int = Field(
+        5, ge=1, description="how long an idle connection is kept open between requests"
+    )
     log_level: str = "info"
     workers: int = Field(
         0,
