@@ -132,13 +132,17 @@ def create_app(runtime: Runtime, owns_runtime: bool = False) -> FastAPI:
         "body returns the first response and records nothing new; with another body, 409. "
         "Errors are RFC 9457 problem+json with a stable `type`.",
         openapi_tags=[{"name": tag} for module in DOCUMENTED for tag in module.router.tags],
-        max_body_size=runtime.settings.max_body_bytes,
     )
     app.state.runtime = runtime
     problems.install(app)
     for module in MATCHED:
         app.include_router(module.router)
 
-    app.add_middleware(RequestGuard, health=runtime.health, verifier=TokenVerifier(runtime.tokens))
+    app.add_middleware(
+        RequestGuard,
+        health=runtime.health,
+        verifier=TokenVerifier(runtime.tokens),
+        max_body_bytes=runtime.settings.max_body_bytes,
+    )
     app.add_middleware(RequestContext)  # the outermost: every answer gets a request id
     return app

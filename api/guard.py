@@ -6,13 +6,16 @@
   refused (401) unread, so that a stranger cannot make the server parse what they send; the
   caller found is kept for the route (deps.current_actor), which checks nothing twice.
 
-The size of a body is bounded by the FastAPI app itself (`max_body_size`: 413 before
-parsing, from Content-Length when given, else as the bytes arrive) and the time a request
-may take to arrive by the server's protocol (api/serving.py). Operations endpoints
-(/healthz, /readyz, /metrics) and the documentation pass untouched."""
+A body larger than `max_body_bytes` is refused (413 problem): at once when its
+Content-Length says so, else as soon as the bytes arriving outgrow it. (FastAPI's own
+`max_body_size` answers an announced one in plain text, past the app's problem handlers.)
+The time a request may take to arrive is bounded by the server's protocol (api/serving.py).
+Operations endpoints (/healthz, /readyz, /metrics) and the documentation are not asked for
+a token or refused while the store is down."""
 
 import structlog
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import TokenVerifier
 from api.problems import STORE_ERRORS, ProblemError, problem, store_unavailable
@@ -25,6 +28,15 @@ ACTOR = "actor"  # where the caller is kept in the request's state
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
+def announced_length(scope: Scope) -> int:
+    """The Content-Length a request announces (0 if none or unreadable: its body is then
+    counted as it arrives)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
+
+
 def bearer_token(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"authorization":
@@ -34,13 +46,42 @@ def bearer_token(scope: Scope) -> str | None:
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, health: StoreHealth, verifier: TokenVerifier) -> None:
+    def __init__(
+        self, app: ASGIApp, health: StoreHealth, verifier: TokenVerifier, max_body_bytes: int
+    ) -> None:
         self.app = app
         self.health = health
         self.verifier = verifier
+        self.max_body_bytes = max_body_bytes
+
+    @property
+    def _too_large(self) -> str:
+        return f"the request body is larger than {self.max_body_bytes} bytes"
+
+    def _counted(self, receive: Receive) -> Receive:
+        """`receive`, refusing the body once it outgrows the limit (the app's handlers turn
+        the HTTPException into a 413 problem)."""
+        received = 0
+
+        async def receive_counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_body_bytes:
+                raise HTTPException(413, self._too_large)
+            return message
+
+        return receive_counted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(GUARDED):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if announced_length(scope) > self.max_body_bytes:
+            await problem(413, "body-too-large", self._too_large)(scope, receive, send)
+            return
+        receive = self._counted(receive)
+        if not scope["path"].startswith(GUARDED):
             await self.app(scope, receive, send)
             return
         if not self.health.available:

@@ -24,10 +24,14 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Content too large",
     422: "Unprocessable content",
     500: "Internal server error",
     503: "Service unavailable",
 }
+
+
+HTTP_CODES = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}
 
 
 def type_uri(code: str) -> str:
@@ -162,7 +166,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        code = HTTP_CODES.get(exc.status_code, "http-error")
         return problem(
             exc.status_code,
             code,

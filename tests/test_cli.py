@@ -143,14 +143,18 @@ def test_projections_status_shows_lag_and_rebuild_replaces_the_view(sqlite_url: 
 
     status = invoke(sqlite_url, "projections", "status")
     assert status.exit_code == 0, status.output
-    assert re.search(rf"^balances\s+0\s+{head}\s+{head}$", status.output, re.M), status.output
+    assert re.search(rf"^balances\s+0\s+{head}\s+{head}  following$", status.output, re.M), (
+        status.output
+    )
     assert f"log head: {head}" in status.output
 
     rebuild = invoke(sqlite_url, "projections", "rebuild", "balances")
     assert rebuild.exit_code == 0, rebuild.output
     assert f"balances: rebuilt to position {head}" in rebuild.output
     after = invoke(sqlite_url, "projections", "status")
-    assert re.search(rf"^balances\s+{head}\s+{head}\s+0$", after.output, re.M), after.output
+    assert re.search(rf"^balances\s+{head}\s+{head}\s+0  following$", after.output, re.M), (
+        after.output
+    )
 
     unknown = invoke(sqlite_url, "projections", "rebuild", "nope")
     assert unknown.exit_code == 2 and "unknown projection" in unknown.stderr

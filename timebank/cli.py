@@ -271,15 +271,25 @@ def token_create(
 
 @projections_app.command("status")
 def projections_status() -> None:
-    """Show each projection's position, the log head and the lag."""
+    """Show each projection's position, the log head, the lag, and why one is stuck."""
     with runtime() as rt:
-        positions = rt.runner.read_positions()
+        positions, failures = rt.runner.read_status()
         head = rt.runner.head()
     width = max((len(n) for n in positions), default=10) + 2
-    typer.echo(f"{'projection':<{width}}{'position':>10}{'head':>10}{'lag':>10}")
+    typer.echo(f"{'projection':<{width}}{'position':>10}{'head':>10}{'lag':>10}  state")
     for projection, position in positions.items():
-        typer.echo(f"{projection:<{width}}{position:>10}{head:>10}{head - position:>10}")
+        failure = failures.get(projection)
+        state = "following"
+        if failure is not None:
+            state = (
+                f"STUCK since {failure.failed_since:%Y-%m-%d %H:%M:%S} UTC, "
+                f"{failure.attempts} attempts: {failure.error}"
+            )
+        lag = max(head - position, 0)
+        typer.echo(f"{projection:<{width}}{position:>10}{head:>10}{lag:>10}  {state}")
     typer.echo(f"log head: {head}")
+    if failures:
+        raise typer.Exit(1)
 
 
 @projections_app.command("rebuild")
