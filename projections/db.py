@@ -82,6 +82,7 @@ def select_in(
 
 
 ROWS = "{rows}"
+SWAP_LOCK_TIMEOUT_MS = 200
 
 
 def _rows_table(cur: Cursor, columns: Sequence[tuple[str, str]]) -> str:
@@ -113,6 +114,10 @@ def execute_rows(
         cur.execute(sql.replace(ROWS, _rows_table(cur, columns)), (json.dumps(rows),))
 
 
+class TablesBusy(Exception):
+    """The tables could not all be locked in time: readers held them; try again."""
+
+
 class Database:
     """transaction() writes atomically; read() reads a consistent snapshot."""
 
@@ -138,6 +143,10 @@ class Database:
         """Drops each table and renames its shadow (made by create_shadows) to take its
         place, restoring the original index and constraint names."""
         raise NotImplementedError
+
+    def lock_exclusively(self, cur: Cursor, tables: Sequence[str]) -> None:
+        """Locks the tables against readers and writers until the transaction ends, all
+        before changing any, or raises TablesBusy."""
 
     def ping(self) -> bool:
         try:
@@ -302,6 +311,19 @@ class PostgresDatabase(Database):
             pattern = r"CREATE (UNIQUE )?INDEX \S+ ON (ONLY )?\S+ "
             ddl.append(_index_on(definition, pattern, name + suffix, table + suffix))
         cur.execute("; ".join(ddl))
+
+    def lock_exclusively(self, cur: Cursor, tables: Sequence[str]) -> None:
+        """One statement, in one fixed order, waiting briefly: a reader holding one table
+        while it waits for another (a join) then waits for the swap instead of deadlocking
+        with it, and the swap gives up well before PostgreSQL's deadlock check (1 s) would
+        fail the reader; the caller tries again."""
+        names = ", ".join(f'"{t}"' for t in sorted(tables))
+        cur.execute(f"SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT_MS}ms'")
+        try:
+            cur.execute(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
+        except psycopg.errors.LockNotAvailable as e:
+            raise TablesBusy(str(e)) from e
+        cur.execute("SET LOCAL lock_timeout = 0")
 
     def replace_with_shadows(self, cur: Cursor, tables: Sequence[str], suffix: str) -> None:
         constraints = self._constraints(cur, tables)

@@ -27,12 +27,20 @@ from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Notification
 
-from projections.db import Cursor, Database, execute_rows, insert_rows, select_in
+from projections.db import (
+    Cursor,
+    Database,
+    TablesBusy,
+    execute_rows,
+    insert_rows,
+    select_in,
+)
 from projections.failures import Failure, Failures, read_failures
 
 log = structlog.get_logger(__name__)
 
 SHADOW_SUFFIX = "__next"
+SWAP_ATTEMPTS = 50  # tries to lock the live tables for the swap, a few seconds in all
 TABLE_NAME = re.compile(r"\btb_\w+")
 
 
@@ -467,8 +475,32 @@ class ProjectionRunner:
             position = notifications[-1].id
             if progress:
                 progress(position, head)
+        for attempt in range(SWAP_ATTEMPTS):
+            try:
+                position = self._swap(projections, tables, topics, position)
+                break
+            except TablesBusy:
+                if attempt == SWAP_ATTEMPTS - 1:
+                    raise
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+        self._published({p.name: position for p in projections})
+        if progress:
+            progress(position, position)
+        return position
+
+    def _swap(
+        self,
+        projections: Sequence[Projection],
+        tables: Sequence[str],
+        topics: Sequence[str],
+        position: int,
+    ) -> int:
+        """One transaction: holding the live positions (no batch is being applied to them)
+        and every live table (no reader is in them), applies the events past `position` to
+        the shadows, puts the shadows in place and moves the positions; returns the head."""
         with self.db.transaction() as cur:
             live = [self._lock_position(cur, p.name) for p in projections]
+            self.db.lock_exclusively(cur, tables)
             head = self.head()  # events commit in order: every event up to it is readable
             decode = _Decoder(self.app)
             while notifications := self._notifications(position, topics, stop=head):
@@ -476,20 +508,16 @@ class ProjectionRunner:
                     target = ProjectionCursor(cur, projection, SHADOW_SUFFIX)
                     _apply(target, projection, notifications, position, decode)
                 position = notifications[-1].id
-            position = head
-            assert position >= max(live), "the shadows must hold every event the live views hold"
+            assert head >= max(live), "the shadows must hold every event the live views hold"
             self.db.replace_with_shadows(cur, tables, SHADOW_SUFFIX)
             for projection in projections:
-                self._set_position(cur, projection.name, position)
+                self._set_position(cur, projection.name, head)
             cur.execute(
                 "DELETE FROM projection_rebuilds WHERE name IN "
                 f"({', '.join(['%s'] * len(projections))})",
                 [p.name for p in projections],
             )
-        self._published({p.name: position for p in projections})
-        if progress:
-            progress(position, position)
-        return position
+        return head
 
     def _apply_to_shadows(
         self,
