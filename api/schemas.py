@@ -299,6 +299,10 @@ class SignupDetailOut(BaseModel):
     checked_in_at: AwareDatetime | None
     checked_out_at: AwareDatetime | None
     measured_minutes: int | None
+    check_out_missed: bool = Field(
+        description="nobody checked out: closed at the end of the activity's window by the "
+        "system, for the coordinator to verify"
+    )
     decision: Decision | None
     verified_minutes: int | None
 
@@ -858,7 +862,12 @@ class PartyComplianceOut(View):
     registered: int = Field(description="party members registered in the subtree now")
     met: int
     not_met: int
-    not_meeting: list[PartyMemberOut] = Field(description="by volunteer number")
+    meeting: list[PartyMemberOut] = Field(
+        description="who served at least the yearly minimum, by volunteer number"
+    )
+    not_meeting: list[PartyMemberOut] = Field(
+        description="who served less than the yearly minimum, by volunteer number"
+    )
 
 
 class OrganisationReportOut(View):

@@ -336,6 +336,23 @@ class CheckOut(Command):
         return Attendance(signup.id, signup.status.value, at, minutes)
 
 
+@dataclass(frozen=True)
+class CloseUnattendedCheckIn(Command):
+    """The sweeper's: a check-in still open when the activity's widened window has closed is
+    closed at the window's end and flagged (nobody checked out) for the coordinator, who
+    verifies it like any other; until then it would keep the volunteer from checking in."""
+
+    signup_id: UUID
+
+    def handle(self, uow: UnitOfWork) -> Attendance:
+        signup = _load_signup(uow, self.signup_id)
+        require_role(uow.ctx.actor, Role.SYSTEM)
+        minutes = signup.close_unattended(uow.ctx, uow.rules)
+        at = signup.closes_at(uow.rules)
+        uow.get(Timesheet, timesheet_id(signup.volunteer_id)).check_out(uow.ctx, signup.id, at)
+        return Attendance(signup.id, signup.status.value, at, minutes)
+
+
 def volunteer_timesheet(uow: UnitOfWork, volunteer_id: UUID) -> Timesheet:
     """The volunteer's timesheet, started on first use."""
     sheet = uow.find(Timesheet, timesheet_id(volunteer_id))

@@ -47,6 +47,8 @@ class Verdict:
 
 
 class Signup(LedgerAggregate):
+    check_out_missed = False  # closed by the system; a class default for earlier snapshots
+
     class Requested(LedgerAggregate.Created):
         activity_id: UUID
         volunteer_id: UUID
@@ -72,7 +74,13 @@ class Signup(LedgerAggregate):
             signup.status = SignupStatus.CANCELLED
 
     class CheckedIn(LedgerAggregate.Event):
+        class_version = 2  # v2: closes_at
         at: datetime
+        closes_at: datetime | None  # when it is closed if never checked out (None before v2)
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["closes_at"] = None
 
         def apply(self, signup: "Signup") -> None:
             signup.status = SignupStatus.CHECKED_IN
@@ -86,6 +94,19 @@ class Signup(LedgerAggregate):
             signup.status = SignupStatus.CHECKED_OUT
             signup.checked_out_at = self.at
             signup.measured_minutes = self.minutes
+
+    class CheckOutMissed(LedgerAggregate.Event):
+        """Never checked out: closed at the end of the widened window, for the coordinator
+        to verify like any other (and to see that nobody checked out)."""
+
+        at: datetime
+        minutes: int
+
+        def apply(self, signup: "Signup") -> None:
+            signup.status = SignupStatus.CHECKED_OUT
+            signup.checked_out_at = self.at
+            signup.measured_minutes = self.minutes
+            signup.check_out_missed = True
 
     class Verified(LedgerAggregate.Event):
         class_version = 2
@@ -171,9 +192,9 @@ class Signup(LedgerAggregate):
         bounds.MOMENT.check(at)
         if at > ctx.now + CLOCK_SKEW:
             raise Invalid("time-in-future", "check-in time is in the future")
-        if at > self.ends_at + timedelta(minutes=rules.grace_minutes):
+        if at > self.closes_at(rules):
             raise Conflict("activity-over", "the activity has already ended")
-        self.record(ctx, self.CheckedIn, at=at)
+        self.record(ctx, self.CheckedIn, at=at, closes_at=self.closes_at(rules))
 
     def check_out(self, ctx: Context, rules: Rules, at: datetime) -> int:
         if self.status is not SignupStatus.CHECKED_IN or self.checked_in_at is None:
@@ -187,6 +208,23 @@ class Signup(LedgerAggregate):
             raise Invalid("invalid-check-out", "check-out must be after check-in")
         minutes = service_minutes(self.checked_in_at, at, self.starts_at, self.ends_at, rules)
         self.record(ctx, self.CheckedOut, at=at, minutes=minutes)
+        return minutes
+
+    def closes_at(self, rules: Rules) -> datetime:
+        """The end of the scheduled window widened by the grace period: the last moment of
+        service that counts, and when a check-in nobody closed is closed."""
+        return self.ends_at + timedelta(minutes=rules.grace_minutes)
+
+    def close_unattended(self, ctx: Context, rules: Rules) -> int:
+        """Closes a check-in left open past the window, at the window's end; returns the
+        service minutes measured."""
+        if self.status is not SignupStatus.CHECKED_IN or self.checked_in_at is None:
+            raise Conflict("not-checked-in", f"a signup that is {self.status.value} is not open")
+        at = self.closes_at(rules)
+        if ctx.now < at:
+            raise Conflict("window-open", "the activity's window has not closed yet")
+        minutes = service_minutes(self.checked_in_at, at, self.starts_at, self.ends_at, rules)
+        self.record(ctx, self.CheckOutMissed, at=at, minutes=minutes)
         return minutes
 
     def decide(self, decision: Decision, minutes: int | None, reason: str | None) -> Verdict | None:

@@ -18,6 +18,9 @@ from projections.db import utc_text
 from projections.runner import ProjectionCursor, topic
 
 Batch = Sequence[tuple[DomainEventProtocol[Any], int]]
+# A correction's reversal takes back credits posted for a record: it lowers the volunteer's
+# lifetime earned (and the issuing account's spent) instead of counting as spending.
+REVERSAL = "reversal"
 
 ACCOUNT_COLUMNS = (
     "account",
@@ -171,8 +174,12 @@ class _Changes:
         self.postings.append(
             (posting_id, position, debit, credit, minutes, kind, memo, recorded_at)
         )
-        debit_balance = self._move(debit, -minutes, spent=minutes)
-        credit_balance = self._move(credit, minutes, earned=minutes)
+        if kind == REVERSAL:  # undoes a credit: lowers what it raised, and is no spending
+            debit_balance = self._move(debit, -minutes, earned=-minutes)
+            credit_balance = self._move(credit, minutes, spent=-minutes)
+        else:
+            debit_balance = self._move(debit, -minutes, spent=minutes)
+            credit_balance = self._move(credit, minutes, earned=minutes)
         for account, amount, balance, counterparty in (
             (debit, -minutes, debit_balance, credit),
             (credit, minutes, credit_balance, debit),

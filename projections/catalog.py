@@ -1,6 +1,7 @@
 """Every read model the runner maintains, in the order it applies them."""
 
 from ledger.rules import Rules
+from projections.attendance import AttendanceProjection
 from projections.audit import AuditProjection
 from projections.balances import BalancesProjection
 from projections.records import RecordsProjection
@@ -12,4 +13,5 @@ def all_projections(rules: Rules) -> list[Projection]:
         BalancesProjection(),
         AuditProjection(),
         RecordsProjection(rules),
+        AttendanceProjection(),
     ]

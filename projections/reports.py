@@ -652,6 +652,7 @@ class PartyCompliance:
     registered: int
     met: int
     not_met: int
+    meeting: list[PartyMember]  # by volunteer number
     not_meeting: list[PartyMember]  # by volunteer number
 
 
@@ -801,13 +802,15 @@ def _party(
         (year, oid, True),
     )
     members = [PartyMember(str(r[1]), UUID(r[0]), int(r[2])) for r in cur.fetchall()]
+    meeting = [m for m in members if m.minutes >= required]
     not_meeting = [m for m in members if m.minutes < required]
     return PartyCompliance(
         year=year,
         required_minutes=required,
         registered=len(members),
-        met=len(members) - len(not_meeting),
+        met=len(meeting),
         not_met=len(not_meeting),
+        meeting=meeting,
         not_meeting=not_meeting,
     )
 
@@ -819,8 +822,8 @@ def report_rows(report: OrganisationReport) -> Iterator[Row]:
     """The report as (section, key, value) rows, for a spreadsheet: a field is a row of the
     section `report`, a field of a part (party_members) a row of the part's section; an entry
     of a list is a row of the list's section, keyed by its first field with its last field as
-    value (service_minutes_by_category: category, minutes; party_members.not_meeting:
-    volunteer number, minutes)."""
+    value (service_minutes_by_category: category, minutes; party_members.meeting and
+    party_members.not_meeting: volunteer number, minutes)."""
     return _rows(report, "report", "")
 
 

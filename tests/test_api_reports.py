@@ -260,15 +260,22 @@ def categories(result: dict[str, Any]) -> dict[str, int]:
     return {name: minutes for name, minutes in listed.items() if minutes}
 
 
-def party(result: dict[str, Any], w: World) -> tuple[str, int, int, int, list[tuple[str, int]]]:
+def party(
+    result: dict[str, Any], w: World
+) -> tuple[str, int, int, int, list[str], list[tuple[str, int]]]:
+    """Year, party members, how many meet the duty and how many not, who meets it and who does
+    not (with their minutes)."""
     compliance = result["party_members"]
     names = {w.ids[n]: n for n in "abcdegp"}
+    meeting = [m for m in compliance["meeting"] if m["minutes"] >= compliance["required_minutes"]]
+    assert len(meeting) == len(compliance["meeting"]) == compliance["met"], compliance
     missing = [(names[m["volunteer_id"]], m["minutes"]) for m in compliance["not_meeting"]]
     return (
         compliance["year"],
         compliance["registered"],
         compliance["met"],
         compliance["not_met"],
+        sorted(names[m["volunteer_id"]] for m in meeting),
         sorted(missing),
     )
 
@@ -359,7 +366,7 @@ def test_organisation_report_counts_the_whole_subtree_and_its_csv_agrees(town: T
     assert s1["total_service_minutes"] == 430
     assert s1["member_service_minutes"] == 380  # what S1's members served
     assert (s1["trainings_held"], s1["training_participants"]) == (2, 3)
-    assert party(s1, w) == ("2024", 2, 1, 1, [("p", 0)])
+    assert party(s1, w) == ("2024", 2, 1, 1, ["a"], [("p", 0)])
     assert s1["party_members"]["required_minutes"] == 120
     assert s1["position"] >= w.position
 
@@ -371,7 +378,7 @@ def test_organisation_report_counts_the_whole_subtree_and_its_csv_agrees(town: T
     )
     assert categories(march) == {"elder_care": 170, "culture": 50}
     assert (march["member_service_minutes"], march["trainings_held"]) == (170, 0)
-    assert party(march, w) == ("2024", 2, 1, 1, [("p", 0)])
+    assert party(march, w) == ("2024", 2, 1, 1, ["a"], [("p", 0)])
 
     campaign = report(w, w.S1, f"campaign:{CAMPAIGN}")
     assert (campaign["activities_held"], campaign["beneficiaries"]) == (2, 130)
@@ -386,18 +393,18 @@ def test_organisation_report_counts_the_whole_subtree_and_its_csv_agrees(town: T
     assert (s2["activities_held"], s2["total_service_minutes"]) == (0, 0)
     assert s2["member_service_minutes"] == 50
     assert (s2["trainings_held"], s2["training_participants"]) == (1, 1)
-    assert party(s2, w) == ("2024", 1, 0, 1, [("d", 50)])
+    assert party(s2, w) == ("2024", 1, 0, 1, [], [("d", 50)])
     s2_2025 = report(w, w.S2, "2025")
     assert (s2_2025["activities_held"], s2_2025["beneficiaries"]) == (1, 7)
     assert categories(s2_2025) == {"children": 245}
-    assert party(s2_2025, w) == ("2025", 1, 1, 0, [])
+    assert party(s2_2025, w) == ("2025", 1, 1, 0, ["d"], [])
 
     whole = report(w, town.district, "2024")
     assert (whole["registered_volunteers"], whole["active_volunteers"]) == (7, 4)
     assert (whole["activities_held"], whole["beneficiaries"]) == (2, 130)
     assert whole["total_service_minutes"] == whole["member_service_minutes"] == 430
     assert (whole["trainings_held"], whole["training_participants"]) == (3, 4)
-    assert party(whole, w) == ("2024", 3, 1, 2, [("d", 50), ("p", 0)])
+    assert party(whole, w) == ("2024", 3, 1, 2, ["a"], [("d", 50), ("p", 0)])
     team = report(w, w.T1, "2024")
     assert (team["registered_volunteers"], team["registration_ratio"]) == (3, None)
     assert categories(team) == {"elder_care": 170}
@@ -451,6 +458,7 @@ def csv_as_report(rows: list[list[str]]) -> dict[str, Any]:
             int(values["party_members", "registered"]),
             int(values["party_members", "met"]),
             int(values["party_members", "not_met"]),
+            {k: int(v) for (s, k), v in values.items() if s == "party_members.meeting"},
             {k: int(v) for (s, k), v in values.items() if s == "party_members.not_meeting"},
         ),
     }
@@ -490,6 +498,7 @@ def comparable(data: dict[str, Any], w: World) -> dict[str, Any]:
             party["registered"],
             party["met"],
             party["not_met"],
+            {m["volunteer_number"]: m["minutes"] for m in party["meeting"]},
             {m["volunteer_number"]: m["minutes"] for m in party["not_meeting"]},
         ),
     }

@@ -135,7 +135,9 @@ def check_reports(runtime: Runtime, town: DemoTown) -> None:
     party = report.party_members
     assert party is not None and party.year == town.year
     assert party.met >= 5 and party.not_met >= 10
-    assert party.registered == party.met + party.not_met == len(party.not_meeting) + party.met
+    assert (
+        party.registered == len(party.meeting) + len(party.not_meeting) == party.met + party.not_met
+    )
 
     street = organisation_report(db, town.street_id, year, rules.party_member_yearly_minutes)
     assert street is not None and street.registration_ratio == "0.0048"  # 200 of 42,000

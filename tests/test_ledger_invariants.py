@@ -267,6 +267,10 @@ def read_store(rt: Runtime) -> Store:
             "SELECT debit, SUM(minutes) FROM tb_postings WHERE kind = 'reversal' GROUP BY debit"
         )
         reversals = {row[0]: int(row[1]) for row in cur.fetchall()}
+        cur.execute(
+            "SELECT credit, SUM(minutes) FROM tb_postings WHERE kind = 'reversal' GROUP BY credit"
+        )
+        reversed_in = {row[0]: int(row[1]) for row in cur.fetchall()}
         cur.execute("SELECT id, status FROM tb_redemptions")
         redemptions = {UUID(row[0]): row[1] for row in cur.fetchall()}
 
@@ -275,10 +279,12 @@ def read_store(rt: Runtime) -> Store:
     for account in (set(credits) | set(debits)) - set(accounts):
         problems[account] = "has postings but no row in tb_accounts"
     for account, (balance, reserved, earned, spent, _service, kind) in accounts.items():
-        # 1. the balance is the sum of the postings
+        # 1. the balance is the sum of the postings; a reversal (a correction) takes back
+        # what was earned (or issued) instead of counting as spending (or receiving)
+        took_back, given_back = reversals.get(account, 0), reversed_in.get(account, 0)
         if (earned, spent, balance) != (
-            credits.get(account, 0),
-            debits.get(account, 0),
+            credits.get(account, 0) - given_back - took_back,
+            debits.get(account, 0) - took_back - given_back,
             credits.get(account, 0) - debits.get(account, 0),
         ):
             problems[account] = (
@@ -1013,8 +1019,7 @@ class LedgerMachine(RuleBasedStateMachine):
         vol.service_minutes += minutes - previous
         vol.service_credits += net
         vol.balance += net
-        vol.spent += reversal
-        vol.earned += recredit
+        vol.earned += recredit - reversal  # a correction changes earned, never spent
         self.org_accounts[issuance_account(record.org_id)] -= net
         self.probe_overdraft(vol)
 

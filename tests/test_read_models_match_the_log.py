@@ -531,7 +531,12 @@ class Oracle:
         for account, amount, counterparty in sides:
             totals = self.accounts.setdefault(account, Totals())
             totals.balance += amount
-            if amount > 0:
+            if posting["kind"] == "reversal":  # a correction takes back: earned goes down
+                if amount < 0:
+                    totals.earned += amount
+                else:
+                    totals.spent -= amount
+            elif amount > 0:
                 totals.earned += amount
             else:
                 totals.spent -= amount
@@ -832,12 +837,16 @@ class Oracle:
             )
             required = RULES.party_member_yearly_minutes
             short = [r for r in rows if r[2] < required]
+            enough = [r for r in rows if r[2] >= required]
             party = {
                 "year": f"{year:04d}",
                 "required_minutes": required,
                 "registered": len(rows),
-                "met": len(rows) - len(short),
+                "met": len(enough),
                 "not_met": len(short),
+                "meeting": [
+                    {"volunteer_id": v, "volunteer_number": n, "minutes": m} for n, v, m in enough
+                ],
                 "not_meeting": [
                     {"volunteer_id": v, "volunteer_number": n, "minutes": m} for n, v, m in short
                 ],

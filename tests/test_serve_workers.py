@@ -174,6 +174,7 @@ def test_workers_answer_commands_and_the_read_models_catch_up(
             "balances",
             "audit",
             "records",
+            "attendance",
         }
         assert ready["store"]["available"] and ready["store"]["log_head"] >= last
     finally:

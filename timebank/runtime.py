@@ -20,10 +20,11 @@ from psycopg_pool import ConnectionPool
 
 import migrations
 from ledger.audit import SYSTEM, Context
-from ledger.commands import Command, ExpireRedemption
+from ledger.commands import CloseUnattendedCheckIn, Command, ExpireRedemption
 from ledger.errors import DomainError
 from ledger.recognition_commands import ConfirmAward
 from ledger.service import LedgerService, TimebankApplication
+from projections.attendance import unattended_check_ins
 from projections.catalog import all_projections
 from projections.db import Database, PostgresDatabase, SQLiteDatabase
 from projections.queries import overdue_redemptions
@@ -213,11 +214,24 @@ class Runtime:
         now = now or datetime.now(UTC)
         return sum(self._as_system(ConfirmAward(a), now, a) for a in awards_due(self.db, now))
 
+    def close_unattended_check_ins(self, now: datetime | None = None) -> int:
+        now = now or datetime.now(UTC)
+        due = unattended_check_ins(self.db, now)
+        return sum(self._as_system(CloseUnattendedCheckIn(s), now, s) for s in due)
+
+    def sweep(self, now: datetime | None = None) -> None:
+        """Expires overdue redemptions, confirms awards whose notice has ended and closes
+        check-ins left open past their window."""
+        self.expire_overdue(now)
+        self.confirm_due_awards(now)
+        self.close_unattended_check_ins(now)
+
     def _sweep(self) -> None:
         while not self._stop.wait(self.settings.expiry_sweep_seconds):
+            if not self.health.available:
+                continue
             try:
-                self.expire_overdue()
-                self.confirm_due_awards()
+                self.sweep()
             except Exception:
                 log.exception("sweep failed")
 

@@ -77,6 +77,7 @@ def get_signup(signup_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> SignupDetail
         checked_in_at=signup.checked_in_at,
         checked_out_at=signup.checked_out_at,
         measured_minutes=signup.measured_minutes,
+        check_out_missed=signup.check_out_missed,
         decision=signup.decision,
         verified_minutes=signup.credited_minutes,
     )
