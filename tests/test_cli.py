@@ -2,7 +2,10 @@
 real subprocess."""
 
 import json
+import os
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -241,3 +244,22 @@ def test_a_database_url_that_is_not_a_url_is_refused_with_exit_2() -> None:
     assert result.exit_code == 2, result.output
     assert "TIMEBANK_DATABASE_URL is not a URL" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_commands_started_together_on_a_new_store_all_succeed(database_url: str) -> None:
+    """Each command brings the schema up to date when it opens the store; two at once on a
+    new store must not trip over each other (they take turns under the schema lock)."""
+    env = {**os.environ, "TIMEBANK_DATABASE_URL": database_url}
+    commands = [
+        [sys.executable, "-m", "timebank.cli", "token", "create", "--role", "admin", "--name", n]
+        for n in ("first", "second")
+    ] + [[sys.executable, "-m", "timebank.cli", "db", "upgrade"]]
+    running = [
+        subprocess.Popen(c, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for c in commands
+    ]
+    for process in running:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+    listed = invoke(database_url, "projections", "status")
+    assert listed.exit_code == 0, listed.output
