@@ -1,7 +1,7 @@
 """Request and response bodies of the v1 contract."""
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import (
@@ -16,15 +16,19 @@ from pydantic import (
 )
 
 from ledger.activities import Category
+from ledger.audit import Role
 from ledger.awards import AwardKind, AwardStatus, Review
+from ledger.backfills import BackfillStatus
 from ledger.commands import TransferKind
-from ledger.disputes import Resolution
+from ledger.disputes import DisputeStatus, Resolution, SourceKind
 from ledger.identity import DocumentType
 from ledger.organisations import OrgKind
-from ledger.signups import Decision
+from ledger.rewards import RedemptionStatus
+from ledger.signups import Decision, SignupStatus
 from ledger.text import has_control_characters
 from ledger.trainings import Evaluator
 from ledger.volunteers import Relation
+from projections.reports import RankingSort
 
 
 def _printable(value: str) -> str:
@@ -47,7 +51,14 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class View(BaseModel):
+class Out(BaseModel):
+    """A response body. Every field is always sent (null where it has no value), so the
+    OpenAPI document lists every field as required, those that may be null as nullable."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+class View(Out):
     """A response read from an object's attributes: `View.model_validate(obj)`."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -64,13 +75,15 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 Moment = Annotated[AwareDatetime, AfterValidator(_within_calendar)]
 
 
+# The kinds of posting a statement shows (ledger/accounts.py names them where it posts).
+PostingKind = Literal["service", "reversal", "gift", "donation", "exchange", "redemption"]
 ViewPosition = Annotated[int, Field(description="the log position this view reflects")]
 NextCursor = Annotated[
     str | None, Field(description="pass it as `cursor` for the next page; null on the last")
 ]
 
 
-class Positioned(BaseModel):
+class Positioned(Out):
     position: int | None = Field(
         None,
         description="log position of the command's last event; pass it as min_position to "
@@ -92,7 +105,7 @@ class OrganisationIn(Body):
     population: Annotated[StrictInt, Field(ge=0)] | None = None
 
 
-class OrganisationOut(BaseModel):
+class OrganisationOut(Out):
     id: UUID
     name: str
     kind: OrgKind
@@ -125,12 +138,12 @@ class VolunteerCreatedOut(CreatedOut):
     volunteer_number: str
 
 
-class FamilyLinkOut(BaseModel):
+class FamilyLinkOut(Out):
     relative_id: UUID
     relation: Relation
 
 
-class VolunteerOut(BaseModel):
+class VolunteerOut(Out):
     id: UUID
     volunteer_number: str
     name: str
@@ -177,7 +190,7 @@ class ActivityCreatedOut(CreatedOut):
     check_in_code: str
 
 
-class ActivityOut(BaseModel):
+class ActivityOut(Out):
     id: UUID
     org_id: UUID
     title: str
@@ -200,7 +213,7 @@ class SignupIn(Body):
 
 class SignupOut(Positioned):
     id: UUID
-    status: str
+    status: SignupStatus = Field(description="accepted or waitlisted; cancelled once cancelled")
 
 
 class ReasonIn(Body):
@@ -214,11 +227,17 @@ class AttendanceIn(Body):
     )
 
 
-class AttendanceOut(Positioned):
+class CheckInOut(Positioned):
     id: UUID
-    status: str
-    at: AwareDatetime
-    minutes: int | None = Field(None, description="service minutes measured at check-out")
+    status: SignupStatus = Field(description="the signup's state: checked_in")
+    at: AwareDatetime = Field(description="when the volunteer checked in")
+
+
+class CheckOutOut(Positioned):
+    id: UUID
+    status: SignupStatus = Field(description="the signup's state: checked_out")
+    at: AwareDatetime = Field(description="when the volunteer checked out")
+    minutes: int = Field(description="service minutes measured at check-out")
 
 
 class VerifyIn(Body):
@@ -229,7 +248,7 @@ class VerifyIn(Body):
 
 class VerificationOut(Positioned):
     id: UUID
-    status: str
+    status: SignupStatus = Field(description="the signup's state: verified or rejected")
     decision: Decision
     minutes: int = Field(description="the verified service minutes")
     credited_minutes: int = Field(
@@ -237,12 +256,12 @@ class VerificationOut(Positioned):
     )
 
 
-class SignupDetailOut(BaseModel):
+class SignupDetailOut(Out):
     id: UUID
     activity_id: UUID
     volunteer_id: UUID
     org_id: UUID
-    status: str
+    status: SignupStatus
     checked_in_at: AwareDatetime | None
     checked_out_at: AwareDatetime | None
     measured_minutes: int | None
@@ -253,7 +272,7 @@ class SignupDetailOut(BaseModel):
 # Accounts and transfers
 
 
-class AccountOut(BaseModel):
+class AccountOut(Out):
     volunteer_id: UUID
     available_minutes: int
     reserved_minutes: int
@@ -293,7 +312,7 @@ class RewardIn(Body):
     per_volunteer_limit: Annotated[StrictInt, Field(gt=0)] | None = None
 
 
-class RewardOut(BaseModel):
+class RewardOut(Out):
     id: UUID
     venue_id: UUID
     name: str
@@ -308,35 +327,52 @@ class RedemptionIn(Body):
     quantity: Annotated[StrictInt, Field(gt=0, le=1000)] = 1
 
 
-class RedemptionOut(Positioned):
+class ReservationOut(Positioned):
     id: UUID
-    status: str
-    code: str | None = None
-    expires_at: AwareDatetime | None = None
-    minutes: int | None = None
+    status: RedemptionStatus = Field(description="the redemption's state: reserved")
+    code: str = Field(description="the redemption code the desk asks for to hand the reward out")
+    expires_at: AwareDatetime = Field(description="the reservation is released if not fulfilled")
+    minutes: int = Field(description="the credits held: cost times quantity")
+
+
+class FulfilmentOut(Positioned):
+    id: UUID
+    status: RedemptionStatus = Field(description="the redemption's state: fulfilled")
+    minutes: int = Field(description="the credits posted to the venue")
+
+
+class RedemptionStateOut(Positioned):
+    id: UUID
+    status: RedemptionStatus = Field(description="the redemption's state: cancelled")
 
 
 class FulfilIn(Body):
     code: Annotated[Code, Field(min_length=1)]
 
 
-class RedemptionDetailOut(BaseModel):
+class RedemptionDetailOut(Out):
     id: UUID
     volunteer_id: UUID
     reward_id: UUID
     venue_id: UUID
     quantity: int
     minutes: int
-    status: str
+    status: RedemptionStatus
     expires_at: AwareDatetime
-    code: str | None = Field(None, description="shown to the volunteer and the venue's desk")
+    code: str | None = Field(
+        None, description="shown to the volunteer, the venue's desk and admins; null to others"
+    )
 
 
 # Operations
 
 
-class Readiness(BaseModel):
-    status: str = Field(description="ready or unavailable")
+class Health(Out):
+    status: Literal["ok"]
+
+
+class Readiness(Out):
+    status: Literal["ready", "unavailable"]
     checks: dict[str, object] = Field(
         description="read_models and event_store answer; lag per projection in events"
     )
@@ -351,7 +387,7 @@ class CompletionIn(Body):
 
 class CompletionOut(Positioned):
     id: UUID
-    status: str
+    status: Literal["completed"]
     beneficiaries: int
 
 
@@ -431,7 +467,7 @@ class ReviewIn(Body):
     reason: Reason
 
 
-class AwardOut(BaseModel):
+class AwardOut(Out):
     id: UUID
     volunteer_id: UUID
     org_id: UUID
@@ -466,7 +502,7 @@ class BackfillIn(Body):
 
 class BackfillStateOut(Positioned):
     id: UUID
-    status: str
+    status: BackfillStatus
     minutes: int = Field(description="the back-filled service minutes")
     credited_minutes: int = Field(
         0, description="credits posted by this request (0 on a retry or above the balance cap)"
@@ -489,7 +525,7 @@ class BackfillOut(View):
     minutes: int = Field(description="the interval as submitted")
     description: str
     evidence: list[str]
-    status: str = Field(description="submitted, approved or rejected")
+    status: BackfillStatus
     submitted_by: str
     approved_by: str | None
     rejected_by: str | None
@@ -512,7 +548,7 @@ class ResolveIn(Body):
 
 class DisputeStateOut(Positioned):
     id: UUID
-    status: str = Field(description="open, corrected or dismissed")
+    status: DisputeStatus
     previous_minutes: int
     corrected_minutes: int | None = None
     reversed_credits: int = Field(0, description="credits taken back by the correction")
@@ -522,13 +558,12 @@ class DisputeStateOut(Positioned):
 class DisputeOut(View):
     id: UUID
     record_id: UUID = Field(validation_alias=AliasChoices("record_id", "source_id"))
-    record_kind: str = Field(
-        description="signup or backfill",
+    record_kind: SourceKind = Field(
         validation_alias=AliasChoices("record_kind", "source_kind"),
     )
     volunteer_id: UUID
     org_id: UUID
-    status: str
+    status: DisputeStatus
     previous_minutes: int
     corrected_minutes: int | None
     reason: str
@@ -543,7 +578,7 @@ class DisputeOut(View):
 class StatementEntryOut(View):
     position: int = Field(description="log position of the event that made the posting")
     posting_id: str
-    kind: str = Field(description="service, reversal, gift, donation, exchange or redemption")
+    kind: PostingKind
     amount_minutes: int = Field(
         description="signed: negative when the account is debited",
         validation_alias=AliasChoices("amount_minutes", "amount"),
@@ -561,7 +596,7 @@ class StatementEntryOut(View):
     recorded_at: AwareDatetime = Field(description="record time (`from`, `to`, `as_of` use it)")
 
 
-class StatementOut(BaseModel):
+class StatementOut(Out):
     volunteer_id: UUID
     as_of: AwareDatetime | None = None
     balance_as_of: int | None = Field(
@@ -580,7 +615,7 @@ class AuditEntryOut(View):
     aggregate_id: UUID
     aggregate_version: int
     actor: str = Field(description="the principal who did it")
-    role: str
+    role: Role = Field(description="the role it acted in; system for the service's own sweeps")
     request_id: str
     occurred_at: AwareDatetime = Field(description="business time")
     recorded_at: AwareDatetime = Field(description="record time")
@@ -590,8 +625,8 @@ class AuditEntryOut(View):
     )
 
 
-class AuditTrailOut(BaseModel):
-    subject_kind: str = Field(description="volunteer, activity or redemption")
+class AuditTrailOut(Out):
+    subject_kind: Literal["volunteer", "activity", "redemption"]
     subject_id: UUID
     entries: list[AuditEntryOut]
     next_cursor: NextCursor
@@ -601,7 +636,7 @@ class AuditTrailOut(BaseModel):
 # Service records, rankings, organisation reports and awards in notice (projections/records.py)
 
 
-class RecordTotalsOut(BaseModel):
+class RecordTotalsOut(Out):
     service_minutes: int = Field(description="permanent verified service time, after corrections")
     training_minutes: int = Field(description="training time; never service time")
     stars: int = Field(description="the star level the service time reaches under the rules")
@@ -610,12 +645,12 @@ class RecordTotalsOut(BaseModel):
 
 class RecordServiceOut(View):
     source_id: UUID = Field(description="the signup or back-fill credited")
-    source_kind: str = Field(description="signup or backfill")
+    source_kind: SourceKind
     activity_id: UUID | None
     title: str = Field(description="the activity's title, or a back-fill's description")
     org_id: UUID = Field(description="the organisation that recorded the service")
     org_name: str | None
-    category: str
+    category: Category
     campaign: str | None
     service_date: date = Field(description="local date of the service")
     minutes: int = Field(description="service minutes now, after corrections")
@@ -628,7 +663,7 @@ class RecordServiceOut(View):
 class RecordCorrectionOut(View):
     dispute_id: UUID
     source_id: UUID
-    source_kind: str
+    source_kind: SourceKind
     previous_minutes: int
     corrected_minutes: int
     reason: str = Field(description="why the coordinator corrected it")
@@ -653,7 +688,7 @@ class RecordEvaluationOut(View):
     activity_title: str | None
     org_id: UUID
     score: int
-    by: str = Field(description="organiser or beneficiary")
+    by: Evaluator
     comment: str
     given_at: AwareDatetime | None
 
@@ -674,7 +709,7 @@ class NoticeOut(View):
     decided_at: AwareDatetime | None = Field(description="when last reviewed or confirmed")
 
 
-class RecordCursorsOut(BaseModel):
+class RecordCursorsOut(Out):
     """Per list: the cursor of its next page at /v1/volunteers/{id}/record/<list>, null when
     the record already holds all of it."""
 
@@ -707,7 +742,7 @@ class ServiceRecordOut(View):
 EntryOut = TypeVar("EntryOut", bound=BaseModel)
 
 
-class RecordPageOut(BaseModel, Generic[EntryOut]):
+class RecordPageOut(Out, Generic[EntryOut]):
     """A page of one list of a service record, in the record's order (newest first)."""
 
     volunteer_id: UUID
@@ -716,7 +751,7 @@ class RecordPageOut(BaseModel, Generic[EntryOut]):
     position: ViewPosition
 
 
-class NoticesOut(BaseModel):
+class NoticesOut(Out):
     items: list[NoticeOut]
     next_cursor: NextCursor
     position: ViewPosition
@@ -733,11 +768,11 @@ class TeamStandingOut(View):
     per_capita_rank: int | None = Field(description="by per-capita minutes; null without members")
 
 
-class TeamRankingOut(BaseModel):
+class TeamRankingOut(Out):
     org_id: UUID
     period: str
     kind: OrgKind
-    sort: str
+    sort: RankingSort
     items: list[TeamStandingOut]
     next_cursor: NextCursor
     position: ViewPosition
@@ -750,7 +785,7 @@ class VolunteerStandingOut(View):
     minutes: int
 
 
-class VolunteerRankingOut(BaseModel):
+class VolunteerRankingOut(Out):
     org_id: UUID
     period: str
     items: list[VolunteerStandingOut]
@@ -759,7 +794,7 @@ class VolunteerRankingOut(BaseModel):
 
 
 class CategoryMinutesOut(View):
-    category: str
+    category: Category
     minutes: int
 
 

@@ -1320,6 +1320,38 @@ def test_openapi_documents_the_problems_of_every_operation(town: Town) -> None:
     assert not undocumented, undocumented
 
 
+NULL = {"type": "null"}
+
+
+def test_openapi_response_fields_always_sent_are_required(town: Town) -> None:
+    """Every field of a response body is sent, null where it has no value: all are required
+    in the document, and the states, kinds, categories and roles are enumerations."""
+    doc = created(httpx.get(town.base_url + "/openapi.json"), 200)
+    schemas = doc["components"]["schemas"]
+    responses = [
+        name
+        for name in schemas
+        if name.endswith("Out") or name.startswith("RecordPageOut") or name in ("Readiness",)
+    ]
+    assert len(responses) > 40, responses
+    for name in responses:
+        if name in ("ProblemOut", "ProblemPartOut"):  # instance and errors are not always sent
+            continue
+        schema = schemas[name]
+        assert set(schema.get("required", [])) == set(schema["properties"]), name
+        for field_name, field_schema in schema["properties"].items():
+            if field_name in ("status", "kind", "category", "role", "decision", "by", "sort"):
+                options = [o for o in field_schema.get("anyOf", [field_schema]) if o != NULL]
+                (option,) = options
+                target = option.get("$ref", "").rsplit("/", 1)[-1]
+                enumerated = schemas.get(target, option)
+                assert "enum" in enumerated or "const" in enumerated, (name, field_name)
+    reservation = schemas["ReservationOut"]["properties"]
+    assert reservation["code"]["type"] == "string"
+    assert reservation["expires_at"]["format"] == "date-time"
+    assert "anyOf" in schemas["CreatedOut"]["properties"]["position"]  # present, may be null
+
+
 # 7. Free text --------------------------------------------------------------------------------
 
 CONTROL = "a\x00b"

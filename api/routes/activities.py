@@ -8,7 +8,8 @@ from api.schemas import (
     ActivityIn,
     ActivityOut,
     AttendanceIn,
-    AttendanceOut,
+    CheckInOut,
+    CheckOutOut,
     ReasonIn,
     SignupDetailOut,
     SignupIn,
@@ -89,7 +90,7 @@ async def cancel_signup(
     return await run.run(CancelSignup(signup_id, body.reason if body else ""))
 
 
-@router.post("/v1/signups/{signup_id}/check-in", response_model=AttendanceOut)
+@router.post("/v1/signups/{signup_id}/check-in", response_model=CheckInOut)
 async def check_in(
     signup_id: UUID, run: CommanderDep, body: AttendanceIn | None = None
 ) -> dict[str, object]:
@@ -97,7 +98,7 @@ async def check_in(
     return await run.run(CheckIn(signup_id, body.at, body.code))
 
 
-@router.post("/v1/signups/{signup_id}/check-out", response_model=AttendanceOut)
+@router.post("/v1/signups/{signup_id}/check-out", response_model=CheckOutOut)
 async def check_out(
     signup_id: UUID, run: CommanderDep, body: AttendanceIn | None = None
 ) -> dict[str, object]:

@@ -6,10 +6,12 @@ from api.deps import ActorDep, CommanderDep, ContextDep, RuntimeDep
 from api.schemas import (
     CreatedOut,
     FulfilIn,
+    FulfilmentOut,
     ReasonIn,
     RedemptionDetailOut,
     RedemptionIn,
-    RedemptionOut,
+    RedemptionStateOut,
+    ReservationOut,
     RewardIn,
     RewardOut,
 )
@@ -40,7 +42,7 @@ def get_reward(reward_id: UUID, rt: RuntimeDep, _: ActorDep) -> RewardOut:
     )
 
 
-@router.post("/v1/redemptions", status_code=201, response_model=RedemptionOut)
+@router.post("/v1/redemptions", status_code=201, response_model=ReservationOut)
 async def redeem(body: RedemptionIn, run: CommanderDep) -> dict[str, object]:
     return await run.run(Redeem(**body.model_dump()))
 
@@ -65,12 +67,12 @@ def get_redemption(redemption_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> Rede
     )
 
 
-@router.post("/v1/redemptions/{redemption_id}/fulfil", response_model=RedemptionOut)
+@router.post("/v1/redemptions/{redemption_id}/fulfil", response_model=FulfilmentOut)
 async def fulfil(redemption_id: UUID, body: FulfilIn, run: CommanderDep) -> dict[str, object]:
     return await run.run(FulfilRedemption(redemption_id, body.code))
 
 
-@router.post("/v1/redemptions/{redemption_id}/cancel", response_model=RedemptionOut)
+@router.post("/v1/redemptions/{redemption_id}/cancel", response_model=RedemptionStateOut)
 async def cancel(
     redemption_id: UUID, run: CommanderDep, body: ReasonIn | None = None
 ) -> dict[str, object]:
