@@ -1243,6 +1243,8 @@ CONTRACT_ROUTES = {
     ("get", "/v1/redemptions/{redemption_id}"),
     ("post", "/v1/redemptions/{redemption_id}/fulfil"),
     ("post", "/v1/redemptions/{redemption_id}/cancel"),
+    ("get", "/v1/reports/organisations/{org_id}"),
+    ("get", "/v1/reports/organisations/{org_id}.csv"),
     ("get", "/healthz"),
     ("get", "/readyz"),
 }
@@ -1283,12 +1285,15 @@ def test_openapi_documents_the_contract(town: Town) -> None:
 
 
 def test_openapi_2xx_responses_have_schemas(town: Town) -> None:
+    """Every success is JSON with a schema, but the CSV report's, which is text/csv."""
     without_schema = []
     for method, path, op in openapi_operations(town):
         ok = {status: r for status, r in op["responses"].items() if status.startswith("2")}
         assert ok, f"{method} {path} documents no 2xx response"
         for status, response in ok.items():
-            schema = response.get("content", {}).get("application/json", {}).get("schema")
+            media = "text/csv" if path.endswith(".csv") else "application/json"
+            assert list(response.get("content", {})) == [media], (path, response)
+            schema = response["content"][media].get("schema")
             if not schema:
                 without_schema.append(f"{method.upper()} {path} {status}")
     assert not without_schema, without_schema
@@ -1321,6 +1326,69 @@ def test_openapi_documents_the_problems_of_every_operation(town: Town) -> None:
 
 
 NULL = {"type": "null"}
+ROLE_WORDS = ("admin", "coordinator", "desk", "auditor", "volunteer", "any role", "anyone")
+FASTAPI_ID = re.compile(r".*_(get|post|put|patch|delete)$")
+
+
+def test_openapi_operations_are_named_described_and_declare_their_headers(town: Town) -> None:
+    """What a generated client is made of: short unique operation ids (not FastAPI's
+    `get_account_v1_accounts__volunteer_id__get`), one short tag each, a summary and a
+    description saying who may call it; a `default` problem; X-Request-ID on every response
+    and Retry-After on a 503; optional parameters and bodies declared by their type alone,
+    never as nullable."""
+    doc = created(httpx.get(town.base_url + "/openapi.json"), 200)
+    tags = [t["name"] for t in doc["tags"]]
+    assert all(re.fullmatch(r"[a-z]+", tag) for tag in tags), tags
+    faults = []
+    ids = []
+    for method, path, op in openapi_operations(town):
+        where = f"{method.upper()} {path}"
+        ids.append(op["operationId"])
+        if not re.fullmatch(r"[a-z][A-Za-z0-9]*", op["operationId"]):
+            faults.append(f"{where}: operation id {op['operationId']}")
+        if FASTAPI_ID.match(op["operationId"]):
+            faults.append(f"{where}: FastAPI's default operation id {op['operationId']}")
+        if len(op.get("tags", [])) != 1 or op["tags"][0] not in tags:
+            faults.append(f"{where}: tags {op.get('tags')}")
+        if not op.get("summary", "").strip():
+            faults.append(f"{where}: no summary")
+        description = op.get("description", "")
+        if "Who:" not in description:
+            faults.append(f"{where}: the description does not say who may call it")
+        elif not any(word in description.split("Who:")[1] for word in ROLE_WORDS):
+            faults.append(f"{where}: the description names no role")
+        responses = op["responses"]
+        default = responses.get("default", {}).get("content", {}).get(PROBLEM, {})
+        if default.get("schema") != {"$ref": "#/components/schemas/ProblemOut"}:
+            faults.append(f"{where}: no default problem")
+        for status, response in responses.items():
+            headers = response.get("headers", {})
+            if "X-Request-ID" not in headers:
+                faults.append(f"{where} {status}: no X-Request-ID")
+            if status in ("429", "503") and "Retry-After" not in headers:
+                faults.append(f"{where} {status}: no Retry-After")
+        for parameter in op.get("parameters", []):
+            if not parameter["required"] and "anyOf" in parameter["schema"]:
+                faults.append(f"{where}: parameter {parameter['name']} is declared nullable")
+        body = op.get("requestBody")
+        if body is not None and not body.get("required"):
+            schema = body["content"]["application/json"]["schema"]
+            if set(schema) != {"$ref"}:
+                faults.append(f"{where}: an optional body declared as {schema}")
+    assert len(ids) == len(set(ids)), ids
+    assert not faults, "\n".join(faults)
+    optional = {
+        path
+        for path, item in doc["paths"].items()
+        if "requestBody" in item.get("post", {}) and not item["post"]["requestBody"].get("required")
+    }
+    assert optional == {
+        "/v1/signups/{signup_id}/cancel",
+        "/v1/signups/{signup_id}/check-in",
+        "/v1/signups/{signup_id}/check-out",
+        "/v1/backfills/{backfill_id}/approve",
+        "/v1/redemptions/{redemption_id}/cancel",
+    }
 
 
 def test_openapi_response_fields_always_sent_are_required(town: Town) -> None:
