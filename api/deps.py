@@ -5,12 +5,13 @@ through the threadpool per request; only the command (or a read) goes to a threa
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import structlog
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
@@ -79,6 +80,7 @@ class Commander:
     rt: Runtime
     ctx: Context
     idempotency: IdempotencyKey | None
+    response: Response
 
     async def run(self, command: Command) -> dict[str, Any]:
         """Executes the command in the threadpool (it blocks until its transaction commits)."""
@@ -87,9 +89,19 @@ class Commander:
         )
         return outcome.body
 
+    async def create(
+        self, command: Command, location: Callable[[dict[str, Any]], str]
+    ) -> dict[str, Any]:
+        """Runs a command that creates something, answered with a 201 whose Location is
+        `location` of the command's result."""
+        body = await self.run(command)
+        self.response.headers["Location"] = location(body)
+        return body
+
 
 async def commander(
     request: Request,
+    response: Response,
     ctx: ContextDep,
     key: Annotated[
         str | None,
@@ -104,7 +116,7 @@ async def commander(
     if key is not None:
         fingerprint = _fingerprint(request, await request.body())
         idempotency = IdempotencyKey(ctx.actor.name, key, fingerprint)
-    return Commander(await runtime(request), ctx, idempotency)
+    return Commander(await runtime(request), ctx, idempotency, response)
 
 
 CommanderDep = Annotated[Commander, Depends(commander)]

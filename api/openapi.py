@@ -52,6 +52,10 @@ RETRY_AFTER = {
     "description": "seconds to wait before trying again",
     "schema": {"type": "integer", "minimum": 0},
 }
+LOCATION = {
+    "description": "the path of the resource the request created",
+    "schema": {"type": "string", "format": "uri-reference"},
+}
 NULL = {"type": "null"}
 
 
@@ -59,6 +63,11 @@ def operation_id(route: APIRoute) -> str:
     """The route function's name in camel case: get_account gives getAccount."""
     first, *rest = route.name.split("_")
     return first + "".join(word.capitalize() for word in rest)
+
+
+def location(description: str) -> dict[int | str, dict[str, Any]]:
+    """The `responses` of a route whose 201 has a Location of its own description."""
+    return {201: {"headers": {"Location": {**LOCATION, "description": description}}}}
 
 
 def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
@@ -88,8 +97,8 @@ def _problem_statuses(method: str, operation: dict[str, Any]) -> list[int]:
 def document(schema: dict[str, Any]) -> dict[str, Any]:
     """Adds to an OpenAPI document what FastAPI leaves out: the problems every operation may
     answer with (its specific statuses, and `default` for any other), all of them
-    application/problem+json; X-Request-ID on every response and Retry-After on a 503.
-    Optional parameters and request bodies are declared by their type alone."""
+    application/problem+json; X-Request-ID on every response, Retry-After on a 503 and Location
+    on a 201. Optional parameters and request bodies are declared by their type alone."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     problem_schema = ProblemOut.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(problem_schema.pop("$defs", {}), ProblemOut=problem_schema)
@@ -117,6 +126,8 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
                 headers["X-Request-ID"] = REQUEST_ID
                 if status == "503":
                     headers["Retry-After"] = RETRY_AFTER
+                if status == "201":
+                    headers.setdefault("Location", LOCATION)
             operation["responses"] = dict(sorted(responses.items(), key=_status_order))
     return schema
 

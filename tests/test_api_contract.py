@@ -1333,9 +1333,9 @@ FASTAPI_ID = re.compile(r".*_(get|post|put|patch|delete)$")
 def test_openapi_operations_are_named_described_and_declare_their_headers(town: Town) -> None:
     """What a generated client is made of: short unique operation ids (not FastAPI's
     `get_account_v1_accounts__volunteer_id__get`), one short tag each, a summary and a
-    description saying who may call it; a `default` problem; X-Request-ID on every response
-    and Retry-After on a 503; optional parameters and bodies declared by their type alone,
-    never as nullable."""
+    description saying who may call it; a `default` problem; X-Request-ID on every response,
+    Retry-After on a 503 and Location on a 201; optional parameters and bodies declared by
+    their type alone, never as nullable."""
     doc = created(httpx.get(town.base_url + "/openapi.json"), 200)
     tags = [t["name"] for t in doc["tags"]]
     assert all(re.fullmatch(r"[a-z]+", tag) for tag in tags), tags
@@ -1367,6 +1367,8 @@ def test_openapi_operations_are_named_described_and_declare_their_headers(town: 
                 faults.append(f"{where} {status}: no X-Request-ID")
             if status in ("429", "503") and "Retry-After" not in headers:
                 faults.append(f"{where} {status}: no Retry-After")
+            if status == "201" and "Location" not in headers:
+                faults.append(f"{where} 201: no Location")
         for parameter in op.get("parameters", []):
             if not parameter["required"] and "anyOf" in parameter["schema"]:
                 faults.append(f"{where}: parameter {parameter['name']} is declared nullable")
@@ -1418,6 +1420,90 @@ def test_openapi_response_fields_always_sent_are_required(town: Town) -> None:
     assert reservation["code"]["type"] == "string"
     assert reservation["expires_at"]["format"] == "date-time"
     assert "anyOf" in schemas["CreatedOut"]["properties"]["position"]  # present, may be null
+
+
+def test_every_201_answers_a_location_that_resolves(town: Town) -> None:
+    """Each operation that answers 201 (all of those in the document, so that a new one
+    cannot be forgotten) sends a Location, a path that a GET of the API resolves."""
+    doc = created(httpx.get(town.base_url + "/openapi.json"), 200)
+    creating = {
+        path
+        for path, item in doc["paths"].items()
+        if "201" in item.get("post", {}).get("responses", {})
+    }
+    readable = [
+        re.compile(PLACEHOLDER.sub(lambda _: "[^/]+", path) + "$")
+        for path, item in doc["paths"].items()
+        if "get" in item
+    ]
+    admin = town.admin
+    answers: dict[str, httpx.Response] = {}
+
+    def create(template: str, body: Body, **ids: str) -> Body:
+        r = admin.post(template.format(**ids), body)
+        answers[template] = r
+        return created(r)
+
+    org = create(
+        "/v1/organisations", {"name": "新服务队", "kind": "team", "parent_id": town.street}
+    )
+    volunteer = create("/v1/volunteers", volunteer_body(org["id"]))["id"]
+    relative = town.volunteer()
+    create(
+        "/v1/volunteers/{volunteer_id}/family-links",
+        {"relative_id": relative, "relation": "child"},
+        volunteer_id=volunteer,
+    )
+    activity = create("/v1/activities", activity_body(town.team))["id"]
+    create(
+        "/v1/activities/{activity_id}/signups", {"volunteer_id": volunteer}, activity_id=activity
+    )
+    signup = checked_out_signup(town, volunteer, 60)
+    created(admin.post(f"/v1/signups/{signup}/verify", {"decision": "approve"}), 200)
+    gift = {
+        "from_volunteer_id": volunteer,
+        "to_volunteer_id": relative,
+        "minutes": 5,
+        "kind": "gift",
+    }
+    create("/v1/transfers", gift)
+    reward = create(
+        "/v1/rewards", {"venue_id": town.venue, "name": "毛巾", "cost_minutes": 10, "stock": 3}
+    )["id"]
+    create("/v1/redemptions", {"volunteer_id": volunteer, "reward_id": reward})
+    training = {
+        "org_id": town.team,
+        "title": "急救培训",
+        "held_at": iso(now() - timedelta(days=1)),
+        "minutes": 90,
+        "volunteer_ids": [volunteer],
+    }
+    create("/v1/trainings", training)
+    create("/v1/evaluations", {"signup_id": signup, "score": 5, "by": "organiser"})
+    award = create(
+        "/v1/commendations",
+        {"volunteer_id": volunteer, "org_id": town.team, "title": "优秀志愿者", "reason": "热心"},
+    )["id"]
+    create("/v1/objections", {"award_id": award, "reason": "有异议"})
+    started = now() - timedelta(days=2)
+    backfill = {
+        "volunteer_id": volunteer,
+        "org_id": town.team,
+        "category": "health",
+        "started_at": iso(started),
+        "ended_at": iso(started + timedelta(minutes=30)),
+        "description": "义诊",
+    }
+    create("/v1/backfills", backfill)
+    create("/v1/disputes", {"record_id": signup, "reason": "少算了"})
+
+    assert set(answers) == creating
+    for template, r in answers.items():
+        location = r.headers.get("location")
+        assert location and location.startswith("/v1/"), (template, r.headers)
+        assert any(pattern.match(location) for pattern in readable), (template, location)
+        found = admin.client.get(location)
+        assert found.status_code == 200, (template, location, found.text)
 
 
 # 7. Free text --------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.deps import CommanderDep, ContextDep, MinPosition, RuntimeDep, wait_for_position
+from api.openapi import location
 from api.pagination import PageDep
 from api.problems import ProblemError
 from api.schemas import (
@@ -113,6 +114,7 @@ def get_statement(
     status_code=201,
     response_model=TransferOut,
     summary="Transfer time credits",
+    responses=location("the sender's statement, where the transfer is an entry"),
 )
 async def transfer_credits(body: TransferIn, run: CommanderDep) -> dict[str, object]:
     """Moves credits from a volunteer's account: a `gift` to a linked family member, a
@@ -122,6 +124,7 @@ async def transfer_credits(body: TransferIn, run: CommanderDep) -> dict[str, obj
 
     Who: the sending volunteer themself; a coordinator of the sender's home organisation or
     above; an admin."""
-    return await run.run(
+    return await run.create(
         Transfer(**body.model_dump()),
+        lambda _: f"/v1/accounts/{body.from_volunteer_id}/statement",
     )

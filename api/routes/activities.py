@@ -47,7 +47,9 @@ async def publish_activity(body: ActivityIn, run: CommanderDep) -> dict[str, obj
     answers its check-in code, which volunteers give to check themselves in.
 
     Who: a coordinator of the organising organisation or above; an admin."""
-    return await run.run(PublishActivity(**body.model_dump()))
+    return await run.create(
+        PublishActivity(**body.model_dump()), lambda made: f"/v1/activities/{made['id']}"
+    )
 
 
 @router.get(
@@ -94,7 +96,9 @@ async def sign_up(activity_id: UUID, body: SignupIn, run: CommanderDep) -> dict[
 
     Who: the volunteer themself; a coordinator of the organising organisation or above; an
     admin."""
-    return await run.run(SignUp(activity_id, body.volunteer_id))
+    return await run.create(
+        SignUp(activity_id, body.volunteer_id), lambda made: f"/v1/signups/{made['id']}"
+    )
 
 
 @router.get(

@@ -42,7 +42,7 @@ async def submit_backfill(body: BackfillIn, run: CommanderDep) -> dict[str, obje
 
     Who: a coordinator of `org_id` (the organisation that records and credits it) or above;
     an admin."""
-    return await run.run(
+    return await run.create(
         SubmitBackfill(
             volunteer_id=body.volunteer_id,
             org_id=body.org_id,
@@ -53,6 +53,7 @@ async def submit_backfill(body: BackfillIn, run: CommanderDep) -> dict[str, obje
             evidence=tuple(body.evidence),
             activity_id=body.activity_id,
         ),
+        lambda made: f"/v1/backfills/{made['id']}",
     )
 
 
@@ -118,7 +119,9 @@ async def open_dispute(body: DisputeIn, run: CommanderDep) -> dict[str, object]:
 
     Who: the volunteer whose record it is; a coordinator of the recording organisation or
     above; an admin."""
-    return await run.run(OpenDispute(body.record_id, body.reason))
+    return await run.create(
+        OpenDispute(body.record_id, body.reason), lambda made: f"/v1/disputes/{made['id']}"
+    )
 
 
 @router.get(

@@ -17,8 +17,9 @@ async def register_organisation(body: OrganisationIn, run: CommanderDep) -> dict
 
     Who: an admin, anywhere; a coordinator, below an organisation of their subtree (with
     `parent_id`)."""
-    return await run.run(
+    return await run.create(
         RegisterOrganisation(body.name, body.kind, body.parent_id, body.population),
+        lambda made: f"/v1/organisations/{made['id']}",
     )
 
 

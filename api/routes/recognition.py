@@ -3,6 +3,7 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from api.deps import CommanderDep, ContextDep, RuntimeDep
+from api.openapi import location
 from api.schemas import (
     AwardOut,
     AwardStateOut,
@@ -64,10 +65,11 @@ async def record_training(body: TrainingIn, run: CommanderDep) -> dict[str, obje
 
     Who: a coordinator of `org_id` or above whose subtree also holds every participant's home
     organisation; an admin."""
-    return await run.run(
+    return await run.create(
         RecordTraining(
             body.org_id, body.title, body.held_at, body.minutes, tuple(body.volunteer_ids)
         ),
+        lambda made: f"/v1/trainings/{made['id']}",
     )
 
 
@@ -100,8 +102,9 @@ async def evaluate(body: EvaluationIn, run: CommanderDep) -> dict[str, object]:
     served person's recorded on their behalf; one of each per signup.
 
     Who: a coordinator of the organising organisation or above; an admin."""
-    return await run.run(
+    return await run.create(
         Evaluate(body.signup_id, body.score, body.by, body.comment),
+        lambda made: f"/v1/evaluations/{made['id']}",
     )
 
 
@@ -136,8 +139,9 @@ async def commend(body: CommendationIn, run: CommanderDep) -> dict[str, object]:
 
     Who: a coordinator of `org_id` or above whose subtree also holds the volunteer's home
     organisation; an admin."""
-    return await run.run(
+    return await run.create(
         Commend(body.volunteer_id, body.org_id, body.title, body.reason),
+        lambda made: f"/v1/awards/{made['id']}",
     )
 
 
@@ -147,13 +151,16 @@ async def commend(body: CommendationIn, run: CommanderDep) -> dict[str, object]:
     response_model=ObjectionOut,
     tags=["awards"],
     summary="Object to an award in notice",
+    responses=location("the award objected to, which counts its objections"),
 )
 async def file_objection(body: ObjectionIn, run: CommanderDep) -> dict[str, object]:
     """Files an objection, with a reason, to a star or commendation while its public notice
     runs; the award is held until a coordinator reviews it.
 
     Who: any role."""
-    return await run.run(FileObjection(body.award_id, body.reason))
+    return await run.create(
+        FileObjection(body.award_id, body.reason), lambda made: f"/v1/awards/{made['award_id']}"
+    )
 
 
 @router.post(

@@ -36,7 +36,9 @@ async def list_reward(body: RewardIn, run: CommanderDep) -> dict[str, object]:
     stock and an optional limit per volunteer.
 
     Who: a coordinator of the venue or above; an admin."""
-    return await run.run(ListReward(**body.model_dump()))
+    return await run.create(
+        ListReward(**body.model_dump()), lambda made: f"/v1/rewards/{made['id']}"
+    )
 
 
 @router.get(
@@ -70,7 +72,9 @@ async def redeem(body: RedemptionIn, run: CommanderDep) -> dict[str, object]:
     when the balance or the stock does not cover it.
 
     Who: the volunteer themself; the desk of the reward's venue; an admin."""
-    return await run.run(Redeem(**body.model_dump()))
+    return await run.create(
+        Redeem(**body.model_dump()), lambda made: f"/v1/redemptions/{made['id']}"
+    )
 
 
 @router.get(

@@ -4,6 +4,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.deps import ActorDep, CommanderDep, ContextDep, RuntimeDep
+from api.openapi import location
 from api.schemas import (
     CreatedOut,
     FamilyLinkIn,
@@ -36,7 +37,7 @@ async def register_volunteer(body: VolunteerIn, run: CommanderDep) -> dict[str, 
     document: a second one is a 409 `duplicate-volunteer`.
 
     Who: an admin; a coordinator of the home organisation or above."""
-    return await run.run(
+    return await run.create(
         RegisterVolunteer(
             name=body.name,
             id_type=body.id_document.type,
@@ -47,6 +48,7 @@ async def register_volunteer(body: VolunteerIn, run: CommanderDep) -> dict[str, 
             skills=tuple(body.skills),
             home_org_id=body.home_org_id,
         ),
+        lambda made: f"/v1/volunteers/{made['id']}",
     )
 
 
@@ -102,6 +104,7 @@ def get_volunteer(volunteer_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> Volunt
     status_code=201,
     response_model=CreatedOut,
     summary="Link a family member",
+    responses=location("the volunteer, whose `family` now lists the link"),
 )
 async def link_family(
     volunteer_id: UUID, body: FamilyLinkIn, run: CommanderDep
@@ -112,8 +115,9 @@ async def link_family(
 
     Who: the volunteer themself; a coordinator of the volunteer's home organisation or
     above; an admin."""
-    return await run.run(
+    return await run.create(
         LinkFamily(volunteer_id, body.relative_id, body.relation),
+        lambda _: f"/v1/volunteers/{volunteer_id}",
     )
 
 
