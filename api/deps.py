@@ -5,11 +5,12 @@ through the threadpool per request; only the command (or a read) goes to a threa
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
@@ -74,6 +75,7 @@ class Commander:
     rt: Runtime
     ctx: Context
     idempotency: IdempotencyKey | None
+    response: Response
 
     async def run(self, command: Command) -> dict[str, Any]:
         """Executes the command in the threadpool (it blocks until its transaction commits)."""
@@ -82,9 +84,19 @@ class Commander:
         )
         return outcome.body
 
+    async def create(
+        self, command: Command, location: Callable[[dict[str, Any]], str]
+    ) -> dict[str, Any]:
+        """Runs a command that creates something, answered with a 201 whose Location is
+        `location` of the command's result."""
+        body = await self.run(command)
+        self.response.headers["Location"] = location(body)
+        return body
+
 
 async def commander(
     request: Request,
+    response: Response,
     ctx: ContextDep,
     key: Annotated[
         str | None,
@@ -102,7 +114,7 @@ async def commander(
     if key is not None:
         fingerprint = _fingerprint(request, await request.body())
         idempotency = IdempotencyKey(ctx.actor.name, key, fingerprint)
-    return Commander(await runtime(request), ctx, idempotency)
+    return Commander(await runtime(request), ctx, idempotency, response)
 
 
 CommanderDep = Annotated[Commander, Depends(commander)]

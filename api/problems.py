@@ -10,7 +10,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.schemas import ProblemOut
 from ledger.errors import DomainError, Kind
 from ledger.group_commit import StoreUnavailable
 from ledger.text import PRINTABLE_PATTERN
@@ -79,31 +78,6 @@ class ProblemError(Exception):
         self.status, self.code, self.detail, self.headers = status, code, detail, headers
 
 
-def document(schema: dict[str, Any]) -> dict[str, Any]:
-    """Adds the problems every operation may answer with to an OpenAPI document: 401, 403, 404
-    and 422 where a token is needed, 400 and 409 for commands, 503 where a read may wait for
-    min_position; all of them application/problem+json."""
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    problem_schema = ProblemOut.model_json_schema(ref_template="#/components/schemas/{model}")
-    components.update(problem_schema.pop("$defs", {}), ProblemOut=problem_schema)
-    for name in ("HTTPValidationError", "ValidationError"):
-        components.pop(name, None)
-    content = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemOut"}}}
-    for item in schema["paths"].values():
-        for method, operation in item.items():
-            if "security" not in operation:
-                continue
-            statuses = [401, 403, 404, 422]
-            if method == "post":
-                statuses += [400, 409]
-            if "min_position" in {p["name"] for p in operation.get("parameters", [])}:
-                statuses.append(503)
-            responses = operation.setdefault("responses", {})
-            for status in sorted(statuses):
-                responses[str(status)] = {"description": TITLES[status], "content": content}
-    return schema
-
-
 def _message(error: Any) -> str:
     """A validation error in words: pydantic's, but for the pattern that keeps control
     characters out, which would otherwise be quoted back as a regular expression."""
@@ -116,14 +90,7 @@ def _message(error: Any) -> str:
 
 
 def install(app: FastAPI) -> None:
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = document(generate())
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    """Answers every error as a problem (api/openapi.py documents them)."""
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:

@@ -1,7 +1,7 @@
 """Request and response bodies of the v1 contract."""
 
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import (
@@ -19,16 +19,20 @@ from pydantic import (
 
 from ledger import bounds
 from ledger.activities import Category
+from ledger.audit import Role
 from ledger.awards import AwardKind, AwardStatus, Review
+from ledger.backfills import BackfillStatus
 from ledger.commands import TransferKind
-from ledger.disputes import Resolution
+from ledger.disputes import DisputeStatus, Resolution, SourceKind
 from ledger.errors import DomainError
 from ledger.identity import DocumentType
 from ledger.organisations import OrgKind
-from ledger.signups import Decision
+from ledger.rewards import RedemptionStatus
+from ledger.signups import Decision, SignupStatus
 from ledger.text import PRINTABLE_PATTERN
 from ledger.trainings import Evaluator
 from ledger.volunteers import Relation
+from projections.reports import RankingSort
 
 
 def _integral(value: object) -> object:
@@ -104,19 +108,28 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class View(BaseModel):
+class Out(BaseModel):
+    """A response body. Every field is always sent (null where it has no value), so the
+    OpenAPI document lists every field as required, those that may be null as nullable."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+class View(Out):
     """A response read from an object's attributes: `View.model_validate(obj)`."""
 
     model_config = ConfigDict(from_attributes=True)
 
 
+# The kinds of posting a statement shows (ledger/accounts.py names them where it posts).
+PostingKind = Literal["service", "reversal", "gift", "donation", "exchange", "redemption"]
 ViewPosition = Annotated[int, Field(description="the log position this view reflects")]
 NextCursor = Annotated[
     str | None, Field(description="pass it as `cursor` for the next page; null on the last")
 ]
 
 
-class Positioned(BaseModel):
+class Positioned(Out):
     position: int | None = Field(
         None,
         description="log position of the command's last event; pass it as min_position to "
@@ -145,7 +158,7 @@ class OrganisationIn(Body):
     ) = None
 
 
-class OrganisationOut(BaseModel):
+class OrganisationOut(Out):
     id: UUID
     name: str
     kind: OrgKind
@@ -178,12 +191,12 @@ class VolunteerCreatedOut(CreatedOut):
     volunteer_number: str
 
 
-class FamilyLinkOut(BaseModel):
+class FamilyLinkOut(Out):
     relative_id: UUID
     relation: Relation
 
 
-class VolunteerOut(BaseModel):
+class VolunteerOut(Out):
     id: UUID
     volunteer_number: str
     name: str
@@ -230,7 +243,7 @@ class ActivityCreatedOut(CreatedOut):
     check_in_code: str
 
 
-class ActivityOut(BaseModel):
+class ActivityOut(Out):
     id: UUID
     org_id: UUID
     title: str
@@ -253,7 +266,7 @@ class SignupIn(Body):
 
 class SignupOut(Positioned):
     id: UUID
-    status: str
+    status: SignupStatus = Field(description="accepted or waitlisted; cancelled once cancelled")
 
 
 class ReasonIn(Body):
@@ -267,11 +280,17 @@ class AttendanceIn(Body):
     )
 
 
-class AttendanceOut(Positioned):
+class CheckInOut(Positioned):
     id: UUID
-    status: str
-    at: AwareDatetime
-    minutes: int | None = Field(None, description="service minutes measured at check-out")
+    status: SignupStatus = Field(description="the signup's state: checked_in")
+    at: AwareDatetime = Field(description="when the volunteer checked in")
+
+
+class CheckOutOut(Positioned):
+    id: UUID
+    status: SignupStatus = Field(description="the signup's state: checked_out")
+    at: AwareDatetime = Field(description="when the volunteer checked out")
+    minutes: int = Field(description="service minutes measured at check-out")
 
 
 class VerifyIn(Body):
@@ -282,7 +301,7 @@ class VerifyIn(Body):
 
 class VerificationOut(Positioned):
     id: UUID
-    status: str
+    status: SignupStatus = Field(description="the signup's state: verified or rejected")
     decision: Decision
     minutes: int = Field(description="the verified service minutes")
     credited_minutes: int = Field(
@@ -290,12 +309,12 @@ class VerificationOut(Positioned):
     )
 
 
-class SignupDetailOut(BaseModel):
+class SignupDetailOut(Out):
     id: UUID
     activity_id: UUID
     volunteer_id: UUID
     org_id: UUID
-    status: str
+    status: SignupStatus
     checked_in_at: AwareDatetime | None
     checked_out_at: AwareDatetime | None
     measured_minutes: int | None
@@ -310,7 +329,7 @@ class SignupDetailOut(BaseModel):
 # Accounts and transfers
 
 
-class AccountOut(BaseModel):
+class AccountOut(Out):
     volunteer_id: UUID
     available_minutes: int
     reserved_minutes: int
@@ -357,7 +376,7 @@ class RewardIn(Body):
     ) = None
 
 
-class RewardOut(BaseModel):
+class RewardOut(Out):
     id: UUID
     venue_id: UUID
     name: str
@@ -372,34 +391,51 @@ class RedemptionIn(Body):
     quantity: Annotated[StrictInt, within(bounds.QUANTITY), Integral] = 1
 
 
-class RedemptionOut(Positioned):
+class ReservationOut(Positioned):
     id: UUID
-    status: str
-    code: str | None = None
-    expires_at: AwareDatetime | None = None
-    minutes: int | None = None
+    status: RedemptionStatus = Field(description="the redemption's state: reserved")
+    code: str = Field(description="the redemption code the desk asks for to hand the reward out")
+    expires_at: AwareDatetime = Field(description="the reservation is released if not fulfilled")
+    minutes: int = Field(description="the credits held: cost times quantity")
+
+
+class FulfilmentOut(Positioned):
+    id: UUID
+    status: RedemptionStatus = Field(description="the redemption's state: fulfilled")
+    minutes: int = Field(description="the credits posted to the venue")
+
+
+class RedemptionStateOut(Positioned):
+    id: UUID
+    status: RedemptionStatus = Field(description="the redemption's state: cancelled")
 
 
 class FulfilIn(Body):
     code: Code
 
 
-class RedemptionDetailOut(BaseModel):
+class RedemptionDetailOut(Out):
     id: UUID
     volunteer_id: UUID
     reward_id: UUID
     venue_id: UUID
     quantity: int
     minutes: int
-    status: str
+    status: RedemptionStatus
     expires_at: AwareDatetime
-    code: str | None = Field(None, description="shown to the volunteer and the venue's desk")
+    code: str | None = Field(
+        None, description="shown to the volunteer, the venue's desk and admins; null to others"
+    )
 
 
 # Operations
 
 
-class StoreCheck(BaseModel):
+class Health(Out):
+    status: Literal["ok"]
+
+
+class StoreCheck(Out):
     available: bool
     error: str | None = Field(description="why not, when it does not answer")
     log_head: int | None = Field(description="the last log position the store reported")
@@ -412,14 +448,14 @@ class FailureOut(View):
     attempts: int
 
 
-class ProjectionCheck(BaseModel):
+class ProjectionCheck(Out):
     position: int
     lag: int | None = Field(description="events behind the log head (never negative)")
     failure: FailureOut | None = Field(description="set while it cannot apply the next event")
 
 
-class Readiness(BaseModel):
-    status: str = Field(description="ready or unavailable")
+class Readiness(Out):
+    status: Literal["ready", "unavailable"]
     problems: list[str] = Field(description="why it is unavailable, in words")
     store: StoreCheck
     projections: dict[str, ProjectionCheck]
@@ -436,7 +472,7 @@ class CompletionIn(Body):
 
 class CompletionOut(Positioned):
     id: UUID
-    status: str
+    status: Literal["completed"]
     beneficiaries: int
 
 
@@ -516,7 +552,7 @@ class ReviewIn(Body):
     reason: Reason
 
 
-class AwardOut(BaseModel):
+class AwardOut(Out):
     id: UUID
     volunteer_id: UUID
     org_id: UUID
@@ -553,7 +589,7 @@ class BackfillIn(Body):
 
 class BackfillStateOut(Positioned):
     id: UUID
-    status: str
+    status: BackfillStatus
     minutes: int = Field(description="the back-filled service minutes")
     credited_minutes: int = Field(
         0, description="credits posted by this request (0 on a retry or above the balance cap)"
@@ -576,7 +612,7 @@ class BackfillOut(View):
     minutes: int = Field(description="the interval as submitted")
     description: str
     evidence: list[str]
-    status: str = Field(description="submitted, approved or rejected")
+    status: BackfillStatus
     submitted_by: str
     approved_by: str | None
     rejected_by: str | None
@@ -599,7 +635,7 @@ class ResolveIn(Body):
 
 class DisputeStateOut(Positioned):
     id: UUID
-    status: str = Field(description="open, corrected or dismissed")
+    status: DisputeStatus
     previous_minutes: int
     corrected_minutes: int | None = None
     reversed_credits: int = Field(0, description="credits taken back by the correction")
@@ -609,13 +645,12 @@ class DisputeStateOut(Positioned):
 class DisputeOut(View):
     id: UUID
     record_id: UUID = Field(validation_alias=AliasChoices("record_id", "source_id"))
-    record_kind: str = Field(
-        description="signup or backfill",
+    record_kind: SourceKind = Field(
         validation_alias=AliasChoices("record_kind", "source_kind"),
     )
     volunteer_id: UUID
     org_id: UUID
-    status: str
+    status: DisputeStatus
     previous_minutes: int
     corrected_minutes: int | None
     reason: str
@@ -630,7 +665,7 @@ class DisputeOut(View):
 class StatementEntryOut(View):
     position: int = Field(description="log position of the event that made the posting")
     posting_id: str
-    kind: str = Field(description="service, reversal, gift, donation, exchange or redemption")
+    kind: PostingKind
     amount_minutes: int = Field(
         description="signed: negative when the account is debited",
         validation_alias=AliasChoices("amount_minutes", "amount"),
@@ -648,7 +683,7 @@ class StatementEntryOut(View):
     recorded_at: AwareDatetime = Field(description="record time (`from`, `to`, `as_of` use it)")
 
 
-class StatementOut(BaseModel):
+class StatementOut(Out):
     volunteer_id: UUID
     as_of: AwareDatetime | None = None
     balance_as_of: int | None = Field(
@@ -667,7 +702,7 @@ class AuditEntryOut(View):
     aggregate_id: UUID
     aggregate_version: int
     actor: str = Field(description="the principal who did it")
-    role: str
+    role: Role = Field(description="the role it acted in; system for the service's own sweeps")
     request_id: str
     occurred_at: AwareDatetime = Field(description="business time")
     recorded_at: AwareDatetime = Field(description="record time")
@@ -677,8 +712,8 @@ class AuditEntryOut(View):
     )
 
 
-class AuditTrailOut(BaseModel):
-    subject_kind: str = Field(description="volunteer, activity or redemption")
+class AuditTrailOut(Out):
+    subject_kind: Literal["volunteer", "activity", "redemption"]
     subject_id: UUID
     entries: list[AuditEntryOut]
     next_cursor: NextCursor
@@ -688,7 +723,7 @@ class AuditTrailOut(BaseModel):
 # Service records, rankings, organisation reports and awards in notice (projections/records.py)
 
 
-class RecordTotalsOut(BaseModel):
+class RecordTotalsOut(Out):
     service_minutes: int = Field(description="permanent verified service time, after corrections")
     training_minutes: int = Field(description="training time; never service time")
     stars: int = Field(description="the star level the service time reaches under the rules")
@@ -697,12 +732,12 @@ class RecordTotalsOut(BaseModel):
 
 class RecordServiceOut(View):
     source_id: UUID = Field(description="the signup or back-fill credited")
-    source_kind: str = Field(description="signup or backfill")
+    source_kind: SourceKind
     activity_id: UUID | None
     title: str = Field(description="the activity's title, or a back-fill's description")
     org_id: UUID = Field(description="the organisation that recorded the service")
     org_name: str | None
-    category: str
+    category: Category
     campaign: str | None
     service_date: date = Field(description="local date of the service")
     minutes: int = Field(description="service minutes now, after corrections")
@@ -715,7 +750,7 @@ class RecordServiceOut(View):
 class RecordCorrectionOut(View):
     dispute_id: UUID
     source_id: UUID
-    source_kind: str
+    source_kind: SourceKind
     previous_minutes: int
     corrected_minutes: int
     reason: str = Field(description="why the coordinator corrected it")
@@ -740,7 +775,7 @@ class RecordEvaluationOut(View):
     activity_title: str | None
     org_id: UUID
     score: int
-    by: str = Field(description="organiser or beneficiary")
+    by: Evaluator
     comment: str
     given_at: AwareDatetime | None
 
@@ -761,7 +796,7 @@ class NoticeOut(View):
     decided_at: AwareDatetime | None = Field(description="when last reviewed or confirmed")
 
 
-class RecordCursorsOut(BaseModel):
+class RecordCursorsOut(Out):
     """Per list: the cursor of its next page at /v1/volunteers/{id}/record/<list>, null when
     the record already holds all of it."""
 
@@ -794,7 +829,7 @@ class ServiceRecordOut(View):
 EntryOut = TypeVar("EntryOut", bound=BaseModel)
 
 
-class RecordPageOut(BaseModel, Generic[EntryOut]):
+class RecordPageOut(Out, Generic[EntryOut]):
     """A page of one list of a service record, in the record's order (newest first)."""
 
     volunteer_id: UUID
@@ -803,7 +838,7 @@ class RecordPageOut(BaseModel, Generic[EntryOut]):
     position: ViewPosition
 
 
-class NoticesOut(BaseModel):
+class NoticesOut(Out):
     items: list[NoticeOut]
     next_cursor: NextCursor
     position: ViewPosition
@@ -820,11 +855,11 @@ class TeamStandingOut(View):
     per_capita_rank: int | None = Field(description="by per-capita minutes; null without members")
 
 
-class TeamRankingOut(BaseModel):
+class TeamRankingOut(Out):
     org_id: UUID
     period: str
     kind: OrgKind
-    sort: str
+    sort: RankingSort
     items: list[TeamStandingOut]
     next_cursor: NextCursor
     position: ViewPosition
@@ -837,7 +872,7 @@ class VolunteerStandingOut(View):
     minutes: int
 
 
-class VolunteerRankingOut(BaseModel):
+class VolunteerRankingOut(Out):
     org_id: UUID
     period: str
     items: list[VolunteerStandingOut]
@@ -846,7 +881,7 @@ class VolunteerRankingOut(BaseModel):
 
 
 class CategoryMinutesOut(View):
-    category: str
+    category: Category
     minutes: int
 
 

@@ -52,9 +52,9 @@ class DeadlineProtocol(HttpToolsProtocol):
             self._head_bytes += len(data)
         super().data_received(data)
         # Still in the head after this data (a head that ends in it, body and all, is fine).
-        if self._head_bytes is not None and self._head_bytes > MAX_HEAD_BYTES:
-            if not self.transport.is_closing():
-                self._refuse(b"431 Request Header Fields Too Large", b"request head too large")
+        head = self._head_bytes
+        if head is not None and head > MAX_HEAD_BYTES and not self.transport.is_closing():
+            self._refuse(b"431 Request Header Fields Too Large", b"request head too large")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

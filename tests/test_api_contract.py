@@ -1243,6 +1243,8 @@ CONTRACT_ROUTES = {
     ("get", "/v1/redemptions/{redemption_id}"),
     ("post", "/v1/redemptions/{redemption_id}/fulfil"),
     ("post", "/v1/redemptions/{redemption_id}/cancel"),
+    ("get", "/v1/reports/organisations/{org_id}"),
+    ("get", "/v1/reports/organisations/{org_id}.csv"),
     ("get", "/healthz"),
     ("get", "/readyz"),
 }
@@ -1283,12 +1285,15 @@ def test_openapi_documents_the_contract(town: Town) -> None:
 
 
 def test_openapi_2xx_responses_have_schemas(town: Town) -> None:
+    """Every success is JSON with a schema, but the CSV report's, which is text/csv."""
     without_schema = []
     for method, path, op in openapi_operations(town):
         ok = {status: r for status, r in op["responses"].items() if status.startswith("2")}
         assert ok, f"{method} {path} documents no 2xx response"
         for status, response in ok.items():
-            schema = response.get("content", {}).get("application/json", {}).get("schema")
+            media = "text/csv" if path.endswith(".csv") else "application/json"
+            assert list(response.get("content", {})) == [media], (path, response)
+            schema = response["content"][media].get("schema")
             if not schema:
                 without_schema.append(f"{method.upper()} {path} {status}")
     assert not without_schema, without_schema
@@ -1318,6 +1323,187 @@ def test_openapi_documents_the_problems_of_every_operation(town: Town) -> None:
             schema = op["responses"][status]["content"][PROBLEM]["schema"]
             assert schema == {"$ref": "#/components/schemas/ProblemOut"}, (path, status)
     assert not undocumented, undocumented
+
+
+NULL = {"type": "null"}
+ROLE_WORDS = ("admin", "coordinator", "desk", "auditor", "volunteer", "any role", "anyone")
+FASTAPI_ID = re.compile(r".*_(get|post|put|patch|delete)$")
+
+
+def test_openapi_operations_are_named_described_and_declare_their_headers(town: Town) -> None:
+    """What a generated client is made of: short unique operation ids (not FastAPI's
+    `get_account_v1_accounts__volunteer_id__get`), one short tag each, a summary and a
+    description saying who may call it; a `default` problem; X-Request-ID on every response,
+    Retry-After on a 503 and Location on a 201; optional parameters and bodies declared by
+    their type alone, never as nullable."""
+    doc = created(httpx.get(town.base_url + "/openapi.json"), 200)
+    tags = [t["name"] for t in doc["tags"]]
+    assert all(re.fullmatch(r"[a-z]+", tag) for tag in tags), tags
+    faults = []
+    ids = []
+    for method, path, op in openapi_operations(town):
+        where = f"{method.upper()} {path}"
+        ids.append(op["operationId"])
+        if not re.fullmatch(r"[a-z][A-Za-z0-9]*", op["operationId"]):
+            faults.append(f"{where}: operation id {op['operationId']}")
+        if FASTAPI_ID.match(op["operationId"]):
+            faults.append(f"{where}: FastAPI's default operation id {op['operationId']}")
+        if len(op.get("tags", [])) != 1 or op["tags"][0] not in tags:
+            faults.append(f"{where}: tags {op.get('tags')}")
+        if not op.get("summary", "").strip():
+            faults.append(f"{where}: no summary")
+        description = op.get("description", "")
+        if "Who:" not in description:
+            faults.append(f"{where}: the description does not say who may call it")
+        elif not any(word in description.split("Who:")[1] for word in ROLE_WORDS):
+            faults.append(f"{where}: the description names no role")
+        responses = op["responses"]
+        default = responses.get("default", {}).get("content", {}).get(PROBLEM, {})
+        if default.get("schema") != {"$ref": "#/components/schemas/ProblemOut"}:
+            faults.append(f"{where}: no default problem")
+        for status, response in responses.items():
+            headers = response.get("headers", {})
+            if "X-Request-ID" not in headers:
+                faults.append(f"{where} {status}: no X-Request-ID")
+            if status in ("429", "503") and "Retry-After" not in headers:
+                faults.append(f"{where} {status}: no Retry-After")
+            if status == "201" and "Location" not in headers:
+                faults.append(f"{where} 201: no Location")
+        for parameter in op.get("parameters", []):
+            if not parameter["required"] and "anyOf" in parameter["schema"]:
+                faults.append(f"{where}: parameter {parameter['name']} is declared nullable")
+        body = op.get("requestBody")
+        if body is not None and not body.get("required"):
+            schema = body["content"]["application/json"]["schema"]
+            if set(schema) != {"$ref"}:
+                faults.append(f"{where}: an optional body declared as {schema}")
+    assert len(ids) == len(set(ids)), ids
+    assert not faults, "\n".join(faults)
+    optional = {
+        path
+        for path, item in doc["paths"].items()
+        if "requestBody" in item.get("post", {}) and not item["post"]["requestBody"].get("required")
+    }
+    assert optional == {
+        "/v1/signups/{signup_id}/cancel",
+        "/v1/signups/{signup_id}/check-in",
+        "/v1/signups/{signup_id}/check-out",
+        "/v1/backfills/{backfill_id}/approve",
+        "/v1/redemptions/{redemption_id}/cancel",
+    }
+
+
+def test_openapi_response_fields_always_sent_are_required(town: Town) -> None:
+    """Every field of a response body is sent, null where it has no value: all are required
+    in the document, and the states, kinds, categories and roles are enumerations."""
+    doc = created(httpx.get(town.base_url + "/openapi.json"), 200)
+    schemas = doc["components"]["schemas"]
+    responses = [
+        name
+        for name in schemas
+        if name.endswith("Out") or name.startswith("RecordPageOut") or name in ("Readiness",)
+    ]
+    assert len(responses) > 40, responses
+    for name in responses:
+        if name in ("ProblemOut", "ProblemPartOut"):  # instance and errors are not always sent
+            continue
+        schema = schemas[name]
+        assert set(schema.get("required", [])) == set(schema["properties"]), name
+        for field_name, field_schema in schema["properties"].items():
+            if field_name in ("status", "kind", "category", "role", "decision", "by", "sort"):
+                options = [o for o in field_schema.get("anyOf", [field_schema]) if o != NULL]
+                (option,) = options
+                target = option.get("$ref", "").rsplit("/", 1)[-1]
+                enumerated = schemas.get(target, option)
+                assert "enum" in enumerated or "const" in enumerated, (name, field_name)
+    reservation = schemas["ReservationOut"]["properties"]
+    assert reservation["code"]["type"] == "string"
+    assert reservation["expires_at"]["format"] == "date-time"
+    assert "anyOf" in schemas["CreatedOut"]["properties"]["position"]  # present, may be null
+
+
+def test_every_201_answers_a_location_that_resolves(town: Town) -> None:
+    """Each operation that answers 201 (all of those in the document, so that a new one
+    cannot be forgotten) sends a Location, a path that a GET of the API resolves."""
+    doc = created(httpx.get(town.base_url + "/openapi.json"), 200)
+    creating = {
+        path
+        for path, item in doc["paths"].items()
+        if "201" in item.get("post", {}).get("responses", {})
+    }
+    readable = [
+        re.compile(PLACEHOLDER.sub(lambda _: "[^/]+", path) + "$")
+        for path, item in doc["paths"].items()
+        if "get" in item
+    ]
+    admin = town.admin
+    answers: dict[str, httpx.Response] = {}
+
+    def create(template: str, body: Body, **ids: str) -> Body:
+        r = admin.post(template.format(**ids), body)
+        answers[template] = r
+        return created(r)
+
+    org = create(
+        "/v1/organisations", {"name": "新服务队", "kind": "team", "parent_id": town.street}
+    )
+    volunteer = create("/v1/volunteers", volunteer_body(org["id"]))["id"]
+    relative = town.volunteer()
+    create(
+        "/v1/volunteers/{volunteer_id}/family-links",
+        {"relative_id": relative, "relation": "child"},
+        volunteer_id=volunteer,
+    )
+    activity = create("/v1/activities", activity_body(town.team))["id"]
+    create(
+        "/v1/activities/{activity_id}/signups", {"volunteer_id": volunteer}, activity_id=activity
+    )
+    signup = checked_out_signup(town, volunteer, 60)
+    created(admin.post(f"/v1/signups/{signup}/verify", {"decision": "approve"}), 200)
+    gift = {
+        "from_volunteer_id": volunteer,
+        "to_volunteer_id": relative,
+        "minutes": 5,
+        "kind": "gift",
+    }
+    create("/v1/transfers", gift)
+    reward = create(
+        "/v1/rewards", {"venue_id": town.venue, "name": "毛巾", "cost_minutes": 10, "stock": 3}
+    )["id"]
+    create("/v1/redemptions", {"volunteer_id": volunteer, "reward_id": reward})
+    training = {
+        "org_id": town.team,
+        "title": "急救培训",
+        "held_at": iso(now() - timedelta(days=1)),
+        "minutes": 90,
+        "volunteer_ids": [volunteer],
+    }
+    create("/v1/trainings", training)
+    create("/v1/evaluations", {"signup_id": signup, "score": 5, "by": "organiser"})
+    award = create(
+        "/v1/commendations",
+        {"volunteer_id": volunteer, "org_id": town.team, "title": "优秀志愿者", "reason": "热心"},
+    )["id"]
+    create("/v1/objections", {"award_id": award, "reason": "有异议"})
+    started = now() - timedelta(days=2)
+    backfill = {
+        "volunteer_id": volunteer,
+        "org_id": town.team,
+        "category": "health",
+        "started_at": iso(started),
+        "ended_at": iso(started + timedelta(minutes=30)),
+        "description": "义诊",
+    }
+    create("/v1/backfills", backfill)
+    create("/v1/disputes", {"record_id": signup, "reason": "少算了"})
+
+    assert set(answers) == creating
+    for template, r in answers.items():
+        location = r.headers.get("location")
+        assert location and location.startswith("/v1/"), (template, r.headers)
+        assert any(pattern.match(location) for pattern in readable), (template, location)
+        found = admin.client.get(location)
+        assert found.status_code == 200, (template, location, found.text)
 
 
 # 7. Free text --------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.deps import CommanderDep, ContextDep, MinPosition, RuntimeDep, wait_for_position
+from api.openapi import location
 from api.pagination import PageDep
 from api.problems import ProblemError
 from api.schemas import (
@@ -20,11 +21,21 @@ from ledger.volunteers import Volunteer
 from projections.balances import BalancesProjection
 from projections.queries import AccountRow, statement, volunteer_account_row
 
-router = APIRouter(tags=["accounts and transfers"])
+router = APIRouter(tags=["accounts"])
+READERS = """Who: the volunteer themself; any desk; a coordinator of the volunteer's home
+organisation or above; an auditor; an admin."""
 BALANCES = BalancesProjection.name
 
 
-@router.get("/v1/accounts/{volunteer_id}", response_model=AccountOut)
+@router.get(
+    "/v1/accounts/{volunteer_id}",
+    response_model=AccountOut,
+    summary="Get a volunteer's account",
+    description=f"""The volunteer's time credits (available, reserved by pending redemptions,
+earned, spent), service time and star level, as of the balances view's `position`.
+
+{READERS}""",
+)
 def get_account(
     volunteer_id: UUID,
     rt: RuntimeDep,
@@ -49,7 +60,16 @@ def get_account(
     )
 
 
-@router.get("/v1/accounts/{volunteer_id}/statement", response_model=StatementOut)
+@router.get(
+    "/v1/accounts/{volunteer_id}/statement",
+    response_model=StatementOut,
+    summary="Get a volunteer's statement",
+    description=f"""The account's entries (one per posting touching it) in log order, each with
+the running balance after it; `from` and `to` bound them by record time, `as_of` also gives
+the balance at a past moment.
+
+{READERS}""",
+)
 def get_statement(
     volunteer_id: UUID,
     rt: RuntimeDep,
@@ -67,8 +87,6 @@ def get_statement(
     ] = None,
     min_position: MinPosition = None,
 ) -> StatementOut:
-    """The account's entries (one per posting touching it) in log order, each with the
-    running balance after it."""
     volunteer = rt.service.load(Volunteer, volunteer_id, "volunteer")
     reader = rt.service.reader(ctx)
     require_account_reader(reader, ctx.actor, volunteer.id, volunteer.home_org_id)
@@ -91,6 +109,22 @@ def get_statement(
     )
 
 
-@router.post("/v1/transfers", status_code=201, response_model=TransferOut)
-async def transfer(body: TransferIn, run: CommanderDep) -> dict[str, object]:
-    return await run.run(Transfer(**body.model_dump()))
+@router.post(
+    "/v1/transfers",
+    status_code=201,
+    response_model=TransferOut,
+    summary="Transfer time credits",
+    responses=location("the sender's statement, where the transfer is an entry"),
+)
+async def transfer_credits(body: TransferIn, run: CommanderDep) -> dict[str, object]:
+    """Moves credits from a volunteer's account: a `gift` to a linked family member, a
+    `donation` to an organisation's pool (`to_org_id`), or an `exchange` to another member for
+    a service received (to family only under the family-only policy); never below the
+    account's credit limit (0 by default).
+
+    Who: the sending volunteer themself; a coordinator of the sender's home organisation or
+    above; an admin."""
+    return await run.create(
+        Transfer(**body.model_dump()),
+        lambda _: f"/v1/accounts/{body.from_volunteer_id}/statement",
+    )

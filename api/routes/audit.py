@@ -19,7 +19,7 @@ from projections.audit import ACTIVITY, REDEMPTION, VOLUNTEER, AuditProjection
 from projections.queries import audit_trail
 from timebank.runtime import Runtime
 
-router = APIRouter(tags=["audit trails"])
+router = APIRouter(tags=["audit"])
 AUDIT = AuditProjection.name
 
 
@@ -60,25 +60,47 @@ async def trail_request(
 Trail = Annotated[TrailRequest, Depends(trail_request)]
 
 
-@router.get("/v1/volunteers/{volunteer_id}/audit-trail", response_model=AuditTrailOut)
-def volunteer_trail(volunteer_id: UUID, trail: Trail) -> AuditTrailOut:
-    """For the volunteer, coordinators of the home organisation or above, auditors, admins."""
+@router.get(
+    "/v1/volunteers/{volunteer_id}/audit-trail",
+    response_model=AuditTrailOut,
+    summary="Get a volunteer's audit trail",
+)
+def get_volunteer_audit_trail(volunteer_id: UUID, trail: Trail) -> AuditTrailOut:
+    """Every event that concerns the volunteer, in log order, with who did it, in which role,
+    when, why and in which request; without personal data.
+
+    Who: the volunteer themself; a coordinator of the home organisation or above; an
+    auditor; an admin."""
     volunteer = trail.rt.service.load(Volunteer, volunteer_id, "volunteer")
     party = is_self(trail.ctx.actor, volunteer.id)
     return trail.read(VOLUNTEER, volunteer.id, volunteer.home_org_id, party)
 
 
-@router.get("/v1/activities/{activity_id}/audit-trail", response_model=AuditTrailOut)
-def activity_trail(activity_id: UUID, trail: Trail) -> AuditTrailOut:
-    """For coordinators of the organiser or above, auditors and admins."""
+@router.get(
+    "/v1/activities/{activity_id}/audit-trail",
+    response_model=AuditTrailOut,
+    summary="Get an activity's audit trail",
+)
+def get_activity_audit_trail(activity_id: UUID, trail: Trail) -> AuditTrailOut:
+    """Every event of the activity and of its signups, evaluations and back-fills, in log
+    order, with who did it, in which role, when, why and in which request.
+
+    Who: a coordinator of the organising organisation or above; an auditor; an admin."""
     activity = trail.rt.service.load(Activity, activity_id, "activity")
     return trail.read(ACTIVITY, activity.id, activity.org_id, False)
 
 
-@router.get("/v1/redemptions/{redemption_id}/audit-trail", response_model=AuditTrailOut)
-def redemption_trail(redemption_id: UUID, trail: Trail) -> AuditTrailOut:
-    """For the volunteer, the venue's desk, coordinators of the venue or above, auditors and
-    admins."""
+@router.get(
+    "/v1/redemptions/{redemption_id}/audit-trail",
+    response_model=AuditTrailOut,
+    summary="Get a redemption's audit trail",
+)
+def get_redemption_audit_trail(redemption_id: UUID, trail: Trail) -> AuditTrailOut:
+    """Every event that concerns the redemption, in log order, with who did it, in which
+    role, when, why and in which request; never its code.
+
+    Who: the volunteer themself; the desk of the venue; a coordinator of the venue or above;
+    an auditor; an admin."""
     redemption = trail.rt.service.load(Redemption, redemption_id, "redemption")
     party = is_redemption_party(trail.ctx.actor, redemption.volunteer_id, redemption.venue_id)
     return trail.read(REDEMPTION, redemption.id, redemption.venue_id, party)

@@ -2,26 +2,37 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import RuntimeDep
-from api.schemas import FailureOut, ProjectionCheck, Readiness, StoreCheck
+from api.schemas import FailureOut, Health, ProjectionCheck, Readiness, StoreCheck
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="The process is alive")
+@router.get("/healthz", response_model=Health, summary="The process is alive")
 async def healthz() -> dict[str, str]:
+    """Answers while the process serves HTTP, whatever the state of its stores.
+
+    Who: anyone; it takes no token."""
     return {"status": "ok"}
 
 
 @router.get(
     "/readyz",
     summary="The store answers and no read model is stuck",
-    description="Answers at once from what this process knows (the store is asked a few "
-    "times a second by a thread of its own), whatever the database does: 503 while the store "
-    "does not answer or while a read model cannot apply the next event, naming it, its "
-    "position and the error.",
-    responses={200: {"model": Readiness}, 503: {"model": Readiness}},
+    responses={
+        200: {"model": Readiness},
+        503: {
+            "model": Readiness,
+            "description": "the store does not answer, or a read model is stuck",
+        },
+    },
 )
 async def readyz(rt: RuntimeDep) -> JSONResponse:
+    """Answers at once from what this process knows (a thread of its own asks the store a few
+    times a second), whatever the database does: 503 while the store does not answer or
+    while a read model cannot apply the next event, naming it, its position and the error;
+    each read model's lag behind the log, in events, either way.
+
+    Who: anyone; it takes no token."""
     health, runner = rt.health, rt.runner
     head = health.head
     projections = {
@@ -46,4 +57,6 @@ async def readyz(rt: RuntimeDep) -> JSONResponse:
         store=store,
         projections=projections,
     )
-    return JSONResponse(body.model_dump(mode="json"), status_code=503 if problems else 200)
+    if problems:
+        return JSONResponse(body.model_dump(mode="json"), 503, {"Retry-After": "1"})
+    return JSONResponse(body.model_dump(mode="json"))

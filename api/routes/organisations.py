@@ -10,15 +10,24 @@ from ledger.organisations import Organisation
 router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
 
 
-@router.post("", status_code=201, response_model=CreatedOut)
+@router.post("", status_code=201, response_model=CreatedOut, summary="Register an organisation")
 async def register_organisation(body: OrganisationIn, run: CommanderDep) -> dict[str, object]:
-    return await run.run(
-        RegisterOrganisation(body.name, body.kind, body.parent_id, body.population)
+    """Registers an organisation (a district, street, community, station, team or venue)
+    under `parent_id`, or at the top of the tree without one.
+
+    Who: an admin, anywhere; a coordinator, below an organisation of their subtree (with
+    `parent_id`)."""
+    return await run.create(
+        RegisterOrganisation(body.name, body.kind, body.parent_id, body.population),
+        lambda made: f"/v1/organisations/{made['id']}",
     )
 
 
-@router.get("/{org_id}", response_model=OrganisationOut)
+@router.get("/{org_id}", response_model=OrganisationOut, summary="Get an organisation")
 def get_organisation(org_id: UUID, rt: RuntimeDep, _: ActorDep) -> OrganisationOut:
+    """An organisation with its place in the tree (`path`: its ancestors from the root).
+
+    Who: any role."""
     org = rt.service.load(Organisation, org_id, "organisation")
     return OrganisationOut(
         id=org.id,

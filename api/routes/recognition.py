@@ -3,6 +3,7 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from api.deps import CommanderDep, ContextDep, RuntimeDep
+from api.openapi import location
 from api.schemas import (
     AwardOut,
     AwardStateOut,
@@ -32,40 +33,92 @@ from ledger.recognition_commands import (
 )
 from ledger.trainings import Evaluation, Training
 
-router = APIRouter(tags=["activity completion, trainings, evaluations, commendations and stars"])
+router = APIRouter()
 
 
-@router.post("/v1/activities/{activity_id}/complete", response_model=CompletionOut)
+@router.post(
+    "/v1/activities/{activity_id}/complete",
+    response_model=CompletionOut,
+    tags=["activities"],
+    summary="Complete an activity",
+)
 async def complete_activity(
     activity_id: UUID, body: CompletionIn, run: CommanderDep
 ) -> dict[str, object]:
+    """Marks an activity held, with the people it served (人次), for the organisation
+    reports.
+
+    Who: a coordinator of the organising organisation or above; an admin."""
     return await run.run(CompleteActivity(activity_id, body.beneficiaries))
 
 
-@router.post("/v1/trainings", status_code=201, response_model=TrainingCreatedOut)
+@router.post(
+    "/v1/trainings",
+    status_code=201,
+    response_model=TrainingCreatedOut,
+    tags=["trainings"],
+    summary="Record a training",
+)
 async def record_training(body: TrainingIn, run: CommanderDep) -> dict[str, object]:
-    return await run.run(
+    """Records a training held by `org_id` and its participants; training time is kept apart
+    from service time and earns no credits.
+
+    Who: a coordinator of `org_id` or above whose subtree also holds every participant's home
+    organisation; an admin."""
+    return await run.create(
         RecordTraining(
             body.org_id, body.title, body.held_at, body.minutes, tuple(body.volunteer_ids)
-        )
+        ),
+        lambda made: f"/v1/trainings/{made['id']}",
     )
 
 
-@router.get("/v1/trainings/{training_id}", response_model=TrainingOut)
+@router.get(
+    "/v1/trainings/{training_id}",
+    response_model=TrainingOut,
+    tags=["trainings"],
+    summary="Get a training",
+)
 def get_training(training_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> TrainingOut:
+    """A training and its participants.
+
+    Who: a participant; a coordinator of the organising organisation or above; an auditor;
+    an admin."""
     training = rt.service.load(Training, training_id, "training")
     reader = rt.service.reader(ctx)
     require_training_reader(reader, ctx.actor, training.org_id, training.volunteer_ids)
     return TrainingOut.model_validate(training)
 
 
-@router.post("/v1/evaluations", status_code=201, response_model=EvaluationOut)
+@router.post(
+    "/v1/evaluations",
+    status_code=201,
+    response_model=EvaluationOut,
+    tags=["evaluations"],
+    summary="Evaluate a service",
+)
 async def evaluate(body: EvaluationIn, run: CommanderDep) -> dict[str, object]:
-    return await run.run(Evaluate(body.signup_id, body.score, body.by, body.comment))
+    """Scores a verified signup's service from 1 to 5: the organiser's evaluation, or the
+    served person's recorded on their behalf; one of each per signup.
+
+    Who: a coordinator of the organising organisation or above; an admin."""
+    return await run.create(
+        Evaluate(body.signup_id, body.score, body.by, body.comment),
+        lambda made: f"/v1/evaluations/{made['id']}",
+    )
 
 
-@router.get("/v1/evaluations/{evaluation_id}", response_model=EvaluationDetailOut)
+@router.get(
+    "/v1/evaluations/{evaluation_id}",
+    response_model=EvaluationDetailOut,
+    tags=["evaluations"],
+    summary="Get an evaluation",
+)
 def get_evaluation(evaluation_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> EvaluationDetailOut:
+    """An evaluation of a service.
+
+    Who: the volunteer evaluated; a coordinator of the organising organisation or above; an
+    auditor; an admin."""
     evaluation = rt.service.load(Evaluation, evaluation_id, "evaluation")
     require_signup_reader(
         rt.service.reader(ctx), ctx.actor, evaluation.volunteer_id, evaluation.org_id
@@ -73,28 +126,78 @@ def get_evaluation(evaluation_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> Eval
     return EvaluationDetailOut.model_validate(evaluation)
 
 
-@router.post("/v1/commendations", status_code=201, response_model=AwardStateOut)
+@router.post(
+    "/v1/commendations",
+    status_code=201,
+    response_model=AwardStateOut,
+    tags=["awards"],
+    summary="Commend a volunteer",
+)
 async def commend(body: CommendationIn, run: CommanderDep) -> dict[str, object]:
-    return await run.run(Commend(body.volunteer_id, body.org_id, body.title, body.reason))
+    """Announces an organisation's commendation of a volunteer (e.g. 优秀志愿者), with a
+    reason; it goes through a public notice (公示, 7 days by default) before it is confirmed.
+
+    Who: a coordinator of `org_id` or above whose subtree also holds the volunteer's home
+    organisation; an admin."""
+    return await run.create(
+        Commend(body.volunteer_id, body.org_id, body.title, body.reason),
+        lambda made: f"/v1/awards/{made['id']}",
+    )
 
 
-@router.post("/v1/objections", status_code=201, response_model=ObjectionOut)
+@router.post(
+    "/v1/objections",
+    status_code=201,
+    response_model=ObjectionOut,
+    tags=["awards"],
+    summary="Object to an award in notice",
+    responses=location("the award objected to, which counts its objections"),
+)
 async def file_objection(body: ObjectionIn, run: CommanderDep) -> dict[str, object]:
-    return await run.run(FileObjection(body.award_id, body.reason))
+    """Files an objection, with a reason, to a star or commendation while its public notice
+    runs; the award is held until a coordinator reviews it.
+
+    Who: any role."""
+    return await run.create(
+        FileObjection(body.award_id, body.reason), lambda made: f"/v1/awards/{made['award_id']}"
+    )
 
 
-@router.post("/v1/awards/{award_id}/review", response_model=AwardStateOut)
+@router.post(
+    "/v1/awards/{award_id}/review",
+    response_model=AwardStateOut,
+    tags=["awards"],
+    summary="Review an objected award",
+)
 async def review_award(award_id: UUID, body: ReviewIn, run: CommanderDep) -> dict[str, object]:
+    """Decides on an award's open objections, with a reason: `confirm` dismisses them (the
+    notice runs on), `withdraw` upholds one and withdraws the award.
+
+    Who: a coordinator of the awarding organisation or above; an admin."""
     return await run.run(ReviewAward(award_id, body.decision, body.reason))
 
 
-@router.post("/v1/awards/{award_id}/confirm", response_model=AwardStateOut)
+@router.post(
+    "/v1/awards/{award_id}/confirm",
+    response_model=AwardStateOut,
+    tags=["awards"],
+    summary="Confirm an award",
+)
 async def confirm_award(award_id: UUID, run: CommanderDep) -> dict[str, object]:
+    """Makes an award final once its public notice has ended with no objection open (the
+    service's sweeper does it by itself; this does it at once). Takes no body.
+
+    Who: a coordinator of the awarding organisation or above; an admin."""
     return await run.run(ConfirmAward(award_id))
 
 
-@router.get("/v1/awards/{award_id}", response_model=AwardOut)
+@router.get(
+    "/v1/awards/{award_id}", response_model=AwardOut, tags=["awards"], summary="Get an award"
+)
 def get_award(award_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> AwardOut:
+    """A star or commendation, its public notice and its objections.
+
+    Who: any role (awards are public notices)."""
     award = rt.service.load(Award, award_id, "award")
     status = AwardStatus(award.status)
     return AwardOut(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from api.deps import ContextDep, MinPosition, RuntimeDep, wait_for_position
@@ -55,8 +55,10 @@ from projections.reports import (
 )
 from timebank.runtime import Runtime
 
-router = APIRouter(tags=["service records, rankings and organisation reports"])
-CSV = "text/csv; charset=utf-8"
+router = APIRouter()
+RECORD_READERS = """Who: the volunteer themself; a coordinator of the home organisation or
+above; an auditor; an admin."""
+REPORT_READERS = """Who: a coordinator of the organisation or above; an auditor; an admin."""
 PeriodQuery = Annotated[
     str,
     Query(
@@ -85,7 +87,17 @@ def _record_volunteer(rt: Runtime, ctx: Context, volunteer_id: UUID) -> Voluntee
 # Service record ------------------------------------------------------------------------------
 
 
-@router.get("/v1/volunteers/{volunteer_id}/record", response_model=ServiceRecordOut)
+@router.get(
+    "/v1/volunteers/{volunteer_id}/record",
+    response_model=ServiceRecordOut,
+    tags=["records"],
+    summary="Get a volunteer's service record",
+    description=f"""The service record (档案): services with their corrections, trainings,
+evaluations, stars and commendations, certificates. Each list holds its newest `limit`
+entries; `next_cursors` says where each continues at /v1/volunteers/{{id}}/record/<list>.
+
+{RECORD_READERS}""",
+)
 def get_service_record(
     volunteer_id: UUID,
     rt: RuntimeDep,
@@ -93,10 +105,6 @@ def get_service_record(
     limit: RecordLimit = 100,
     min_position: MinPosition = None,
 ) -> ServiceRecordOut:
-    """The service record (档案): services with their corrections, trainings, evaluations,
-    stars and commendations, certificates; for the volunteer, coordinators of the home
-    organisation or above, auditors and admins. Each list holds its newest `limit` entries;
-    `next_cursors` says where each continues at /v1/volunteers/{id}/record/<list>."""
     volunteer = _record_volunteer(rt, ctx, volunteer_id)
     position = _read(rt, min_position)
     found = service_record_page(rt.db, volunteer.id, limit)
@@ -139,9 +147,6 @@ def _record_list_route(name: str, model: type[BaseModel]) -> Callable[..., Any]:
             position=position,
         )
 
-    get_record_list.__doc__ = (
-        f"The {name} of a service record, newest first, a page at a time (the record's readers)."
-    )
     return get_record_list
 
 
@@ -157,15 +162,20 @@ for _name, _model in RECORD_LIST_MODELS.items():
         f"/v1/volunteers/{{volunteer_id}}/record/{_name}",
         _record_list_route(_name, _model),
         response_model=RecordPageOut[_model],  # type: ignore[valid-type]
-        operation_id=f"get_service_record_{_name}",
-        summary=f"Service record: {_name}",
+        name=f"get_service_record_{_name}",
+        tags=["records"],
+        summary=f"Page through a service record's {_name}",
+        description=f"The {_name} of a volunteer's service record, newest first, a page at a "
+        f"time.\n\n{RECORD_READERS}",
     )
 
 
 # Awards in public notice ----------------------------------------------------------------------
 
 
-@router.get("/v1/awards", response_model=NoticesOut)
+@router.get(
+    "/v1/awards", response_model=NoticesOut, tags=["awards"], summary="List stars and commendations"
+)
 def list_awards(
     rt: RuntimeDep,
     ctx: ContextDep,
@@ -176,7 +186,10 @@ def list_awards(
     status: Annotated[AwardStatus | None, Query(description="only awards in this state")] = None,
     min_position: MinPosition = None,
 ) -> NoticesOut:
-    """Stars and commendations (public notices: any role may read them), newest first."""
+    """Stars and commendations, newest first, of an organisation's subtree or of all, in
+    any state or in one (`in_notice`: the public notices open to objections).
+
+    Who: any role (awards are public notices)."""
     if org_id is not None:
         rt.service.load(Organisation, org_id, "organisation")
     after = page.after((int,))
@@ -193,7 +206,9 @@ def list_awards(
 # Rankings ---------------------------------------------------------------------------------------
 
 
-@router.get("/v1/rankings/teams", response_model=TeamRankingOut)
+@router.get(
+    "/v1/rankings/teams", response_model=TeamRankingOut, tags=["rankings"], summary="Rank teams"
+)
 def rank_teams(
     rt: RuntimeDep,
     ctx: ContextDep,
@@ -207,7 +222,9 @@ def rank_teams(
     min_position: MinPosition = None,
 ) -> TeamRankingOut:
     """Organisations of `kind` in the subtree by their members' service time in the period,
-    with member counts and per-capita minutes (any role may read rankings)."""
+    with member counts and per-capita minutes.
+
+    Who: any role."""
     rt.service.load(Organisation, org_id, "organisation")
     parsed = parse_period(period)
     after = page.after((int, UUID))
@@ -225,7 +242,12 @@ def rank_teams(
     )
 
 
-@router.get("/v1/rankings/volunteers", response_model=VolunteerRankingOut)
+@router.get(
+    "/v1/rankings/volunteers",
+    response_model=VolunteerRankingOut,
+    tags=["rankings"],
+    summary="Rank volunteers",
+)
 def rank_volunteers(
     rt: RuntimeDep,
     ctx: ContextDep,
@@ -235,7 +257,9 @@ def rank_volunteers(
     min_position: MinPosition = None,
 ) -> VolunteerRankingOut:
     """Volunteers by service time attributed to the subtree in the period, most first
-    (volunteer ids and numbers only: no personal data)."""
+    (volunteer ids and numbers only: no personal data).
+
+    Who: any role."""
     rt.service.load(Organisation, org_id, "organisation")
     parsed = parse_period(period)
     after = page.after((int, UUID))
@@ -274,6 +298,10 @@ def _report(
     return report, position
 
 
+class CSVResponse(Response):
+    media_type = "text/csv"  # sent as "text/csv; charset=utf-8"
+
+
 def _csv_response(report: OrganisationReport, position: int) -> Response:
     """One `section,key,value` row per metric (projections.reports.report_rows) after the
     position the report reflects; an unknown value is an empty cell."""
@@ -282,15 +310,36 @@ def _csv_response(report: OrganisationReport, position: int) -> Response:
     writer.writerow(("section", "key", "value"))
     rows = [("report", "position", position), *report_rows(report)]
     writer.writerows((s, k, "" if v is None else str(v)) for s, k, v in rows)
-    return Response(
+    return CSVResponse(
         out.getvalue(),
-        media_type=CSV,
         headers={"Content-Disposition": f'attachment; filename="report-{report.org_id}.csv"'},
     )
 
 
 # The .csv path comes first: the JSON route's {org_id} would otherwise match "<id>.csv".
-@router.get("/v1/reports/organisations/{org_id}.csv", include_in_schema=False)
+@router.get(
+    "/v1/reports/organisations/{org_id}.csv",
+    response_class=CSVResponse,
+    tags=["reports"],
+    summary="Get an organisation report as CSV",
+    description=f"""The organisation report of `getOrganisationReport` as CSV: a header
+`section,key,value`, then one row per figure (the first: the records view's `position`), per
+category of service time and per party member below the yearly minimum; an unknown value is
+an empty cell.
+
+{REPORT_READERS}""",
+    responses={
+        200: {
+            "description": "the report as CSV",
+            "headers": {
+                "Content-Disposition": {
+                    "description": 'attachment; filename="report-<org_id>.csv"',
+                    "schema": {"type": "string"},
+                }
+            },
+        }
+    },
+)
 def get_organisation_report_csv(
     org_id: UUID,
     rt: RuntimeDep,
@@ -304,13 +353,14 @@ def get_organisation_report_csv(
 @router.get(
     "/v1/reports/organisations/{org_id}",
     response_model=OrganisationReportOut,
-    responses={
-        200: {
-            "content": {CSV.split(";")[0]: {"schema": {"type": "string"}}},
-            "description": "the report; as CSV (`section,key,value` rows) with `Accept: "
-            "text/csv` or at `/v1/reports/organisations/{org_id}.csv`",
-        }
-    },
+    tags=["reports"],
+    summary="Get an organisation report",
+    description=f"""The organisation report over its whole subtree for a period: registered
+and active volunteers, the registration ratio, activities held and people served, service
+time by category, trainings, party-member compliance. As CSV at
+`/v1/reports/organisations/{{org_id}}.csv`.
+
+{REPORT_READERS}""",
 )
 def get_organisation_report(
     org_id: UUID,
@@ -318,11 +368,6 @@ def get_organisation_report(
     ctx: ContextDep,
     period: PeriodQuery,
     min_position: MinPosition = None,
-    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Any:
-    """The organisation report over its whole subtree for a period (coordinators of the
-    organisation or above, auditors, admins)."""
+) -> OrganisationReportOut:
     report, position = _report(rt, ctx, org_id, period, min_position)
-    if accept and "text/csv" in accept and "application/json" not in accept:
-        return _csv_response(report, position)
     return OrganisationReportOut.model_validate({**vars(report), "position": position})

@@ -6,10 +6,12 @@ from api.deps import ActorDep, CommanderDep, ContextDep, RuntimeDep
 from api.schemas import (
     CreatedOut,
     FulfilIn,
+    FulfilmentOut,
     ReasonIn,
     RedemptionDetailOut,
     RedemptionIn,
-    RedemptionOut,
+    RedemptionStateOut,
+    ReservationOut,
     RewardIn,
     RewardOut,
 )
@@ -19,16 +21,33 @@ from ledger.errors import Forbidden
 from ledger.permissions import is_redemption_party
 from ledger.rewards import Redemption, Reward
 
-router = APIRouter(tags=["rewards and redemptions"])
+router = APIRouter()
 
 
-@router.post("/v1/rewards", status_code=201, response_model=CreatedOut)
+@router.post(
+    "/v1/rewards",
+    status_code=201,
+    response_model=CreatedOut,
+    tags=["rewards"],
+    summary="List a reward at a venue",
+)
 async def list_reward(body: RewardIn, run: CommanderDep) -> dict[str, object]:
-    return await run.run(ListReward(**body.model_dump()))
+    """Offers a reward at a venue (an organisation of kind `venue`): its cost in minutes, its
+    stock and an optional limit per volunteer.
+
+    Who: a coordinator of the venue or above; an admin."""
+    return await run.create(
+        ListReward(**body.model_dump()), lambda made: f"/v1/rewards/{made['id']}"
+    )
 
 
-@router.get("/v1/rewards/{reward_id}", response_model=RewardOut)
+@router.get(
+    "/v1/rewards/{reward_id}", response_model=RewardOut, tags=["rewards"], summary="Get a reward"
+)
 def get_reward(reward_id: UUID, rt: RuntimeDep, _: ActorDep) -> RewardOut:
+    """A reward with its cost and the stock left.
+
+    Who: any role."""
     reward = rt.service.load(Reward, reward_id, "reward")
     return RewardOut(
         id=reward.id,
@@ -40,13 +59,35 @@ def get_reward(reward_id: UUID, rt: RuntimeDep, _: ActorDep) -> RewardOut:
     )
 
 
-@router.post("/v1/redemptions", status_code=201, response_model=RedemptionOut)
+@router.post(
+    "/v1/redemptions",
+    status_code=201,
+    response_model=ReservationOut,
+    tags=["redemptions"],
+    summary="Reserve a reward",
+)
 async def redeem(body: RedemptionIn, run: CommanderDep) -> dict[str, object]:
-    return await run.run(Redeem(**body.model_dump()))
+    """Reserves `quantity` of a reward for a volunteer: holds the credits and the stock, and
+    answers the redemption code and when the reservation expires unless fulfilled. A 409
+    when the balance or the stock does not cover it.
+
+    Who: the volunteer themself; the desk of the reward's venue; an admin."""
+    return await run.create(
+        Redeem(**body.model_dump()), lambda made: f"/v1/redemptions/{made['id']}"
+    )
 
 
-@router.get("/v1/redemptions/{redemption_id}", response_model=RedemptionDetailOut)
+@router.get(
+    "/v1/redemptions/{redemption_id}",
+    response_model=RedemptionDetailOut,
+    tags=["redemptions"],
+    summary="Get a redemption",
+)
 def get_redemption(redemption_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> RedemptionDetailOut:
+    """A redemption and its state.
+
+    Who: the volunteer themself; the desk of the reward's venue; an auditor; an admin. The
+    code is shown to all of them but the auditor (null)."""
     redemption = rt.service.load(Redemption, redemption_id, "redemption")
     actor = ctx.actor
     holder = is_redemption_party(actor, redemption.volunteer_id, redemption.venue_id)
@@ -59,19 +100,40 @@ def get_redemption(redemption_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> Rede
         venue_id=redemption.venue_id,
         quantity=redemption.quantity,
         minutes=redemption.minutes,
-        status=redemption.status.value,
+        status=redemption.status,
         expires_at=redemption.expires_at,
         code=redemption.code if holder else None,
     )
 
 
-@router.post("/v1/redemptions/{redemption_id}/fulfil", response_model=RedemptionOut)
-async def fulfil(redemption_id: UUID, body: FulfilIn, run: CommanderDep) -> dict[str, object]:
+@router.post(
+    "/v1/redemptions/{redemption_id}/fulfil",
+    response_model=FulfilmentOut,
+    tags=["redemptions"],
+    summary="Hand a reserved reward out",
+)
+async def fulfil_redemption(
+    redemption_id: UUID, body: FulfilIn, run: CommanderDep
+) -> dict[str, object]:
+    """Hands the reward out against the redemption code: the held credits are posted to the
+    venue. A redemption is fulfilled at most once; a wrong code, or a redemption no longer
+    reserved, is a 409.
+
+    Who: the desk of the reward's venue; an admin."""
     return await run.run(FulfilRedemption(redemption_id, body.code))
 
 
-@router.post("/v1/redemptions/{redemption_id}/cancel", response_model=RedemptionOut)
-async def cancel(
+@router.post(
+    "/v1/redemptions/{redemption_id}/cancel",
+    response_model=RedemptionStateOut,
+    tags=["redemptions"],
+    summary="Cancel a reservation",
+)
+async def cancel_redemption(
     redemption_id: UUID, run: CommanderDep, body: ReasonIn | None = None
 ) -> dict[str, object]:
+    """Cancels a reservation (the body, with a reason, may be left out): the held credits
+    and stock are released. A redemption no longer reserved is a 409.
+
+    Who: the volunteer themself; the desk of the reward's venue; an admin."""
     return await run.run(CancelRedemption(redemption_id, body.reason if body else ""))

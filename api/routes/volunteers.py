@@ -4,6 +4,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.deps import ActorDep, CommanderDep, ContextDep, RuntimeDep
+from api.openapi import location
 from api.schemas import (
     CreatedOut,
     FamilyLinkIn,
@@ -27,9 +28,16 @@ from timebank.runtime import Runtime
 router = APIRouter(prefix="/v1/volunteers", tags=["volunteers"])
 
 
-@router.post("", status_code=201, response_model=VolunteerCreatedOut)
+@router.post(
+    "", status_code=201, response_model=VolunteerCreatedOut, summary="Register a volunteer"
+)
 async def register_volunteer(body: VolunteerIn, run: CommanderDep) -> dict[str, object]:
-    return await run.run(
+    """Registers a volunteer by real name and ID document, a member of `home_org_id` (not a
+    venue), with an account; answers the new volunteer number. One registration per ID
+    document: a second one is a 409 `duplicate-volunteer`.
+
+    Who: an admin; a coordinator of the home organisation or above."""
+    return await run.create(
         RegisterVolunteer(
             name=body.name,
             id_type=body.id_document.type,
@@ -39,7 +47,8 @@ async def register_volunteer(body: VolunteerIn, run: CommanderDep) -> dict[str, 
             party_member=body.party_member,
             skills=tuple(body.skills),
             home_org_id=body.home_org_id,
-        )
+        ),
+        lambda made: f"/v1/volunteers/{made['id']}",
     )
 
 
@@ -65,11 +74,16 @@ def _view(rt: Runtime, ctx: Context, volunteer: Volunteer) -> VolunteerOut:
 
 
 @router.get("", response_model=VolunteerOut, summary="Look a volunteer up by volunteer number")
-def find_by_number(
+def find_volunteer_by_number(
     rt: RuntimeDep,
     ctx: ContextDep,
     number: Annotated[str, Query(max_length=32, pattern=PRINTABLE_PATTERN)],
 ) -> VolunteerOut:
+    """The volunteer with this volunteer number (志愿者编号; only its digits count).
+    Personal data is masked except for admins and coordinators of the home organisation or
+    above.
+
+    Who: a desk, a coordinator, an auditor or an admin."""
     require_role(ctx.actor, Role.DESK, Role.COORDINATOR, Role.AUDITOR)
     claim = rt.service.load(
         VolunteerNumber, number_claim_id(normalise_volunteer_number(number)), "volunteer"
@@ -77,20 +91,49 @@ def find_by_number(
     return _view(rt, ctx, rt.service.load(Volunteer, claim.volunteer_id, "volunteer"))
 
 
-@router.get("/{volunteer_id}", response_model=VolunteerOut)
+@router.get("/{volunteer_id}", response_model=VolunteerOut, summary="Get a volunteer")
 def get_volunteer(volunteer_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> VolunteerOut:
+    """A volunteer. Personal data (name, ID number, phone, birth date) is shown in full only
+    to admins and coordinators of the home organisation or above; to everyone else masked,
+    and the birth date null (`pii_masked` says which).
+
+    Who: any role."""
     return _view(rt, ctx, rt.service.load(Volunteer, volunteer_id, "volunteer"))
 
 
-@router.post("/{volunteer_id}/family-links", status_code=201, response_model=CreatedOut)
+@router.post(
+    "/{volunteer_id}/family-links",
+    status_code=201,
+    response_model=CreatedOut,
+    summary="Link a family member",
+    responses=location("the volunteer, whose `family` now lists the link"),
+)
 async def link_family(
     volunteer_id: UUID, body: FamilyLinkIn, run: CommanderDep
 ) -> dict[str, object]:
-    return await run.run(LinkFamily(volunteer_id, body.relative_id, body.relation))
+    """Links the volunteer to a relative (`relation` is what the relative is to the
+    volunteer; the relative gets the inverse link), so that hours can be given between them.
+    `id` is the relative's. Linking again as the same relation changes nothing.
+
+    Who: the volunteer themself; a coordinator of the volunteer's home organisation or
+    above; an admin."""
+    return await run.create(
+        LinkFamily(volunteer_id, body.relative_id, body.relation),
+        lambda _: f"/v1/volunteers/{volunteer_id}",
+    )
 
 
-@router.post("/{volunteer_id}/transfer-membership", response_model=MembershipOut)
+@router.post(
+    "/{volunteer_id}/transfer-membership",
+    response_model=MembershipOut,
+    summary="Transfer a volunteer's membership",
+)
 async def transfer_membership(
     volunteer_id: UUID, body: MembershipTransferIn, run: CommanderDep, _: ActorDep
 ) -> dict[str, object]:
+    """Moves the volunteer to another home organisation (关系转接; not a venue), with a
+    reason; their history stays.
+
+    Who: a coordinator of the current home organisation or of the new one (or above either);
+    an admin."""
     return await run.run(TransferMembership(volunteer_id, body.to_org_id, body.reason))
