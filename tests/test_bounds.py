@@ -38,6 +38,7 @@ from ledger.commands import (
     CancelSignup,
     CheckIn,
     CheckOut,
+    CloseUnattendedCheckIn,
     Command,
     ExpireRedemption,
     FulfilRedemption,
@@ -266,7 +267,8 @@ class Edges:
         counts = [Edge(0, True, "none"), Edge(bounds.SKILLS, True, "most")]
         counts.append(Edge(bounds.SKILLS + 1, False, "one too many"))
         count = self.edge(counts, "skills")
-        many = Edge((skills.value,) * count.value, skills.within and count.within, "skills")
+        within = count.within and (skills.within or count.value == 0)
+        many = Edge((skills.value,) * count.value, within, "skills")
         body = self.attempt(
             lambda name, number, phone, birth, skills: RegisterVolunteer(
                 name, DocumentType.PASSPORT, number, phone, birth, True, skills, home
@@ -363,6 +365,7 @@ class Edges:
             bound_codes(bounds.SERVICE_MINUTES, bounds.REASON),
             {"minutes": 600, "reason": "sheet"},
         )
+        self.run(CloseUnattendedCheckIn(sid), Actor("system", Role.SYSTEM))  # no bounds: closed
         other = self.run(SignUp(activity, self.volunteers[-1]))
         if not isinstance(other, DomainError):
             self.attempt(
