@@ -58,10 +58,13 @@ def serve_app(app: FastAPI) -> Iterator[str]:
 
 
 class ServeProcess:
-    """`timebank serve` in a subprocess; its output is collected by a thread."""
+    """`timebank serve` in a subprocess; its output is collected by a thread. `port`: the
+    port of a server this one replaces (by default a free one)."""
 
-    def __init__(self, url: str, cwd: Path, *args: str, **env: str) -> None:
-        self.port = free_port()
+    def __init__(
+        self, url: str, cwd: Path, *args: str, port: int | None = None, **env: str
+    ) -> None:
+        self.port = port or free_port()
         self.lines: list[str] = []
         env = os.environ | {"TIMEBANK_DATABASE_URL": url, "PYTHONUNBUFFERED": "1"} | env
         command = [sys.executable, "-m", "timebank.cli", "serve", "--host", "127.0.0.1"]
@@ -107,6 +110,12 @@ class ServeProcess:
                 pass
             time.sleep(0.2)
         pytest.fail(f"serve did not answer /healthz within {timeout} s:\n{self.output}")
+
+    def kill(self) -> None:
+        """SIGKILL: the process ends at once, whatever it was doing."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+        self._reader.join(timeout=5)
 
     def stop(self) -> None:
         if self.process.poll() is None:
