@@ -35,7 +35,7 @@ from projections.db import (
     insert_rows,
     select_in,
 )
-from projections.failures import Failure, Failures, read_failures
+from projections.failures import Failure, Failures, describe, read_failures
 
 log = structlog.get_logger(__name__)
 
@@ -401,12 +401,17 @@ class ProjectionRunner:
             self._thread.join(timeout=10)
 
     def _follow(self, poll_seconds: float) -> None:
+        last_error = ""
         while not self._stop.is_set():
             try:
-                if self.process_batch(following=True):
+                applied = self.process_batch(following=True)
+                last_error = ""
+                if applied:
                     continue
-            except Exception:
-                log.exception("reading the log failed")  # the store: tried again at the poll
+            except Exception as e:  # the store: tried again at the next poll, logged once
+                if describe(e) != last_error:
+                    log.exception("reading the log failed")
+                last_error = describe(e)
             self._wake.wait(poll_seconds)
             self._wake.clear()
 

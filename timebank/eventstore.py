@@ -20,7 +20,6 @@ from ledger.group_commit import ForeignEvents, Response, StaleReads
 from ledger.service import PendingResponse, StoredResponse
 
 TABLE = "idempotency_keys"
-_ONCE_MORE = retry((InterfaceError, OperationalError), max_attempts=2, wait=0.1)
 
 
 def _response_rows(
@@ -168,11 +167,12 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 
 
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
-    # The library tries a read ten times over two seconds and more (each try waiting for a
-    # connection): a request reading from a database that is down is told so at once (503),
-    # after one more try for a connection that broke.
-    select_events = _ONCE_MORE(PostgresApplicationRecorder.select_events.__wrapped__)
-    max_notification_id = _ONCE_MORE(PostgresApplicationRecorder.max_notification_id.__wrapped__)
+    # The library tries a read ten times over two seconds and more, each try waiting for a
+    # connection: a request reading from a database that is down is told so after one try
+    # (503). Connections that a restart of the database broke are replaced when the store's
+    # health check sees it answer again (timebank/health.py).
+    select_events = PostgresApplicationRecorder.select_events.__wrapped__
+    max_notification_id = PostgresApplicationRecorder.max_notification_id.__wrapped__
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
