@@ -1,5 +1,6 @@
 """RFC 9457 problem details for every error, with a stable `type` per error code."""
 
+import re
 import sqlite3
 from typing import Any
 
@@ -89,6 +90,20 @@ def _message(error: Any) -> str:
     return str(error.get("msg", ""))
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the API answers at the request's path, as its OpenAPI document lists them
+    (FastAPI's routers nest, and Starlette's 405 names only the first route's)."""
+    paths = request.app.openapi()["paths"]
+    found: set[str] = set()
+    for template, item in paths.items():
+        if re.fullmatch(PATH_PARAMETER.sub("[^/]+", re.escape(template)), request.url.path):
+            found |= {method.upper() for method in item}
+    return sorted(found)
+
+
+PATH_PARAMETER = re.compile(r"\\\{[^}]+\\\}")  # a {name} of a path, as re.escape writes it
+
+
 def install(app: FastAPI) -> None:
     """Answers every error as a problem (api/openapi.py documents them)."""
 
@@ -134,10 +149,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = HTTP_CODES.get(exc.status_code, "http-error")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names the methods of the first route only
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return problem(
             exc.status_code,
             code,
             str(exc.detail),
-            dict(exc.headers or {}),
+            headers,
             instance=request.url.path,
         )

@@ -765,6 +765,9 @@ def test_405_names_the_allowed_methods(town: Town) -> None:
     assert_problem(r, 405, "method-not-allowed")
     assert "allow" in r.headers, "a 405 names the allowed methods"
     assert r.headers["allow"] == "POST"
+    both = town.admin.client.delete("/v1/volunteers")  # a look-up (GET) and a registration
+    assert_problem(both, 405, "method-not-allowed")
+    assert both.headers["allow"] == "GET, POST"
 
 
 def test_nested_extra_fields_are_refused(town: Town) -> None:
