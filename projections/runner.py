@@ -194,11 +194,13 @@ class ProjectionRunner:
         db: Database,
         projections: Sequence[Projection],
         batch_size: int = 1000,
+        on_failure: Callable[[str], None] | None = None,  # told the name of each that fails
     ) -> None:
         self.app = app
         self.db = db
         self.projections = list(projections)
         self.batch_size = batch_size
+        self.on_failure = on_failure
         self._wake = threading.Event()
         self._caught_up = threading.Condition()
         self._stop = threading.Event()
@@ -329,6 +331,8 @@ class ProjectionRunner:
             self._apply_batch(projection, notifications, decode)
         except Exception as e:
             log.exception("projection batch failed", projection=projection.name, after=start)
+            if self.on_failure is not None:
+                self.on_failure(projection.name)
             return e
         return None
 
