@@ -142,11 +142,11 @@ class Runtime:
     def _as_system(self, command: Command, now: datetime, subject: UUID) -> bool:
         ctx = Context(SYSTEM, f"sweep-{uuid.uuid4()}", now)
         try:
-            self.service.execute(ctx, command)
+            outcome = self.service.execute(ctx, command)
         except DomainError as e:
             log.info("sweep skipped", command=type(command).__name__, id=str(subject), code=e.code)
             return False
-        return True
+        return outcome.position is not None  # None: done already, the read model was behind
 
     def expire_overdue(self, now: datetime | None = None) -> int:
         now = now or datetime.now(UTC)
