@@ -23,6 +23,7 @@ from projections.db import Database, PostgresDatabase, SQLiteDatabase
 from projections.queries import overdue_redemptions
 from projections.reports import awards_due
 from projections.runner import ProjectionRunner
+from timebank.metrics import Metrics
 from timebank.settings import Settings
 from timebank.tokens import TokenStore
 
@@ -94,12 +95,16 @@ class Runtime:
         self.runner = ProjectionRunner(
             self.app, self.db, all_projections(settings.rules), settings.projection_batch_size
         )
+        self.metrics = Metrics([p.name for p in self.runner.projections])
+        self.runner.on_failure = self.metrics.projection_failed
         self.service = LedgerService(
             self.app,
             settings.rules,
             settings.id_pepper.get_secret_value().encode(),
             on_commit=self.runner.poke,
             cached_states=settings.aggregate_cache_size,
+            on_command=self.metrics.command,
+            on_batch=self.metrics.batch,
         )
         self.tokens = TokenStore(self.db)
         self._stop = threading.Event()
@@ -108,8 +113,12 @@ class Runtime:
 
     def start(self, poll_seconds: float = POLL_SECONDS) -> None:
         """Follows the log into the read models; expires overdue redemptions and confirms
-        awards whose public notice has ended."""
+        awards whose public notice has ended; samples the projections' positions for the
+        metrics, and serves them on a port of their own if one is configured."""
         self.runner.start(poll_seconds)
+        self.metrics.follow(self.runner.read_positions, self.runner.head)
+        if self.settings.metrics_port is not None:
+            self.metrics.listen(self.settings.metrics_host, self.settings.metrics_port)
         if self.runner.requested_rebuilds():
             rebuilder = threading.Thread(
                 target=self._rebuild_requested, name="rebuild", daemon=True
@@ -157,16 +166,25 @@ class Runtime:
         now = now or datetime.now(UTC)
         return sum(self._as_system(ConfirmAward(a), now, a) for a in awards_due(self.db, now))
 
+    def sweep(self, now: datetime | None = None) -> None:
+        """One run of the sweeper, counted in the metrics with what it did."""
+        expired = confirmed = 0
+        failed = False
+        try:
+            expired = self.expire_overdue(now)
+            confirmed = self.confirm_due_awards(now)
+        except Exception:
+            failed = True
+            log.exception("sweep failed")
+        self.metrics.swept(expired, confirmed, failed)
+
     def _sweep(self) -> None:
         while not self._stop.wait(self.settings.expiry_sweep_seconds):
-            try:
-                self.expire_overdue()
-                self.confirm_due_awards()
-            except Exception:
-                log.exception("sweep failed")
+            self.sweep()
 
     def close(self) -> None:
         self._stop.set()
+        self.metrics.close()
         if self._positions is not None:
             self._positions.join(timeout=5)
         self.runner.stop()
