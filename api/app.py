@@ -2,7 +2,7 @@
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import structlog
@@ -11,12 +11,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems
 from api.auth import TokenVerifier
+from api.metrics import RequestMetrics
 from api.routes import (
     accounts,
     activities,
     audit,
     corrections,
     health,
+    metrics,
     organisations,
     recognition,
     reports,
@@ -51,6 +53,7 @@ MATCHED = (
     recognition,
     reports,
     audit,
+    metrics,
 )
 REQUEST_ID = "X-Request-ID"
 REQUEST_ID_HEADER = REQUEST_ID.lower().encode()
@@ -60,11 +63,15 @@ MAX_REQUEST_ID = 100
 class RequestContext:
     """Gives each HTTP request an id (its X-Request-ID if it sent a usable one), binds it to
     every log line of the request, returns it as X-Request-ID, turns an unexpected error into
-    a 500 problem, and logs one line per request. A plain ASGI middleware: Starlette's
-    BaseHTTPMiddleware runs the app in a task of its own and costs more than this whole step."""
+    a 500 problem, and logs one line per request; `observe` is told each request's scope,
+    status and seconds (the metrics). A plain ASGI middleware: Starlette's BaseHTTPMiddleware
+    runs the app in a task of its own and costs more than this whole step."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, observe: Callable[[Scope, int | None, float], None] | None = None
+    ) -> None:
         self.app = app
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,12 +100,15 @@ class RequestContext:
                 raise  # the response has started: nothing else can be sent
             failure = problems.problem(500, "internal-error", "an unexpected error occurred")
             await failure(scope, receive, send_with_id)
+        elapsed = time.perf_counter() - started
+        if self.observe is not None:
+            self.observe(scope, status, elapsed)
         log.info(
             "request",
             method=scope["method"],
             path=scope["path"],
             status=status,
-            ms=round((time.perf_counter() - started) * 1000, 2),
+            ms=round(elapsed * 1000, 2),
         )
 
 
@@ -118,6 +128,7 @@ def create_app(runtime: Runtime, owns_runtime: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        runtime.metrics.serving_http()
         yield
         if owns_runtime:
             runtime.close()
@@ -138,5 +149,5 @@ def create_app(runtime: Runtime, owns_runtime: bool = False) -> FastAPI:
     for module in MATCHED:
         app.include_router(module.router)
 
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, observe=RequestMetrics(runtime.metrics))
     return app
