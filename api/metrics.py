@@ -6,6 +6,8 @@ It runs on the event loop for every request: each set of labels is bound to its 
 and a request only adds to that series's counts, in memory, with no lock (timebank.metrics:
 RequestSeries); a thread adds them to the metrics."""
 
+from typing import Any
+
 from starlette.types import Scope
 
 from timebank.metrics import Metrics, RequestSeries
@@ -13,12 +15,14 @@ from timebank.metrics import Metrics, RequestSeries
 UNMATCHED = "unmatched"  # the route of every request no route matched: one series, not a path
 OTHER = "other"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+NONE: dict[Any, Any] = {}  # what a lookup falls back to: never written
 
 
 class RequestMetrics:
     def __init__(self, metrics: Metrics) -> None:
         self._counts = metrics.requests()
-        self._series: dict[tuple[str, str, int | None], RequestSeries] = {}
+        # route template -> method -> status -> series: no key to build for each request
+        self._series: dict[str, dict[str, dict[int | None, RequestSeries]]] = {}
         self._templates: dict[object, str] = {}
 
     def __call__(self, scope: Scope, status: int | None, seconds: float) -> None:
@@ -27,7 +31,7 @@ class RequestMetrics:
         method = scope["method"]
         if method not in METHODS:
             method = OTHER  # any token is a method to some servers: keep the labels bounded
-        series = self._series.get((method, template, status))
+        series = self._series.get(template, NONE).get(method, NONE).get(status)
         if series is None:
             series = self._bind(method, template, status)
         series(seconds)
@@ -35,7 +39,7 @@ class RequestMetrics:
     def _bind(self, method: str, template: str, status: int | None) -> RequestSeries:
         # An application that returned no answer is answered 500 by the server.
         series = self._counts.series(method, template, str(status or 500))
-        self._series[method, template, status] = series
+        self._series.setdefault(template, {}).setdefault(method, {})[status] = series
         return series
 
     def _template(self, scope: Scope) -> str:
