@@ -2,7 +2,7 @@
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import structlog
@@ -12,12 +12,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import openapi, problems
 from api.auth import TokenVerifier
 from api.guard import RequestGuard
+from api.metrics import RequestMetrics
 from api.routes import (
     accounts,
     activities,
     audit,
     corrections,
     health,
+    metrics,
     organisations,
     recognition,
     reports,
@@ -40,6 +42,7 @@ MATCHED = (
     recognition,
     reports,
     audit,
+    metrics,
 )
 REQUEST_ID = "X-Request-ID"
 REQUEST_ID_HEADER = REQUEST_ID.lower().encode()
@@ -49,11 +52,15 @@ MAX_REQUEST_ID = 100
 class RequestContext:
     """Gives each HTTP request an id (its X-Request-ID if it sent a usable one), binds it to
     every log line of the request, returns it as X-Request-ID, turns an unexpected error into
-    a 500 problem, and logs one line per request. A plain ASGI middleware: Starlette's
-    BaseHTTPMiddleware runs the app in a task of its own and costs more than this whole step."""
+    a 500 problem, and logs one line per request; `observe` is told each request's scope,
+    status and seconds (the metrics). A plain ASGI middleware: Starlette's BaseHTTPMiddleware
+    runs the app in a task of its own and costs more than this whole step."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, observe: Callable[[Scope, int | None, float], None] | None = None
+    ) -> None:
         self.app = app
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -82,12 +89,15 @@ class RequestContext:
                 raise  # the response has started: nothing else can be sent
             failure = problems.problem(500, "internal-error", "an unexpected error occurred")
             await failure(scope, receive, send_with_id)
+        elapsed = time.perf_counter() - started
+        if self.observe is not None:
+            self.observe(scope, status, elapsed)
         log.info(
             "request",
             method=scope["method"],
             path=scope["path"],
             status=status,
-            ms=round((time.perf_counter() - started) * 1000, 2),
+            ms=round(elapsed * 1000, 2),
         )
 
 
@@ -107,6 +117,7 @@ def create_app(runtime: Runtime, owns_runtime: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        runtime.metrics.serving_http()
         yield
         if owns_runtime:
             runtime.close()
@@ -137,5 +148,6 @@ def create_app(runtime: Runtime, owns_runtime: bool = False) -> FastAPI:
         verifier=TokenVerifier(runtime.tokens),
         max_body_bytes=runtime.settings.max_body_bytes,
     )
-    app.add_middleware(RequestContext)  # the outermost: every answer gets a request id
+    # The outermost: every answer gets a request id, a log line and its metrics.
+    app.add_middleware(RequestContext, observe=RequestMetrics(runtime.metrics))
     return app

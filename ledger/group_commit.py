@@ -198,10 +198,12 @@ class GroupCommitter:
         aggregates: Aggregates,
         on_commit: Callable[[int], None] | None = None,
         max_batch: int = 500,
+        on_batch: Callable[[int], None] | None = None,  # told each transaction's commands
     ) -> None:
         self._app = app
         self._aggregates = aggregates
         self._on_commit = on_commit
+        self._on_batch = on_batch
         self._max_batch = max_batch
         self._queue: list[Submission] = []
         self._ready = threading.Condition()
@@ -306,6 +308,8 @@ class GroupCommitter:
                 submission.finish(position)
             if self._on_commit is not None:
                 self._on_commit(positions[-1])
+            if self._on_batch is not None:
+                self._on_batch(len(admitted))
             return
 
     def _record(self, batch: list[Submission]) -> list[int]:

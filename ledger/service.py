@@ -82,6 +82,14 @@ class Outcome:
     replayed: bool = False
 
 
+# Told of each command once it is answered: the command, its outcome or error, its seconds.
+CommandHook = Callable[[Command, Outcome | Exception, float], None]
+
+
+def _unobserved(*_: object) -> None:
+    return None
+
+
 def to_json(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
@@ -106,16 +114,21 @@ class LedgerService:
         pepper: bytes,
         on_commit: Callable[[int], None] | None = None,
         cached_states: int = CACHED_STATES,
+        on_command: CommandHook | None = None,
+        on_batch: Callable[[int], None] | None = None,
     ) -> None:
+        """`on_command` is told of each command once it is answered (its outcome or error, its
+        seconds); `on_batch`, of each group-commit transaction's number of commands."""
         self.app = app
         self.rules = rules
         self.pepper = pepper
+        self._on_command = on_command or _unobserved
         recorder = app.recorder
         assert hasattr(recorder, "stored_response"), "the recorder must store responses"
         self._responses: ResponseStore = recorder
         store = Repository(app.events, snapshot_store=app.snapshots)
         self.aggregates = Aggregates(store, recorder.max_notification_id() or 0, cached_states)
-        self.committer = GroupCommitter(app, self.aggregates, on_commit)
+        self.committer = GroupCommitter(app, self.aggregates, on_commit, on_batch=on_batch)
         self._locks = StripedLocks()
 
     def execute(
@@ -124,6 +137,18 @@ class LedgerService:
         """Runs the command, retrying on optimistic conflicts, and saves what it changed
         together with the response to its idempotency key, in a transaction it may share
         with concurrent commands (group commit). Raises DomainError on refusal."""
+        started = time.perf_counter()
+        try:
+            outcome = self._execute(ctx, command, idempotency)
+        except Exception as e:
+            self._on_command(command, e, time.perf_counter() - started)
+            raise
+        self._on_command(command, outcome, time.perf_counter() - started)
+        return outcome
+
+    def _execute(
+        self, ctx: Context, command: Command, idempotency: IdempotencyKey | None
+    ) -> Outcome:
         fresh = False
         for attempt in range(MAX_ATTEMPTS):
             if idempotency is not None:

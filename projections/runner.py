@@ -203,11 +203,13 @@ class ProjectionRunner:
         db: Database,
         projections: Sequence[Projection],
         batch_size: int = 1000,
+        on_failure: Callable[[str], None] | None = None,  # told the name of each that fails
     ) -> None:
         self.app = app
         self.db = db
         self.projections = list(projections)
         self.batch_size = batch_size
+        self.on_failure = on_failure
         self._wake = threading.Event()
         self._caught_up = threading.Condition()
         self._stop = threading.Event()
@@ -343,6 +345,8 @@ class ProjectionRunner:
                 self.failures.recovered(projection.name)
             else:
                 self.failures.failed(projection.name, start, failure)
+                if self.on_failure is not None:
+                    self.on_failure(projection.name)
         if not following:
             for failure in failures:
                 if failure is not None:

@@ -20,6 +20,7 @@ from ledger.audit import Role
 from ledger.errors import Conflict, DomainError, Invalid
 from ledger.organisations import Organisation, OrgKind
 from ledger.volunteers import Volunteer
+from timebank.metrics import process_mode
 from timebank.runtime import POLL_SECONDS_OTHERS_WRITE, Runtime, freeze_startup_heap
 from timebank.settings import Settings
 
@@ -138,13 +139,18 @@ def serve(
     configure_logging(settings.log_level)
     host = settings.host if host is None else host
     port = settings.port if port is None else port
-    with runtime(settings) as rt:
+    with process_mode(settings), runtime(settings) as rt:
         if demo:
             prepare_demo(rt)
         base = f"http://{url_host(host)}:{port}"
         typer.echo(f"API:    {base}/v1")
         typer.echo(f"Docs:   {base}/docs")
         typer.echo(f"Health: {base}/healthz")
+        if settings.metrics_token is not None:
+            typer.echo(f"Metrics: {base}/metrics (with the metrics token)")
+        if settings.metrics_port is not None:
+            where = f"{url_host(settings.metrics_host)}:{settings.metrics_port}"
+            typer.echo(f"Metrics: http://{where}/metrics")
         if settings.workers:
             serve_with_workers(rt, host, port)
         else:
@@ -168,9 +174,9 @@ def serve_with_workers(rt: Runtime, host: str, port: int) -> None:
     starts the HTTP workers (api.worker), replaces one that dies and stops them on a signal.
     The workers read the settings from the environment, as this process did."""
     from uvicorn.config import STARTUP_FAILURE
-    from uvicorn.supervisors import Multiprocess
 
     from api.serving import server_config
+    from timebank.supervisor import WorkerSupervisor
 
     workers = rt.settings.workers
     typer.echo(f"Workers: {workers} HTTP processes; projections and sweeper in {os.getpid()}")
@@ -178,7 +184,8 @@ def serve_with_workers(rt: Runtime, host: str, port: int) -> None:
     config = server_config(
         "api.worker:create_worker_app", rt.settings, host, port, factory=True, workers=workers
     )
-    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    sockets = [config.bind_socket()]
+    supervisor = WorkerSupervisor(config, sockets, on_exit=rt.metrics.process_ended)
     freeze_startup_heap()
     supervisor.run()
     if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):

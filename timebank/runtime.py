@@ -31,6 +31,7 @@ from projections.queries import overdue_redemptions
 from projections.reports import awards_due
 from projections.runner import ProjectionRunner
 from timebank.health import PostgresProbe, Probe, StoreHealth
+from timebank.metrics import Metrics
 from timebank.settings import Settings
 from timebank.tokens import TokenStore
 
@@ -133,12 +134,16 @@ class Runtime:
         self.runner = ProjectionRunner(
             self.app, self.db, all_projections(settings.rules), settings.projection_batch_size
         )
+        self.metrics = Metrics([p.name for p in self.runner.projections])
+        self.runner.on_failure = self.metrics.projection_failed
         self.service = LedgerService(
             self.app,
             settings.rules,
             settings.id_pepper.get_secret_value().encode(),
             on_commit=self.runner.poke,
             cached_states=settings.aggregate_cache_size,
+            on_command=self.metrics.command,
+            on_batch=self.metrics.batch,
         )
         self.tokens = TokenStore(self.db)
         self._stop = threading.Event()
@@ -147,9 +152,14 @@ class Runtime:
 
     def start(self, poll_seconds: float = POLL_SECONDS) -> None:
         """Follows the log into the read models; expires overdue redemptions and confirms
-        awards whose public notice has ended."""
+        awards whose public notice has ended, and closes check-ins left open; samples the
+        projections' positions for the metrics, and serves them on a port of their own if one
+        is configured."""
         self.health.start()
         self.runner.start(poll_seconds)
+        self.metrics.follow(self.runner.read_positions, self.runner.head)
+        if self.settings.metrics_port is not None:
+            self.metrics.listen(self.settings.metrics_host, self.settings.metrics_port)
         if self.runner.requested_rebuilds():
             rebuilder = threading.Thread(
                 target=self._rebuild_requested, name="rebuild", daemon=True
@@ -199,11 +209,11 @@ class Runtime:
     def _as_system(self, command: Command, now: datetime, subject: UUID) -> bool:
         ctx = Context(SYSTEM, f"sweep-{uuid.uuid4()}", now)
         try:
-            self.service.execute(ctx, command)
+            outcome = self.service.execute(ctx, command)
         except DomainError as e:
             log.info("sweep skipped", command=type(command).__name__, id=str(subject), code=e.code)
             return False
-        return True
+        return outcome.position is not None  # None: done already, the read model was behind
 
     def expire_overdue(self, now: datetime | None = None) -> int:
         now = now or datetime.now(UTC)
@@ -220,24 +230,29 @@ class Runtime:
         return sum(self._as_system(CloseUnattendedCheckIn(s), now, s) for s in due)
 
     def sweep(self, now: datetime | None = None) -> None:
-        """Expires overdue redemptions, confirms awards whose notice has ended and closes
-        check-ins left open past their window."""
-        self.expire_overdue(now)
-        self.confirm_due_awards(now)
-        self.close_unattended_check_ins(now)
+        """One run of the sweeper: expires overdue redemptions, confirms awards whose notice
+        has ended and closes check-ins left open past their window; counted in the metrics
+        with what it did."""
+        expired = confirmed = closed = 0
+        failed = False
+        try:
+            expired = self.expire_overdue(now)
+            confirmed = self.confirm_due_awards(now)
+            closed = self.close_unattended_check_ins(now)
+        except Exception:
+            failed = True
+            log.exception("sweep failed")
+        self.metrics.swept(expired, confirmed, closed, failed)
 
     def _sweep(self) -> None:
         while not self._stop.wait(self.settings.expiry_sweep_seconds):
-            if not self.health.available:
-                continue
-            try:
+            if self.health.available:
                 self.sweep()
-            except Exception:
-                log.exception("sweep failed")
 
     def close(self) -> None:
         self._stop.set()
         self.health.stop()
+        self.metrics.close()
         if self._positions is not None:
             self._positions.join(timeout=5)
         self.runner.stop()

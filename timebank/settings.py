@@ -77,6 +77,24 @@ class Settings(BaseSettings):
         description="HTTP worker processes of `serve` (PostgreSQL); 0 serves HTTP, the "
         "projections and the sweeper from one process",
     )
+    metrics_token: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="bearer token (16 characters or more) that /metrics on the API port asks "
+        "for; none: it answers 404 there",
+    )
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="port of a listener that serves /metrics without a token; none: no listener",
+    )
+    metrics_dir: str | None = Field(
+        None,
+        description="directory the processes of `serve --workers N` share their metrics in, "
+        "emptied at start; none: a fresh temporary one",
+    )
     rules: Rules = Rules()
 
     @model_validator(mode="after")
