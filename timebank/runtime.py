@@ -157,7 +157,8 @@ class Runtime:
         is configured."""
         self.health.start()
         self.runner.start(poll_seconds)
-        self.metrics.follow(self.runner.read_positions, self.runner.head)
+        # From memory: what the projections published and the head the health check read.
+        self.metrics.follow(lambda: dict(self.runner.positions), lambda: self.health.head or 0)
         if self.settings.metrics_port is not None:
             self.metrics.listen(self.settings.metrics_host, self.settings.metrics_port)
         if self.runner.requested_rebuilds():
