@@ -82,7 +82,7 @@ def create_store(where: str = DEFAULT_SERVER) -> BenchStore:
 def drop_store(store: BenchStore) -> None:
     if store.is_sqlite:
         for path in (store.name, store.reference_sqlite_path):
-            for suffix in ("", "-wal", "-shm", "-journal"):
+            for suffix in ("", "-wal", "-shm", "-journal", ".lock"):
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(path + suffix)
         return

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from bench.load import LoadResult, no_state, run_ops
 from bench.world import Town, World
+from ledger import bounds
 from ledger.activities import Category
 from ledger.commands import (
     CheckIn,
@@ -65,7 +66,7 @@ def build_town(world: World, slots: int) -> None:
                     "基准敬老院",
                     starts,
                     ends,
-                    capacity=10**9,
+                    capacity=bounds.CAPACITY.high,
                 )
             )
             world.activities[(slot, shard)] = _id(body)

@@ -41,6 +41,7 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from ledger import bounds
 from ledger.activities import Category
 from ledger.errors import Invalid
 from ledger.volunteers import Volunteer
@@ -48,11 +49,14 @@ from projections.db import Cursor, Database, utc_text
 from projections.records import CAMPAIGN_PREFIX
 
 RECORD_LIST_LIMIT = 500  # each list of a service record holds the newest this many entries
-# 2026, 2026-03 or campaign:<name> (any name an activity may carry, known or not).
+# 2026, 2026-03 or campaign:<name>, a name any activity may carry (known or not): printable,
+# not blank, no longer than a campaign's name may be (the longest period, PERIOD_LENGTH).
+PRINTABLE = r"[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
 PERIOD_PATTERN = (
-    r"^(?P<year>[0-9]{4})$|^(?P<month>[0-9]{4}-(0[1-9]|1[0-2]))$"
-    r"|^campaign:(?P<campaign>[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]{1,200})$"
+    r"^[0-9]{4}$|^[0-9]{4}-(0[1-9]|1[0-2])$"
+    rf"|^{CAMPAIGN_PREFIX}{PRINTABLE}*[^\x00-\x20\x7F-\x9F]{PRINTABLE}*$"
 )
+PERIOD_LENGTH = len(CAMPAIGN_PREFIX) + bounds.CAMPAIGN.high
 PERIOD = re.compile(PERIOD_PATTERN)
 
 
@@ -67,15 +71,14 @@ class Period:
 
 
 def parse_period(text: str) -> Period:
-    match = PERIOD.fullmatch(text)
-    if match is None:
+    if len(text) > PERIOD_LENGTH or not PERIOD.fullmatch(text):
         raise Invalid(
             "invalid-period",
             f"period {text[:100]!r} is not a year (2026), a month (2026-03) or campaign:<name>",
         )
-    kind = match.lastgroup
-    assert kind is not None
-    return Period(text, kind)
+    if text.startswith(CAMPAIGN_PREFIX):
+        return Period(text, "campaign")
+    return Period(text, "year" if len(text) == 4 else "month")
 
 
 def _moment(value: Any) -> datetime | None:

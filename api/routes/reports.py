@@ -37,6 +37,7 @@ from ledger.permissions import require_record_reader, require_report_reader
 from ledger.volunteers import Volunteer
 from projections.records import NAME as RECORDS
 from projections.reports import (
+    PERIOD_LENGTH,
     PERIOD_PATTERN,
     RECORD_LISTS,
     OrganisationReport,
@@ -62,7 +63,7 @@ REPORT_READERS = """Who: a coordinator of the organisation or above; an auditor;
 PeriodQuery = Annotated[
     str,
     Query(
-        max_length=300,
+        max_length=PERIOD_LENGTH,
         pattern=PERIOD_PATTERN,
         description="2026 (a year), 2026-03 (a month) or campaign:<name>, by local service date",
     ),
