@@ -73,9 +73,9 @@ class Account(LedgerAggregate):
 
         def apply(self, account: "Account") -> None:
             account.service_minutes += self.corrected_minutes - self.previous_minutes
-            if self.reversal:
+            if self.reversal:  # takes back what was earned: no spending
                 account.balance -= self.reversal["minutes"]
-                account.spent += self.reversal["minutes"]
+                account.earned -= self.reversal["minutes"]
             if self.recredit:
                 account.balance += self.recredit["minutes"]
                 account.earned += self.recredit["minutes"]

@@ -148,6 +148,10 @@ class Database:
         """Locks the tables against readers and writers until the transaction ends, all
         before changing any, or raises TablesBusy."""
 
+    def check_connections(self) -> None:
+        """Replaces the connections kept for later that no longer work (after the server
+        restarted)."""
+
     def ping(self) -> bool:
         try:
             with self.read() as cur:
@@ -273,6 +277,9 @@ class PostgresDatabase(Database):
 
     def close(self) -> None:
         self.pool.close()
+
+    def check_connections(self) -> None:
+        self.pool.check()
 
     def _constraints(self, cur: Cursor, tables: Sequence[str]) -> list[tuple[str, str, str]]:
         """(table, name, definition) of the tables' keys and checks."""

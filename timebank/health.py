@@ -63,6 +63,7 @@ class StoreHealth:
         self.error = str(error)
 
     def start(self) -> None:
+        self.check()  # what is known from now on, not from when the store was opened
         self._thread = threading.Thread(target=self._run, name="store-health", daemon=True)
         self._thread.start()
 

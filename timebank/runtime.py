@@ -11,12 +11,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 import psycopg
 import structlog
-from psycopg_pool import ConnectionPool
+from eventsourcing.postgres import PostgresDatastore
 
 import migrations
 from ledger.audit import SYSTEM, Context
@@ -191,15 +190,12 @@ class Runtime:
     def _recovered(self) -> None:
         """The store answers again: connections it broke are replaced, and the read models
         that failed meanwhile are tried at once."""
-        for pool in self._pools():
-            pool.check()
+        self.db.check_connections()
+        datastore = getattr(self.app.recorder, "datastore", None)
+        if isinstance(datastore, PostgresDatastore):
+            datastore.pool.check()
         self.runner.failures.retry_now()
         self.runner.poke()
-
-    def _pools(self) -> list[ConnectionPool[Any]]:
-        pools = [getattr(self.db, "pool", None), getattr(self.app.recorder, "datastore", None)]
-        pools[1] = getattr(pools[1], "pool", None)
-        return [p for p in pools if isinstance(p, ConnectionPool)]
 
     def _rebuild_requested(self) -> None:
         try:
