@@ -360,17 +360,24 @@ class ProjectionRunner:
         notifications: Sequence[Notification],
         decode: _Decoder,
     ) -> Exception | None:
+        # A batch with nothing for the projection only moves its position: if a crash loses
+        # that, the events are read again and again apply nothing, so no wait for the disk.
+        durable = bool(decode.events(notifications, start, projection.topics))
         try:
-            self._apply_batch(projection, notifications, decode)
+            self._apply_batch(projection, notifications, decode, durable)
         except Exception as e:
             return e
         return None
 
     def _apply_batch(
-        self, projection: Projection, notifications: Sequence[Notification], decode: _Decoder
+        self,
+        projection: Projection,
+        notifications: Sequence[Notification],
+        decode: _Decoder,
+        durable: bool = True,
     ) -> None:
         last = notifications[-1].id
-        with self.db.transaction() as cur:
+        with self.db.transaction(durable) as cur:
             position = self._lock_position(cur, projection.name)
             _apply(ProjectionCursor(cur, projection), projection, notifications, position, decode)
             if last > position:
