@@ -95,17 +95,12 @@ class Signup(LedgerAggregate):
             signup.checked_out_at = self.at
             signup.measured_minutes = self.minutes
 
-    class CheckOutMissed(LedgerAggregate.Event):
+    class CheckOutMissed(CheckedOut):
         """Never checked out: closed at the end of the widened window, for the coordinator
         to verify like any other (and to see that nobody checked out)."""
 
-        at: datetime
-        minutes: int
-
         def apply(self, signup: "Signup") -> None:
-            signup.status = SignupStatus.CHECKED_OUT
-            signup.checked_out_at = self.at
-            signup.measured_minutes = self.minutes
+            super().apply(signup)
             signup.check_out_missed = True
 
     class Verified(LedgerAggregate.Event):
