@@ -89,7 +89,8 @@ def assert_serving_again(town: Town, volunteer: str) -> None:
     assert org.status_code == 201, org.text
     town.earn(volunteer, 30)
     account = town.admin.get(f"/v1/accounts/{volunteer}", min_position=town.rt.runner.head())
-    assert account.status_code == 200 and account.json()["available_minutes"] >= 30
+    assert account.status_code == 200, account.text
+    assert account.json()["available_minutes"] >= 30
 
 
 def test_a_stopped_database_is_refused_fast_and_served_again_without_a_restart(

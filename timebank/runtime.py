@@ -25,7 +25,7 @@ from ledger.recognition_commands import ConfirmAward
 from ledger.service import LedgerService, TimebankApplication
 from projections.attendance import unattended_check_ins
 from projections.catalog import all_projections
-from projections.db import Database, PostgresDatabase, SQLiteDatabase
+from projections.db import RECONNECT_SECONDS, Database, PostgresDatabase, SQLiteDatabase
 from projections.queries import overdue_redemptions
 from projections.reports import awards_due
 from projections.runner import ProjectionRunner
@@ -128,6 +128,8 @@ class Runtime:
             if migrate:
                 migrations.upgrade(settings.store.sqlalchemy_url)
             self.app = TimebankApplication(env=eventsourcing_env(settings))
+        if isinstance(self._datastore, PostgresDatastore):  # the library does not pass it on
+            self._datastore.pool.reconnect_timeout = RECONNECT_SECONDS
         self.db = open_database(settings)
         self.health = StoreHealth(open_probe(settings, self.app), on_recovery=self._recovered)
         self.runner = ProjectionRunner(
@@ -156,8 +158,7 @@ class Runtime:
         is configured."""
         self.health.start()
         self.runner.start(poll_seconds)
-        # From memory: what the projections published and the head the health check read.
-        self.metrics.follow(lambda: dict(self.runner.positions), lambda: self.health.head or 0)
+        self.metrics.follow(lambda: dict(self.runner.positions), self.log_head)
         if self.settings.metrics_port is not None:
             self.metrics.listen(self.settings.metrics_host, self.settings.metrics_port)
         if self.runner.requested_rebuilds():
@@ -167,6 +168,16 @@ class Runtime:
             rebuilder.start()
         self._sweeper = threading.Thread(target=self._sweep, name="sweeper", daemon=True)
         self._sweeper.start()
+
+    @property
+    def _datastore(self) -> object:
+        """The event store's datastore (a PostgresDatastore on PostgreSQL)."""
+        return getattr(self.app.recorder, "datastore", None)
+
+    def log_head(self) -> int:
+        """The log head as this process knows it, without asking the store: what the health
+        check last read, or further if the projections have applied more since."""
+        return max(self.health.head or 0, *self.runner.positions.values(), 0)
 
     def follow_positions(self) -> None:
         """For a process that serves reads while another runs the projections: keeps the
@@ -191,9 +202,8 @@ class Runtime:
         """The store answers again: connections it broke are replaced, and the read models
         that failed meanwhile are tried at once."""
         self.db.check_connections()
-        datastore = getattr(self.app.recorder, "datastore", None)
-        if isinstance(datastore, PostgresDatastore):
-            datastore.pool.check()
+        if isinstance(self._datastore, PostgresDatastore):
+            self._datastore.pool.check()
         self.runner.failures.retry_now()
         self.runner.poke()
 

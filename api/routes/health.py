@@ -34,7 +34,7 @@ async def readyz(rt: RuntimeDep) -> JSONResponse:
 
     Who: anyone; it takes no token."""
     health, runner = rt.health, rt.runner
-    head = health.head
+    head = rt.log_head() if health.head is not None else None
     projections = {
         name: ProjectionCheck(
             position=position,
