@@ -132,8 +132,14 @@ class Api:
     """Calls the API as one token holder; asserts nothing, returns httpx responses."""
 
     def __init__(self, base_url: str, token: str) -> None:
+        # Tests share one client between threads. httpcore 1.0 closes an idle pooled connection
+        # once the pool holds more than max_keepalive_connections, even one another thread has
+        # just been given (EBADF there): with keep-alive equal to the pool size it never does.
         self.client = httpx.Client(
-            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
         )
 
     def post(self, path: str, body: Any = None, key: str | None = None) -> httpx.Response:
