@@ -9,7 +9,7 @@ from collections import OrderedDict
 
 from starlette.concurrency import run_in_threadpool
 
-from ledger.audit import Actor
+from ledger.context import Actor
 from timebank.tokens import CACHE_SECONDS, TokenStore
 
 MAX_TRACKED = 10_000

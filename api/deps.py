@@ -16,9 +16,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.guard import caller, unauthenticated
 from api.problems import ProblemError
-from ledger.audit import Actor, Context
-from ledger.commands import Command
-from ledger.service import IdempotencyKey
+from ledger.commands.base import Command
+from ledger.context import Actor, Context
+from ledger.engine.service import IdempotencyKey
 from timebank.runtime import Runtime
 
 bearer = HTTPBearer(auto_error=False, description="an API token from `timebank token create`")

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import TokenVerifier
 from api.problems import STORE_ERRORS, ProblemError, problem, store_unavailable
-from ledger.audit import Actor
+from ledger.context import Actor
 from timebank.health import StoreHealth
 
 GUARDED = "/v1/"

@@ -11,8 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ledger.engine.recorder import StoreUnavailable
 from ledger.errors import DomainError, Kind
-from ledger.group_commit import StoreUnavailable
 from ledger.text import PRINTABLE_PATTERN
 
 MEDIA_TYPE = "application/problem+json"

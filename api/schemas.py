@@ -18,11 +18,11 @@ from pydantic import (
 )
 
 from ledger import bounds
+from ledger.accounts import TransferKind
 from ledger.activities import Category
-from ledger.audit import Role
 from ledger.awards import AwardKind, AwardStatus, Review
 from ledger.backfills import BackfillStatus
-from ledger.commands import TransferKind
+from ledger.context import Role
 from ledger.disputes import DisputeStatus, Resolution, SourceKind
 from ledger.errors import DomainError
 from ledger.identity import DocumentType

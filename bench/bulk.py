@@ -22,18 +22,19 @@ from eventsourcing.domain import Aggregate
 from bench.dataset import SERVICE_MINUTES, volunteer_registration
 from bench.world import World
 from ledger.activities import Category
-from ledger.commands import (
+from ledger.commands.attendance import (
     ActivityPublished,
     CheckIn,
     CheckOut,
-    Command,
     PublishActivity,
     SignUp,
     VerifySignup,
-    signup_id,
 )
+from ledger.commands.base import Command
+from ledger.engine.locks import StripedLocks
+from ledger.engine.unit_of_work import UnitOfWork
+from ledger.identity import signup_id
 from ledger.signups import Decision
-from ledger.unit_of_work import StripedLocks, UnitOfWork
 
 REGISTRATION_EVENTS = 3
 SERVICE_EVENTS = 9  # a volunteer's first service: the timesheet starts with it

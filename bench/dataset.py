@@ -14,21 +14,12 @@ from uuid import UUID
 from bench.load import LoadResult, no_state, run_ops
 from bench.world import Town, World
 from ledger import bounds
+from ledger.accounts import TransferKind
 from ledger.activities import Category
-from ledger.commands import (
-    CheckIn,
-    CheckOut,
-    ListReward,
-    PublishActivity,
-    RegisterOrganisation,
-    RegisterVolunteer,
-    SignUp,
-    Transfer,
-    TransferKind,
-    VerifySignup,
-    signup_id,
-)
-from ledger.identity import DocumentType
+from ledger.commands.attendance import CheckIn, CheckOut, PublishActivity, SignUp, VerifySignup
+from ledger.commands.exchange import ListReward, Transfer
+from ledger.commands.members import RegisterOrganisation, RegisterVolunteer
+from ledger.identity import DocumentType, signup_id
 from ledger.organisations import OrgKind
 from ledger.signups import Decision
 

@@ -32,7 +32,7 @@ from bench.report import Report
 from bench.scenarios import integrity, ledger, memory, over_http, projections, reads, rush
 from bench.server import Server
 from bench.world import World
-from ledger.audit import Role
+from ledger.context import Role
 from timebank.runtime import Runtime, freeze_startup_heap
 from timebank.settings import Settings
 

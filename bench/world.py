@@ -8,8 +8,8 @@ from typing import Any
 from uuid import UUID
 
 from bench.profile import Profile
-from ledger.audit import Actor, Context, Role
-from ledger.commands import Command
+from ledger.commands.base import Command
+from ledger.context import Actor, Context, Role
 from timebank.runtime import Runtime
 
 ADMIN = Actor("bench", Role.ADMIN)

@@ -5,14 +5,23 @@ each posting (an organisation's issuance account or pool, a venue's redemption a
 has no limit and is derived from the postings by the projections.
 """
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
 from ledger import bounds
-from ledger.audit import Context
 from ledger.base import LedgerAggregate
+from ledger.context import Context
 from ledger.errors import Conflict, Invalid
 from ledger.rules import Rules
+
+
+class TransferKind(StrEnum):
+    GIFT = "gift"
+    DONATION = "donation"
+    EXCHANGE = "exchange"
 
 
 def volunteer_account(volunteer_id: UUID) -> str:
@@ -31,9 +40,36 @@ def venue_account(venue_id: UUID) -> str:
     return f"venue:{venue_id}"
 
 
-def posting(debit: str, credit: str, minutes: int, kind: str) -> dict[str, Any]:
-    """One movement of credits: `minutes` leave `debit` and arrive at `credit`."""
-    return {"id": str(uuid4()), "debit": debit, "credit": credit, "minutes": minutes, "kind": kind}
+@dataclass(frozen=True)
+class Posting:
+    """One movement of credits: `minutes` leave `debit` and arrive at `credit`. Events carry
+    it as a plain mapping of these fields (`stored`), which `of` reads back."""
+
+    id: str
+    debit: str
+    credit: str
+    minutes: int
+    kind: str
+
+    @classmethod
+    def new(cls, debit: str, credit: str, minutes: int, kind: str) -> "Posting":
+        return cls(str(uuid4()), debit, credit, minutes, kind)
+
+    @classmethod
+    def of(cls, stored: Mapping[str, Any]) -> "Posting":
+        return cls(
+            stored["id"], stored["debit"], stored["credit"], stored["minutes"], stored["kind"]
+        )
+
+    @property
+    def stored(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "debit": self.debit,
+            "credit": self.credit,
+            "minutes": self.minutes,
+            "kind": self.kind,
+        }
 
 
 class Account(LedgerAggregate):
@@ -56,8 +92,8 @@ class Account(LedgerAggregate):
         def apply(self, account: "Account") -> None:
             account.service_minutes += self.service_minutes
             if self.posting:
-                account.balance += self.posting["minutes"]
-                account.earned += self.posting["minutes"]
+                account.balance += Posting.of(self.posting).minutes
+                account.earned += Posting.of(self.posting).minutes
 
     class ServiceCorrected(LedgerAggregate.Event):
         """A dispute's correction: the credits first posted for the source go back to the
@@ -74,19 +110,19 @@ class Account(LedgerAggregate):
         def apply(self, account: "Account") -> None:
             account.service_minutes += self.corrected_minutes - self.previous_minutes
             if self.reversal:  # takes back what was earned: no spending
-                account.balance -= self.reversal["minutes"]
-                account.earned -= self.reversal["minutes"]
+                account.balance -= Posting.of(self.reversal).minutes
+                account.earned -= Posting.of(self.reversal).minutes
             if self.recredit:
-                account.balance += self.recredit["minutes"]
-                account.earned += self.recredit["minutes"]
+                account.balance += Posting.of(self.recredit).minutes
+                account.earned += Posting.of(self.recredit).minutes
 
     class TransferSent(LedgerAggregate.Event):
         posting: dict[str, Any]
         memo: str
 
         def apply(self, account: "Account") -> None:
-            account.balance -= self.posting["minutes"]
-            account.spent += self.posting["minutes"]
+            account.balance -= Posting.of(self.posting).minutes
+            account.spent += Posting.of(self.posting).minutes
 
     class TransferReceived(LedgerAggregate.Event):
         posting_id: str
@@ -120,8 +156,8 @@ class Account(LedgerAggregate):
 
         def apply(self, account: "Account") -> None:
             del account.holds[str(self.redemption_id)]
-            account.balance -= self.posting["minutes"]
-            account.spent += self.posting["minutes"]
+            account.balance -= Posting.of(self.posting).minutes
+            account.spent += Posting.of(self.posting).minutes
 
     def __init__(self, volunteer_id: UUID) -> None:
         self.volunteer_id = volunteer_id
@@ -168,13 +204,13 @@ class Account(LedgerAggregate):
         """Credits verified service; returns the credits posted (at most `minutes`)."""
         room = self.room_below_cap(rules)
         credited = minutes if room is None else min(minutes, room)
-        self.record(
+        self.emit(
             ctx,
             self.ServiceCredited,
             source_id=source_id,
             org_id=org_id,
             service_minutes=minutes,
-            posting=posting(issuance_account(org_id), self.name, credited, "service")
+            posting=Posting.new(issuance_account(org_id), self.name, credited, "service").stored
             if credited > 0
             else None,
         )
@@ -207,7 +243,10 @@ class Account(LedgerAggregate):
                 f"{max(spendable, 0)} are available: {-(spendable + net)} minutes are missing "
                 "(already spent or reserved)",
             )
-        self.record(
+        issuer = issuance_account(org_id)
+        reversal = Posting.new(self.name, issuer, previous_credits, "reversal")
+        recredit = Posting.new(issuer, self.name, recredited, "service")
+        self.emit(
             ctx,
             self.ServiceCorrected,
             source_id=source_id,
@@ -215,12 +254,8 @@ class Account(LedgerAggregate):
             org_id=org_id,
             previous_minutes=previous_minutes,
             corrected_minutes=corrected_minutes,
-            reversal=posting(self.name, issuance_account(org_id), previous_credits, "reversal")
-            if previous_credits > 0
-            else None,
-            recredit=posting(issuance_account(org_id), self.name, recredited, "service")
-            if recredited > 0
-            else None,
+            reversal=reversal.stored if previous_credits > 0 else None,
+            recredit=recredit.stored if recredited > 0 else None,
         )
         return recredited
 
@@ -233,7 +268,7 @@ class Account(LedgerAggregate):
         kind: str,
         memo: str,
         recipient: "Account | None" = None,
-    ) -> dict[str, Any]:
+    ) -> Posting:
         bounds.TRANSFER_MINUTES.check(minutes)
         bounds.REASON.check(memo)
         self._require_spendable(minutes, rules)
@@ -246,13 +281,13 @@ class Account(LedgerAggregate):
                     "recipient-cap-reached",
                     f"the recipient can receive at most {room} more minutes (balance cap)",
                 )
-        sent = posting(self.name, to_account, minutes, kind)
-        self.record(ctx, self.TransferSent, posting=sent, memo=memo)
+        sent = Posting.new(self.name, to_account, minutes, kind)
+        self.emit(ctx, self.TransferSent, posting=sent.stored, memo=memo)
         if recipient is not None:
-            recipient.record(
+            recipient.emit(
                 ctx,
                 recipient.TransferReceived,
-                posting_id=sent["id"],
+                posting_id=sent.id,
                 from_account=self.name,
                 minutes=minutes,
                 kind=kind,
@@ -262,16 +297,16 @@ class Account(LedgerAggregate):
 
     def hold(self, ctx: Context, rules: Rules, redemption_id: UUID, minutes: int) -> None:
         self._require_spendable(minutes, rules)
-        self.record(ctx, self.CreditsHeld, redemption_id=redemption_id, minutes=minutes)
+        self.emit(ctx, self.CreditsHeld, redemption_id=redemption_id, minutes=minutes)
 
     def release(self, ctx: Context, redemption_id: UUID, reason: str) -> None:
         minutes = self.holds[str(redemption_id)]
-        self.record(
+        self.emit(
             ctx, self.HoldReleased, redemption_id=redemption_id, minutes=minutes, reason=reason
         )
 
-    def settle(self, ctx: Context, redemption_id: UUID, venue_id: UUID) -> dict[str, Any]:
+    def settle(self, ctx: Context, redemption_id: UUID, venue_id: UUID) -> Posting:
         minutes = self.holds[str(redemption_id)]
-        settled = posting(self.name, venue_account(venue_id), minutes, "redemption")
-        self.record(ctx, self.HoldSettled, redemption_id=redemption_id, posting=settled)
+        settled = Posting.new(self.name, venue_account(venue_id), minutes, "redemption")
+        self.emit(ctx, self.HoldSettled, redemption_id=redemption_id, posting=settled.stored)
         return settled

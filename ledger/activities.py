@@ -6,8 +6,8 @@ from enum import StrEnum
 from uuid import UUID
 
 from ledger import bounds
-from ledger.audit import Context
 from ledger.base import LedgerAggregate
+from ledger.context import Context
 from ledger.errors import Conflict, Invalid
 
 
@@ -162,7 +162,7 @@ class Activity(LedgerAggregate):
             )
         if ctx.now < self.starts_at:
             raise Conflict("not-started", "an activity cannot be completed before it starts")
-        self.record(ctx, self.Completed, beneficiaries=beneficiaries)
+        self.emit(ctx, self.Completed, beneficiaries=beneficiaries)
 
     def holds_seat_for(self, volunteer_id: UUID) -> bool:
         wanted = str(volunteer_id)
@@ -176,7 +176,7 @@ class Activity(LedgerAggregate):
         status = (
             SeatStatus.ACCEPTED if len(self.accepted) < self.capacity else SeatStatus.WAITLISTED
         )
-        self.record(
+        self.emit(
             ctx,
             self.SeatTaken,
             signup_id=signup_id,
@@ -189,5 +189,5 @@ class Activity(LedgerAggregate):
         """Frees a seat; the first on the waitlist takes a freed accepted seat."""
         was_accepted = any(e[0] == str(signup_id) for e in self.accepted)
         promoted = UUID(self.waitlist[0][0]) if was_accepted and self.waitlist else None
-        self.record(ctx, self.SeatReleased, signup_id=signup_id, promoted_signup_id=promoted)
+        self.emit(ctx, self.SeatReleased, signup_id=signup_id, promoted_signup_id=promoted)
         return promoted

@@ -6,8 +6,8 @@ from enum import StrEnum
 from uuid import UUID
 
 from ledger import bounds
-from ledger.audit import Context
 from ledger.base import LedgerAggregate
+from ledger.context import Context
 from ledger.errors import Conflict, Invalid
 from ledger.identity import derived_id
 from ledger.rules import Rules
@@ -149,14 +149,14 @@ class Award(LedgerAggregate):
             ctx.now
         ):
             raise Conflict("notice-closed", "objections can only be filed during the public notice")
-        self.record(ctx, self.Objected, objection_id=objection_id, reason=reason.strip())
+        self.emit(ctx, self.Objected, objection_id=objection_id, reason=reason.strip())
 
     def review(self, ctx: Context, decision: Review, reason: str) -> None:
         if self.status != AwardStatus.OBJECTED:
             raise Conflict("nothing-to-review", "the award has no open objection")
         if not bounds.REASON.check(reason).strip():
             raise Invalid("reason-required", "a review needs a reason")
-        self.record(ctx, self.Reviewed, decision=decision.value, reason=reason.strip())
+        self.emit(ctx, self.Reviewed, decision=decision.value, reason=reason.strip())
 
     def confirm(self, ctx: Context) -> None:
         if self.status == AwardStatus.CONFIRMED:
@@ -165,13 +165,13 @@ class Award(LedgerAggregate):
             raise Conflict("cannot-confirm", f"an award that is {self.status} cannot be confirmed")
         if self.in_notice(ctx.now):
             raise Conflict("notice-running", "the public notice has not ended yet")
-        self.record(ctx, self.Confirmed)
+        self.emit(ctx, self.Confirmed)
 
     def revoke(self, ctx: Context, reason: str) -> None:
         if self.status not in ENDED:
-            self.record(ctx, self.Revoked, reason=reason)
+            self.emit(ctx, self.Revoked, reason=reason)
 
     def renew(self, ctx: Context, rules: Rules, reason: str) -> None:
         if self.status in ENDED:
             notice_ends_at = ctx.now + timedelta(days=rules.notice_days)
-            self.record(ctx, self.Renewed, reason=reason, notice_ends_at=notice_ends_at)
+            self.emit(ctx, self.Renewed, reason=reason, notice_ends_at=notice_ends_at)

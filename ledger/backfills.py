@@ -6,8 +6,8 @@ from enum import StrEnum
 from uuid import UUID
 
 from ledger import bounds
-from ledger.audit import Context
 from ledger.base import LedgerAggregate
+from ledger.context import Context
 from ledger.errors import Conflict, Forbidden, Invalid
 from ledger.rules import Rules
 
@@ -149,13 +149,13 @@ class Backfill(LedgerAggregate):
     def approve(self, ctx: Context, credits: int) -> None:
         self.require_approver(ctx)
         self.require_submitted("approved")
-        self.record(ctx, self.Approved, minutes=self.minutes, credits=credits)
+        self.emit(ctx, self.Approved, minutes=self.minutes, credits=credits)
 
     def reject(self, ctx: Context, reason: str) -> None:
         if not bounds.REASON.check(reason).strip():
             raise Invalid("reason-required", "a rejection needs a reason")
         self.require_submitted("rejected")
-        self.record(ctx, self.Rejected, reason=reason.strip())
+        self.emit(ctx, self.Rejected, reason=reason.strip())
 
     # A credited record, as disputes see it.
 
@@ -166,7 +166,7 @@ class Backfill(LedgerAggregate):
     def correct(
         self, ctx: Context, dispute_id: UUID, minutes: int, credits: int, reason: str
     ) -> None:
-        self.record(
+        self.emit(
             ctx,
             self.Corrected,
             dispute_id=dispute_id,

@@ -6,8 +6,8 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from ledger.audit import Context
 from ledger.bounds import storable
+from ledger.context import Context
 
 
 class LedgerAggregate(Aggregate):
@@ -20,7 +20,7 @@ class LedgerAggregate(Aggregate):
     class Created(Event, Aggregate.Created):
         pass
 
-    def record(self, ctx: Context, event_class: type[Aggregate.Event], **fields: Any) -> None:
+    def emit(self, ctx: Context, event_class: type[Aggregate.Event], **fields: Any) -> None:
         storable(fields)
         self.trigger_event(event_class, **ctx.audit_fields(), **fields)
 

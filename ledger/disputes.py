@@ -7,8 +7,8 @@ from typing import Protocol
 from uuid import UUID
 
 from ledger import bounds
-from ledger.audit import Context
 from ledger.base import LedgerAggregate
+from ledger.context import Context
 from ledger.errors import Conflict, Invalid
 from ledger.identity import derived_id
 
@@ -159,7 +159,7 @@ class Dispute(LedgerAggregate):
         status = (
             DisputeStatus.CORRECTED if decision == Resolution.CORRECT else DisputeStatus.DISMISSED
         )
-        self.record(
+        self.emit(
             ctx,
             self.Resolved,
             decision=status.value,

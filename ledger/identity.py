@@ -81,3 +81,18 @@ def mask_phone(phone: str) -> str:
     if len(phone) <= 7:
         return "*" * len(phone)
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+# The ids of the aggregates a volunteer owns, derived from theirs.
+
+
+def account_id(volunteer_id: UUID) -> UUID:
+    return derived_id(volunteer_id, "account")
+
+
+def timesheet_id(volunteer_id: UUID) -> UUID:
+    return derived_id(volunteer_id, "timesheet")
+
+
+def signup_id(activity_id: UUID, volunteer_id: UUID) -> UUID:
+    return derived_id(volunteer_id, f"signup:{activity_id}")

@@ -5,8 +5,8 @@ from typing import Any
 from uuid import UUID
 
 from ledger import bounds
-from ledger.audit import Context
 from ledger.base import LedgerAggregate
+from ledger.context import Context
 from ledger.errors import Invalid
 
 ALLOWED_PARENTS: dict[str, set[str | None]] = {

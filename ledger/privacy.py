@@ -1,16 +1,7 @@
-"""Personal data is shown in full only to admins and coordinators of the home organisation."""
+"""A volunteer's personal data, in full or masked (who sees which: commands/permissions.py)."""
 
-from ledger.audit import Actor, Role
 from ledger.identity import mask_document, mask_name, mask_phone
-from ledger.permissions import coordinates
-from ledger.unit_of_work import UnitOfWork
 from ledger.volunteers import Volunteer
-
-
-def sees_pii(uow: UnitOfWork, actor: Actor, volunteer: Volunteer) -> bool:
-    if actor.role is Role.ADMIN:
-        return True
-    return actor.role is Role.COORDINATOR and coordinates(uow, actor, volunteer.home_org_id)
 
 
 def personal_data(volunteer: Volunteer, masked: bool) -> dict[str, str | None]:

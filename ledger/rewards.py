@@ -7,8 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from ledger import bounds
-from ledger.audit import Context
 from ledger.base import LedgerAggregate
+from ledger.context import Context
 from ledger.errors import Conflict
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -110,7 +110,7 @@ class Reward(LedgerAggregate):
                     "per-volunteer-limit",
                     f"at most {self.per_volunteer_limit} per volunteer; {already} already taken",
                 )
-        self.record(
+        self.emit(
             ctx,
             self.StockReserved,
             redemption_id=redemption_id,
@@ -119,7 +119,7 @@ class Reward(LedgerAggregate):
         )
 
     def release(self, ctx: Context, redemption_id: UUID, volunteer_id: UUID, quantity: int) -> None:
-        self.record(
+        self.emit(
             ctx,
             self.StockReleased,
             redemption_id=redemption_id,
@@ -192,12 +192,12 @@ class Redemption(LedgerAggregate):
         typed = bounds.CODE.check(code).strip().upper().encode()  # any text: compare bytes
         if not secrets.compare_digest(typed, self.code.encode()):
             raise Conflict("wrong-code", "the redemption code does not match")
-        self.record(ctx, self.Fulfilled)
+        self.emit(ctx, self.Fulfilled)
 
     def cancel(self, ctx: Context, reason: str) -> None:
         self._require_reserved()
-        self.record(ctx, self.Cancelled, reason=bounds.REASON.check(reason))
+        self.emit(ctx, self.Cancelled, reason=bounds.REASON.check(reason))
 
     def expire(self, ctx: Context) -> None:
         self._require_reserved()
-        self.record(ctx, self.Expired)
+        self.emit(ctx, self.Expired)

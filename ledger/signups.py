@@ -7,8 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from ledger import bounds
-from ledger.audit import Context
 from ledger.base import LedgerAggregate
+from ledger.context import Context
 from ledger.errors import Conflict, Invalid
 from ledger.rules import Rules
 from ledger.timesheets import service_minutes
@@ -117,7 +117,7 @@ class Signup(LedgerAggregate):
 
         def apply(self, signup: "Signup") -> None:
             signup.decision = Decision(self.decision)
-            signup.credited_minutes = self.minutes
+            signup.verified_minutes = self.minutes
             signup.credits = self.credits
             signup.status = (
                 SignupStatus.REJECTED if self.decision == Decision.REJECT else SignupStatus.VERIFIED
@@ -132,7 +132,7 @@ class Signup(LedgerAggregate):
         reason: str
 
         def apply(self, signup: "Signup") -> None:
-            signup.credited_minutes = self.minutes
+            signup.verified_minutes = self.minutes
             signup.credits = self.credits
             signup.corrections += 1
 
@@ -155,7 +155,7 @@ class Signup(LedgerAggregate):
         self.checked_out_at: datetime | None = None
         self.measured_minutes: int | None = None
         self.decision: Decision | None = None
-        self.credited_minutes: int | None = None  # verified service minutes (after corrections)
+        self.verified_minutes: int | None = None  # verified service minutes (after corrections)
         self.credits = 0  # credits posted for this signup (after corrections)
         self.corrections = 0
 
@@ -166,10 +166,10 @@ class Signup(LedgerAggregate):
     def renew(self, ctx: Context, status: str) -> None:
         if self.status is not SignupStatus.CANCELLED:
             raise Conflict("already-signed-up", "the volunteer is already signed up")
-        self.record(ctx, self.Renewed, status=status)
+        self.emit(ctx, self.Renewed, status=status)
 
     def promote(self, ctx: Context) -> None:
-        self.record(ctx, self.Promoted)
+        self.emit(ctx, self.Promoted)
 
     def cancel(self, ctx: Context, reason: str) -> None:
         bounds.REASON.check(reason)
@@ -177,7 +177,7 @@ class Signup(LedgerAggregate):
             raise Conflict(
                 "cannot-cancel", f"a signup that is {self.status.value} can no longer be cancelled"
             )
-        self.record(ctx, self.Cancelled, reason=reason)
+        self.emit(ctx, self.Cancelled, reason=reason)
 
     def check_in(self, ctx: Context, rules: Rules, at: datetime) -> None:
         if self.status is not SignupStatus.ACCEPTED:
@@ -189,7 +189,7 @@ class Signup(LedgerAggregate):
             raise Invalid("time-in-future", "check-in time is in the future")
         if at > self.closes_at(rules):
             raise Conflict("activity-over", "the activity has already ended")
-        self.record(ctx, self.CheckedIn, at=at, closes_at=self.closes_at(rules))
+        self.emit(ctx, self.CheckedIn, at=at, closes_at=self.closes_at(rules))
 
     def check_out(self, ctx: Context, rules: Rules, at: datetime) -> int:
         if self.status is not SignupStatus.CHECKED_IN or self.checked_in_at is None:
@@ -202,7 +202,7 @@ class Signup(LedgerAggregate):
         if at <= self.checked_in_at:
             raise Invalid("invalid-check-out", "check-out must be after check-in")
         minutes = service_minutes(self.checked_in_at, at, self.starts_at, self.ends_at, rules)
-        self.record(ctx, self.CheckedOut, at=at, minutes=minutes)
+        self.emit(ctx, self.CheckedOut, at=at, minutes=minutes)
         return minutes
 
     def closes_at(self, rules: Rules) -> datetime:
@@ -219,7 +219,7 @@ class Signup(LedgerAggregate):
         if ctx.now < at:
             raise Conflict("window-open", "the activity's window has not closed yet")
         minutes = service_minutes(self.checked_in_at, at, self.starts_at, self.ends_at, rules)
-        self.record(ctx, self.CheckOutMissed, at=at, minutes=minutes)
+        self.emit(ctx, self.CheckOutMissed, at=at, minutes=minutes)
         return minutes
 
     def decide(self, decision: Decision, minutes: int | None, reason: str | None) -> Verdict | None:
@@ -239,7 +239,7 @@ class Signup(LedgerAggregate):
                 raise Invalid("reason-required", "a rejection needs a reason")
             minutes = 0
         if self.status in (SignupStatus.VERIFIED, SignupStatus.REJECTED):
-            if self.decision == decision and self.credited_minutes == minutes:
+            if self.decision == decision and self.verified_minutes == minutes:
                 return None
             raise Conflict(
                 "already-verified",
@@ -254,7 +254,7 @@ class Signup(LedgerAggregate):
 
     def verify(self, ctx: Context, verdict: Verdict, credits: int) -> None:
         """Records a decision from `decide`, with the credits the account posted for it."""
-        self.record(
+        self.emit(
             ctx,
             self.Verified,
             decision=verdict.decision.value,
@@ -271,12 +271,12 @@ class Signup(LedgerAggregate):
 
     @property
     def service_minutes(self) -> int:
-        return self.credited_minutes or 0
+        return self.verified_minutes or 0
 
     def correct(
         self, ctx: Context, dispute_id: UUID, minutes: int, credits: int, reason: str
     ) -> None:
-        self.record(
+        self.emit(
             ctx,
             self.Corrected,
             dispute_id=dispute_id,

@@ -6,8 +6,8 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from ledger.audit import Context
 from ledger.base import LedgerAggregate
+from ledger.context import Context
 from ledger.errors import Conflict
 from ledger.rules import Rules
 
@@ -102,7 +102,7 @@ class Timesheet(LedgerAggregate):
                 raise Conflict(
                     "overlapping-service", "the volunteer was serving elsewhere at that time"
                 )
-        self.record(ctx, self.IntervalOpened, signup_id=signup_id, at=at)
+        self.emit(ctx, self.IntervalOpened, signup_id=signup_id, at=at)
 
     def check_out(self, ctx: Context, signup_id: UUID, at: datetime) -> None:
         start = datetime.fromisoformat(str(self.intervals[str(signup_id)][0]))
@@ -111,7 +111,7 @@ class Timesheet(LedgerAggregate):
                 raise Conflict(
                     "overlapping-service", "the volunteer was serving elsewhere in that interval"
                 )
-        self.record(ctx, self.IntervalClosed, signup_id=signup_id, at=at)
+        self.emit(ctx, self.IntervalClosed, signup_id=signup_id, at=at)
 
     def require_free(self, source_id: UUID, start: datetime, end: datetime) -> None:
         """Refuses when [start, end) overlaps any other interval, open or closed."""
@@ -127,4 +127,4 @@ class Timesheet(LedgerAggregate):
         self, ctx: Context, source_id: UUID, start: datetime, end: datetime
     ) -> None:
         self.require_free(source_id, start, end)
-        self.record(ctx, self.IntervalRecorded, source_id=source_id, started_at=start, ended_at=end)
+        self.emit(ctx, self.IntervalRecorded, source_id=source_id, started_at=start, ended_at=end)

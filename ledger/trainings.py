@@ -5,8 +5,8 @@ from enum import StrEnum
 from uuid import UUID, uuid4
 
 from ledger import bounds
-from ledger.audit import Context
 from ledger.base import LedgerAggregate
+from ledger.context import Context
 from ledger.errors import Invalid
 from ledger.identity import derived_id
 

@@ -6,8 +6,8 @@ from typing import Any
 from uuid import UUID
 
 from ledger import bounds
-from ledger.audit import Context
 from ledger.base import LedgerAggregate
+from ledger.context import Context
 from ledger.errors import Conflict, Invalid
 
 
@@ -112,8 +112,8 @@ class Volunteer(LedgerAggregate):
             raise Conflict(
                 "family-link-exists", f"already linked to that volunteer as {existing.value}"
             )
-        self.record(ctx, self.FamilyLinked, relative_id=relative.id, relation=relation.value)
-        relative.record(
+        self.emit(ctx, self.FamilyLinked, relative_id=relative.id, relation=relation.value)
+        relative.emit(
             ctx,
             relative.FamilyLinked,
             relative_id=self.id,
@@ -125,7 +125,7 @@ class Volunteer(LedgerAggregate):
             raise Conflict("already-member", "the volunteer already belongs to that organisation")
         if not bounds.REASON.check(reason).strip():
             raise Invalid("reason-required", "a membership transfer needs a reason")
-        self.record(
+        self.emit(
             ctx,
             self.MembershipTransferred,
             from_org_id=self.home_org_id,

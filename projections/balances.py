@@ -12,7 +12,7 @@ from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
 
-from ledger.accounts import Account, volunteer_account
+from ledger.accounts import Account, Posting, volunteer_account
 from ledger.rewards import Redemption
 from projections.db import utc_text
 from projections.runner import ProjectionCursor, topic
@@ -88,12 +88,12 @@ class _Account:
     changes: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0])
 
 
-def _postings(event: Any) -> list[dict[str, Any]]:
+def _postings(event: Any) -> list[Posting]:
     """The postings an event records (a correction has up to two)."""
     if isinstance(event, Account.ServiceCorrected):
-        return [p for p in (event.reversal, event.recredit) if p]
+        return [Posting.of(p) for p in (event.reversal, event.recredit) if p]
     if isinstance(event, POSTING_EVENTS) and event.posting:
-        return [event.posting]
+        return [Posting.of(event.posting)]
     return []
 
 
@@ -116,7 +116,7 @@ class _Changes:
         aggregates: set[str] = set()
         for event, _ in batch:
             for posting in _postings(event):
-                names.update((posting["debit"], posting["credit"]))
+                names.update((posting.debit, posting.credit))
             if isinstance(event, VOLUNTEER_EVENTS):
                 aggregates.add(str(event.originator_id))
         columns = ("account", "kind", "owner_id", "aggregate_id", "balance")
@@ -158,7 +158,7 @@ class _Changes:
 
     def post(
         self,
-        posting: dict[str, Any],
+        posting: Posting,
         position: int,
         event: Any,
         memo: str = "",
@@ -167,8 +167,8 @@ class _Changes:
     ) -> None:
         """Records a posting and its two entries. `seq` orders the postings of one event;
         `reference` is what the posting is for (the signup, back-fill or redemption)."""
-        posting_id, kind, minutes = posting["id"], posting["kind"], posting["minutes"]
-        debit, credit = posting["debit"], posting["credit"]
+        posting_id, kind, minutes = posting.id, posting.kind, posting.minutes
+        debit, credit = posting.debit, posting.credit
         occurred_at, recorded_at = utc_text(event.occurred_at), utc_text(event.timestamp)
         ref = None if reference is None else str(reference)
         self.postings.append(
@@ -279,23 +279,25 @@ class BalancesProjection:
             case Account.ServiceCredited():
                 changes.volunteer(event.originator_id, service=event.service_minutes)
                 if event.posting:
-                    changes.post(event.posting, position, event, reference=event.source_id)
+                    posting = Posting.of(event.posting)
+                    changes.post(posting, position, event, reference=event.source_id)
             case Account.ServiceCorrected():
                 change = event.corrected_minutes - event.previous_minutes
                 changes.volunteer(event.originator_id, service=change)
-                for seq, posting in enumerate((event.reversal, event.recredit)):
-                    if posting:
+                for seq, stored in enumerate((event.reversal, event.recredit)):
+                    if stored:
+                        posting = Posting.of(stored)
                         changes.post(posting, position, event, reference=event.source_id, seq=seq)
             case Account.TransferSent():
-                changes.post(event.posting, position, event, event.memo)
+                changes.post(Posting.of(event.posting), position, event, event.memo)
             case Account.CreditsHeld():
                 changes.volunteer(event.originator_id, reserved=event.minutes)
             case Account.HoldReleased():
                 changes.volunteer(event.originator_id, reserved=-event.minutes)
             case Account.HoldSettled():
-                minutes = event.posting["minutes"]
-                changes.volunteer(event.originator_id, reserved=-minutes)
-                changes.post(event.posting, position, event, reference=event.redemption_id)
+                posting = Posting.of(event.posting)
+                changes.volunteer(event.originator_id, reserved=-posting.minutes)
+                changes.post(posting, position, event, reference=event.redemption_id)
             case Redemption.Reserved():
                 changes.reserve(event)
             case Redemption.Fulfilled() | Redemption.Cancelled() | Redemption.Expired():

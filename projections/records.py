@@ -58,12 +58,12 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import DomainEventProtocol
 
-from ledger.accounts import Account
+from ledger.accounts import Account, Posting
 from ledger.activities import Activity
 from ledger.awards import Award, AwardStatus, Review
 from ledger.backfills import Backfill
-from ledger.commands import account_id
 from ledger.disputes import Dispute
+from ledger.identity import account_id
 from ledger.organisations import Organisation
 from ledger.rules import Rules
 from ledger.signups import Signup
@@ -676,11 +676,11 @@ class RecordsProjection:
             case Backfill.Submitted():
                 gathered.backfill(event)
             case Account.ServiceCredited():
-                credits = event.posting["minutes"] if event.posting else 0
+                credits = Posting.of(event.posting).minutes if event.posting else 0
                 minutes = event.service_minutes
                 gathered.fact(event, "credit", minutes, minutes, credits, minutes)
             case Account.ServiceCorrected():
-                credits = event.recredit["minutes"] if event.recredit else 0
+                credits = Posting.of(event.recredit).minutes if event.recredit else 0
                 delta = event.corrected_minutes - event.previous_minutes
                 corrected, previous = event.corrected_minutes, event.previous_minutes
                 gathered.fact(event, "correction", delta, corrected, credits, previous)

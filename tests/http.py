@@ -22,7 +22,7 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.serving import server_config
-from ledger.audit import Role
+from ledger.context import Role
 from timebank.runtime import Runtime
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from ledger.audit import Role
+from ledger.context import Role
 from projections.audit import AuditProjection, event_classes, ledger_aggregates
 from projections.runner import topic
 from tests.http import Api, Town

@@ -23,7 +23,7 @@ from stdnum import damm
 
 from api.app import create_app
 from api.auth import TokenVerifier
-from ledger.audit import Actor, Role
+from ledger.context import Actor, Role
 from tests.http import Api, Town, serve_app
 from timebank.runtime import Runtime
 from timebank.tokens import TokenStore

@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 from ledger.accounts import Account
-from ledger.audit import Role
 from ledger.awards import Award, star_award_id
 from ledger.backfills import Backfill
-from ledger.commands import account_id
+from ledger.context import Role
+from ledger.identity import account_id
 from ledger.rules import Rules
 from ledger.signups import Signup
 from tests.conftest import make_settings

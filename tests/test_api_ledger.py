@@ -4,8 +4,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ledger.audit import Role
 from ledger.base import LedgerAggregate
+from ledger.context import Role
 from ledger.rules import Rules
 from ledger.volunteers import Volunteer
 from tests.http import Town

@@ -11,11 +11,11 @@ from uuid import UUID
 import pytest
 
 from ledger.activities import Activity
-from ledger.audit import SYSTEM, Context, Role
 from ledger.awards import Award, star_award_id
+from ledger.commands.recognition import ConfirmAward
+from ledger.context import SYSTEM, Context, Role
 from ledger.errors import Conflict
 from ledger.identity import derived_id
-from ledger.recognition_commands import ConfirmAward
 from ledger.rules import Rules
 from ledger.trainings import Evaluation, Training
 from tests.conftest import make_settings

@@ -29,8 +29,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from ledger.audit import SYSTEM, Context, Role
-from ledger.recognition_commands import ConfirmAward
+from ledger.commands.recognition import ConfirmAward
+from ledger.context import SYSTEM, Context, Role
 from ledger.rules import Rules
 from projections.records import TABLES
 from tests.conftest import make_settings

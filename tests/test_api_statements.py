@@ -8,7 +8,7 @@ from uuid import UUID
 from alembic import command
 
 import migrations
-from ledger.audit import Role
+from ledger.context import Role
 from projections.queries import volunteer_account_row
 from tests.conftest import make_settings
 from tests.http import Api, Town, serve

@@ -30,51 +30,54 @@ from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
 from ledger import bounds
+from ledger.accounts import TransferKind
 from ledger.activities import Activity, Category
-from ledger.audit import Actor, Context, Role
 from ledger.awards import Review
-from ledger.commands import (
-    CancelRedemption,
+from ledger.commands.attendance import (
     CancelSignup,
     CheckIn,
     CheckOut,
     CloseUnattendedCheckIn,
-    Command,
-    ExpireRedemption,
-    FulfilRedemption,
-    LinkFamily,
-    ListReward,
     PublishActivity,
-    Redeem,
-    RegisterOrganisation,
-    RegisterVolunteer,
     SignUp,
-    Transfer,
-    TransferKind,
-    TransferMembership,
     VerifySignup,
-    signup_id,
 )
-from ledger.disputes import Resolution
-from ledger.errors import DomainError, Kind
-from ledger.identity import DocumentType
-from ledger.organisations import OrgKind
-from ledger.recognition_commands import (
-    Commend,
-    CompleteActivity,
-    ConfirmAward,
-    Evaluate,
-    FileObjection,
-    RecordTraining,
-    ReviewAward,
-)
-from ledger.record_commands import (
+from ledger.commands.base import Command
+from ledger.commands.corrections import (
     ApproveBackfill,
     OpenDispute,
     RejectBackfill,
     ResolveDispute,
     SubmitBackfill,
 )
+from ledger.commands.exchange import (
+    CancelRedemption,
+    ExpireRedemption,
+    FulfilRedemption,
+    ListReward,
+    Redeem,
+    Transfer,
+)
+from ledger.commands.members import (
+    LinkFamily,
+    RegisterOrganisation,
+    RegisterVolunteer,
+    TransferMembership,
+)
+from ledger.commands.recognition import (
+    Commend,
+    CompleteActivity,
+    ConfirmAward,
+    Evaluate,
+    FileObjection,
+    HoldTraining,
+    ReviewAward,
+)
+from ledger.context import Actor, Context, Role
+from ledger.disputes import Resolution
+from ledger.errors import DomainError, Kind
+from ledger.identity import DocumentType, signup_id
+from ledger.organisations import OrgKind
 from ledger.signups import Decision
 from ledger.trainings import Evaluator
 from ledger.volunteers import Relation
@@ -464,7 +467,7 @@ class Edges:
             Edge(tuple(uuid4() for _ in range(bounds.PARTICIPANTS + 1)), False, "too many"),
         ]
         self.attempt(
-            lambda title, held_at, minutes, ids: RecordTraining(org, title, held_at, minutes, ids),
+            lambda title, held_at, minutes, ids: HoldTraining(org, title, held_at, minutes, ids),
             {
                 "title": self.edge(text_edges(bounds.TITLE), "training"),
                 "held_at": self.edge(MOMENT_EDGES, "held at"),

@@ -7,7 +7,8 @@ import pytest
 from bench import bulk, dataset
 from bench.profile import QUICK
 from bench.world import World
-from ledger.commands import Transfer, TransferKind
+from ledger.accounts import TransferKind
+from ledger.commands.exchange import Transfer
 from ledger.errors import Conflict
 from projections.queries import volunteer_account_row
 from timebank.runtime import Runtime

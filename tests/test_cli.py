@@ -16,8 +16,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
-from ledger.audit import Actor, Context, Role
-from ledger.commands import RegisterOrganisation, RegisterVolunteer
+from ledger.commands.members import RegisterOrganisation, RegisterVolunteer
+from ledger.context import Actor, Context, Role
 from ledger.identity import DocumentType
 from ledger.organisations import OrgKind
 from tests.conftest import make_settings

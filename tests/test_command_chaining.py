@@ -18,22 +18,17 @@ import psycopg
 import pytest
 from eventsourcing.postgres import PostgresApplicationRecorder
 
+from ledger.accounts import TransferKind
 from ledger.activities import Activity, Category
-from ledger.audit import Actor, Context, Role
-from ledger.commands import (
-    Command,
-    LinkFamily,
-    PublishActivity,
-    RegisterOrganisation,
-    RegisterVolunteer,
-    SignUp,
-    Transfer,
-    TransferKind,
-)
+from ledger.commands.attendance import PublishActivity, SignUp
+from ledger.commands.base import Command
+from ledger.commands.exchange import Transfer
+from ledger.commands.members import LinkFamily, RegisterOrganisation, RegisterVolunteer
+from ledger.context import Actor, Context, Role
+from ledger.engine.service import LedgerService, TimebankApplication
 from ledger.errors import DomainError
 from ledger.identity import DocumentType
 from ledger.organisations import OrgKind
-from ledger.service import LedgerService, TimebankApplication
 from ledger.volunteers import Relation
 from timebank.runtime import Runtime, eventsourcing_env
 

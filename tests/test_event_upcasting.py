@@ -9,7 +9,7 @@ from uuid import UUID
 import psycopg
 
 from ledger.accounts import Account
-from ledger.commands import account_id
+from ledger.identity import account_id
 from ledger.organisations import Organisation
 from ledger.rewards import Reward
 from ledger.signups import Signup
@@ -139,3 +139,35 @@ def test_numbers_recorded_beyond_todays_bounds_no_longer_stop_the_read_models(
         }
     finally:
         rt.close()
+
+
+def test_responses_stored_with_their_position_in_the_body_still_replay(database_url: str) -> None:
+    """Responses to idempotency keys stored before the position had a column of its own
+    carried it in their body: a retry with such a key answers as the first time."""
+    rt = Runtime(make_settings(database_url))
+    rt.start()
+    with serve(rt) as base_url:
+        town = Town(rt, base_url)
+        body = {"name": "老社区", "kind": "district"}
+        first = town.admin.client.post(
+            "/v1/organisations", json=body, headers={"Idempotency-Key": "before"}
+        )
+        assert first.status_code == 201, first.text
+        answer = first.json()
+        placeholder = "?" if rt.db.is_sqlite else "%s"
+        conn: Any = (
+            sqlite3.connect(rt.settings.store.sqlite_path)
+            if rt.db.is_sqlite
+            else psycopg.connect(rt.settings.database_url)
+        )
+        with conn:
+            conn.execute(
+                f"UPDATE idempotency_keys SET response = {placeholder}, position = NULL",
+                (json.dumps(answer),),
+            )
+        conn.close()
+        again = town.admin.client.post(
+            "/v1/organisations", json=body, headers={"Idempotency-Key": "before"}
+        )
+        assert again.status_code == 201 and again.json() == answer, again.text
+    rt.close()

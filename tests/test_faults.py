@@ -45,20 +45,12 @@ import httpx
 import pytest
 
 from ledger.activities import Category
-from ledger.audit import Actor, Context, Role
-from ledger.commands import (
-    CheckIn,
-    CheckOut,
-    Command,
-    ListReward,
-    PublishActivity,
-    RegisterOrganisation,
-    RegisterVolunteer,
-    SignUp,
-    VerifySignup,
-    signup_id,
-)
-from ledger.identity import DocumentType
+from ledger.commands.attendance import CheckIn, CheckOut, PublishActivity, SignUp, VerifySignup
+from ledger.commands.base import Command
+from ledger.commands.exchange import ListReward
+from ledger.commands.members import RegisterOrganisation, RegisterVolunteer
+from ledger.context import Actor, Context, Role
+from ledger.identity import DocumentType, signup_id
 from ledger.organisations import OrgKind
 from ledger.rules import Rules
 from ledger.signups import Decision

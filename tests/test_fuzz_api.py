@@ -45,7 +45,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from ledger.audit import Role
+from ledger.context import Role
 from tests.conftest import PG_SERVER, make_settings
 from tests.http import Api, Town, serve
 from timebank.runtime import Runtime

@@ -18,7 +18,7 @@ from uuid import UUID
 import httpx
 import pytest
 
-from ledger.audit import Role
+from ledger.context import Role
 from tests.conftest import make_settings
 from tests.http import serve
 from timebank.runtime import Runtime

@@ -7,11 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from uuid import UUID
 
-from ledger.accounts import Account
-from ledger.audit import Actor, Context, Role
-from ledger.commands import Transfer, TransferKind, account_id
+from ledger.accounts import Account, TransferKind
+from ledger.commands.exchange import Transfer
+from ledger.context import Actor, Context, Role
+from ledger.engine.service import IdempotencyKey, LedgerService, Outcome, TimebankApplication
 from ledger.errors import DomainError
-from ledger.service import IdempotencyKey, LedgerService, Outcome, TimebankApplication
+from ledger.identity import account_id
 from tests.http import Town
 from timebank.runtime import eventsourcing_env
 

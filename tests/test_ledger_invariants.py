@@ -47,49 +47,47 @@ from hypothesis.stateful import (
 from ledger import bounds
 from ledger.accounts import (
     Account,
+    TransferKind,
     issuance_account,
     pool_account,
     venue_account,
     volunteer_account,
 )
 from ledger.activities import Activity, Category
-from ledger.audit import SYSTEM, Actor, Context, Role
 from ledger.backfills import Backfill
-from ledger.commands import (
-    CancelRedemption,
+from ledger.commands.attendance import (
     CancelSignup,
     CheckIn,
     CheckOut,
-    Command,
-    ExpireRedemption,
-    FulfilRedemption,
-    LinkFamily,
-    ListReward,
     PublishActivity,
-    Redeem,
-    RegisterOrganisation,
-    RegisterVolunteer,
     SignUp,
-    Transfer,
-    TransferKind,
     VerifySignup,
-    account_id,
-    signup_id,
 )
-from ledger.disputes import Resolution
-from ledger.errors import Conflict, DomainError, Forbidden, Invalid
-from ledger.identity import DocumentType
-from ledger.organisations import OrgKind
-from ledger.record_commands import (
+from ledger.commands.base import Command
+from ledger.commands.corrections import (
     ApproveBackfill,
     OpenDispute,
     RejectBackfill,
     ResolveDispute,
     SubmitBackfill,
 )
+from ledger.commands.exchange import (
+    CancelRedemption,
+    ExpireRedemption,
+    FulfilRedemption,
+    ListReward,
+    Redeem,
+    Transfer,
+)
+from ledger.commands.members import LinkFamily, RegisterOrganisation, RegisterVolunteer
+from ledger.context import SYSTEM, Actor, Context, Role
+from ledger.disputes import Resolution
+from ledger.engine.service import IdempotencyKey
+from ledger.errors import Conflict, DomainError, Forbidden, Invalid
+from ledger.identity import DocumentType, account_id, signup_id
+from ledger.organisations import OrgKind
 from ledger.rewards import Redemption, Reward
 from ledger.rules import Rules, TransferPolicy
-from ledger.service import IdempotencyKey
 from ledger.signups import Decision, Signup
 from ledger.volunteers import INVERSE_RELATION, Relation
 from projections.queries import overdue_redemptions
@@ -1372,7 +1370,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert len(aggregate.accepted) <= aggregate.capacity, "overbooked"
         for signup in self.signups.values():
             s = load(Signup, signup.id, "signup")
-            assert (s.status.value, s.decision, s.credited_minutes, s.measured_minutes) == (
+            assert (s.status.value, s.decision, s.verified_minutes, s.measured_minutes) == (
                 signup.status,
                 signup.decision,
                 signup.minutes,

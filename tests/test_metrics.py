@@ -21,8 +21,9 @@ from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
 
-from ledger.audit import Actor, Context, Role
-from ledger.commands import ListReward, Redeem, RegisterOrganisation
+from ledger.commands.exchange import ListReward, Redeem
+from ledger.commands.members import RegisterOrganisation
+from ledger.context import Actor, Context, Role
 from ledger.organisations import OrgKind
 from tests.conftest import make_settings
 from tests.http import ServeProcess, Town, free_port, serve

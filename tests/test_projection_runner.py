@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from ledger.audit import Actor, Context, Role
-from ledger.commands import Transfer, TransferKind
+from ledger.accounts import TransferKind
+from ledger.commands.exchange import Transfer
+from ledger.context import Actor, Context, Role
 from ledger.errors import DomainError
 from projections.catalog import all_projections
 from projections.runner import ProjectionRunner

@@ -40,54 +40,57 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 
+from ledger.accounts import TransferKind
 from ledger.activities import Category
-from ledger.audit import SYSTEM, Actor, Context, Role
 from ledger.awards import Award, Review, star_award_id
-from ledger.commands import (
-    CancelRedemption,
+from ledger.commands.attendance import (
     CancelSignup,
     CheckIn,
     CheckOut,
-    Command,
-    ExpireRedemption,
-    FulfilRedemption,
-    LinkFamily,
-    ListReward,
     PublishActivity,
-    Redeem,
-    RegisterOrganisation,
-    RegisterVolunteer,
     SignUp,
-    Transfer,
-    TransferKind,
-    TransferMembership,
     VerifySignup,
-    signup_id,
 )
-from ledger.disputes import Resolution
-from ledger.errors import DomainError
-from ledger.identity import DocumentType
-from ledger.organisations import OrgKind
-from ledger.recognition_commands import (
-    Commend,
-    CompleteActivity,
-    ConfirmAward,
-    Evaluate,
-    FileObjection,
-    RecordTraining,
-    ReviewAward,
-)
-from ledger.record_commands import (
+from ledger.commands.base import Command
+from ledger.commands.corrections import (
     ApproveBackfill,
     OpenDispute,
     RejectBackfill,
     ResolveDispute,
     SubmitBackfill,
 )
+from ledger.commands.exchange import (
+    CancelRedemption,
+    ExpireRedemption,
+    FulfilRedemption,
+    ListReward,
+    Redeem,
+    Transfer,
+)
+from ledger.commands.members import (
+    LinkFamily,
+    RegisterOrganisation,
+    RegisterVolunteer,
+    TransferMembership,
+)
+from ledger.commands.recognition import (
+    Commend,
+    CompleteActivity,
+    ConfirmAward,
+    Evaluate,
+    FileObjection,
+    HoldTraining,
+    ReviewAward,
+)
+from ledger.context import SYSTEM, Actor, Context, Role
+from ledger.disputes import Resolution
+from ledger.engine.aggregates import fetch
+from ledger.errors import DomainError
+from ledger.identity import DocumentType, signup_id
+from ledger.organisations import OrgKind
 from ledger.rules import Rules
 from ledger.signups import Decision
 from ledger.trainings import Evaluator
-from ledger.unit_of_work import fetch
 from ledger.volunteers import Relation, Volunteer
 from projections.queries import audit_trail, statement, volunteer_account_row
 from projections.reports import (
@@ -1345,7 +1348,7 @@ class History:
         )
         held_at = self.now - timedelta(minutes=self.draw(st.integers(0, 3 * 1440), "held ago"))
         minutes = self.draw(st.integers(30, 240), "training minutes")
-        command = RecordTraining(org, "First aid", held_at, minutes, tuple(participants))
+        command = HoldTraining(org, "First aid", held_at, minutes, tuple(participants))
         self.run(command, self.coordinator())
 
     def evaluate(self) -> None:

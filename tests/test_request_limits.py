@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from ledger.audit import Role
+from ledger.context import Role
 from tests.conftest import make_settings
 from tests.http import Town, serve
 from timebank.runtime import Runtime

@@ -6,27 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ledger.accounts import Account
+from ledger.accounts import Account, TransferKind
 from ledger.activities import Category
-from ledger.audit import SYSTEM, Actor, Context, Role
-from ledger.commands import (
-    CheckIn,
-    CheckOut,
-    Command,
-    ExpireRedemption,
-    ListReward,
-    PublishActivity,
-    Redeem,
-    RegisterOrganisation,
-    RegisterVolunteer,
-    SignUp,
-    Transfer,
-    TransferKind,
-    VerifySignup,
-    account_id,
-)
+from ledger.commands.attendance import CheckIn, CheckOut, PublishActivity, SignUp, VerifySignup
+from ledger.commands.base import Command
+from ledger.commands.exchange import ExpireRedemption, ListReward, Redeem, Transfer
+from ledger.commands.members import RegisterOrganisation, RegisterVolunteer
+from ledger.context import SYSTEM, Actor, Context, Role
 from ledger.errors import Conflict, Forbidden
-from ledger.identity import DocumentType
+from ledger.identity import DocumentType, account_id
 from ledger.organisations import OrgKind
 from ledger.rules import Rules, TransferPolicy
 from ledger.signups import Decision

@@ -27,8 +27,8 @@ from bench.client import ApiClient
 from bench.database import create_store, drop_store
 from bench.load import RequestFailed
 from bench.server import WORKERS, Server
-from ledger.audit import Actor, Context, Role
-from ledger.commands import RegisterOrganisation
+from ledger.commands.members import RegisterOrganisation
+from ledger.context import Actor, Context, Role
 from ledger.organisations import OrgKind
 from tests.conftest import PG_SERVER, make_settings
 from tests.http import ServeProcess, free_port

@@ -8,8 +8,8 @@ from uuid import UUID
 
 import pytest
 
-from ledger.audit import Role
 from ledger.awards import Award, star_award_id
+from ledger.context import Role
 from ledger.errors import Conflict
 from ledger.rules import Rules
 from projections.reports import awards_due

@@ -6,9 +6,10 @@ in elsewhere, and afterwards it no longer does."""
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from ledger.audit import Actor, Context, Role
-from ledger.commands import CheckIn, signup_id
+from ledger.commands.attendance import CheckIn
+from ledger.context import Actor, Context, Role
 from ledger.errors import Conflict
+from ledger.identity import signup_id
 from tests.http import Town
 
 ADMIN = Actor("test-admin", Role.ADMIN)

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import create_engine, pool
 
 import migrations
-from ledger.audit import Role
+from ledger.context import Role
 from ledger.errors import Conflict, DomainError, Invalid
 from ledger.organisations import Organisation, OrgKind
 from ledger.volunteers import Volunteer

@@ -31,44 +31,39 @@ from zoneinfo import ZoneInfo
 
 from stdnum.cn import ric
 
+from ledger.accounts import TransferKind
 from ledger.activities import Category
-from ledger.audit import Actor, Context, Role
 from ledger.awards import Review
-from ledger.commands import (
+from ledger.commands.attendance import (
     CancelSignup,
     CheckIn,
     CheckOut,
-    Command,
-    FulfilRedemption,
-    LinkFamily,
-    ListReward,
     PublishActivity,
-    Redeem,
-    RegisterOrganisation,
-    RegisterVolunteer,
     SignUp,
-    Transfer,
-    TransferKind,
     VerifySignup,
 )
-from ledger.disputes import Resolution
-from ledger.identity import DocumentType
-from ledger.organisations import OrgKind
-from ledger.recognition_commands import (
-    Commend,
-    CompleteActivity,
-    Evaluate,
-    FileObjection,
-    RecordTraining,
-    ReviewAward,
-)
-from ledger.record_commands import (
+from ledger.commands.base import Command
+from ledger.commands.corrections import (
     ApproveBackfill,
     OpenDispute,
     RejectBackfill,
     ResolveDispute,
     SubmitBackfill,
 )
+from ledger.commands.exchange import FulfilRedemption, ListReward, Redeem, Transfer
+from ledger.commands.members import LinkFamily, RegisterOrganisation, RegisterVolunteer
+from ledger.commands.recognition import (
+    Commend,
+    CompleteActivity,
+    Evaluate,
+    FileObjection,
+    HoldTraining,
+    ReviewAward,
+)
+from ledger.context import Actor, Context, Role
+from ledger.disputes import Resolution
+from ledger.identity import DocumentType
+from ledger.organisations import OrgKind
 from ledger.signups import Decision
 from ledger.trainings import Evaluator
 from ledger.volunteers import Relation
@@ -718,7 +713,7 @@ def seed_demo(rt: Runtime) -> DemoTown:
         held_at = datetime.combine(day, time(rng.choice((14, 19)), 0), zone)
         attendees = rng.sample(range(VOLUNTEERS), participants)
         body = seeder.run(
-            RecordTraining(
+            HoldTraining(
                 trainers[where],
                 title,
                 held_at,

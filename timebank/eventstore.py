@@ -16,24 +16,32 @@ from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier
 
-from ledger.group_commit import ForeignEvents, Response, StaleReads
-from ledger.service import PendingResponse, StoredResponse
+from ledger.engine.group_commit import ForeignEvents
+from ledger.engine.recorder import PendingResponse, Response, StaleReads, StoredResponse
 
 TABLE = "idempotency_keys"
 
 
 def _response_rows(
     responses: Sequence[Response], notification_ids: Sequence[int] | None
-) -> list[tuple[str, str, str, str]]:
-    """Each command's response, with the log position of its last event."""
-    rows = []
-    for response in responses:
-        pending: PendingResponse = response.value
-        body = dict(pending.body)
-        if notification_ids:
-            body["position"] = notification_ids[response.last_event]
-        rows.append((pending.principal, pending.key, pending.fingerprint, json.dumps(body)))
-    return rows
+) -> list[tuple[str, str, str, str, int | None]]:
+    """Each command's response, and the log position of its last event."""
+    return [
+        (
+            r.value.principal,
+            r.value.key,
+            r.value.fingerprint,
+            json.dumps(dict(r.value.body)),
+            notification_ids[r.last_event] if notification_ids else None,
+        )
+        for r in responses
+    ]
+
+
+def _stored(fingerprint: str, body: Any, position: int | None) -> StoredResponse:
+    # Responses stored before the position had a column of its own carry it in the body.
+    body = json.loads(body) if isinstance(body, str) else dict(body)
+    return StoredResponse(fingerprint, body, body.get("position") if position is None else position)
 
 
 # One batch of the group writer in one statement, holding the event table's lock: the other
@@ -72,8 +80,8 @@ BEGIN
     )
     SELECT array_agg(i.notification_id ORDER BY i.notification_id) INTO positions
     FROM inserted i;
-    INSERT INTO {responses} (principal, key, fingerprint, response)
-    SELECT r.p, r.k, r.f, jsonb_set(r.b::jsonb, '{{position}}', to_jsonb(positions[r.e + 1]))
+    INSERT INTO {responses} (principal, key, fingerprint, response, position)
+    SELECT r.p, r.k, r.f, r.b::jsonb, positions[r.e + 1]
     FROM unnest(principals, request_keys, fingerprints, bodies, ends) AS r(p, k, f, b, e);
     RETURN QUERY SELECT p, NULL::uuid, NULL::bigint FROM unnest(positions) AS p;
 END;
@@ -89,7 +97,7 @@ def _response_columns(
         [p.principal for p in pending],
         [p.key for p in pending],
         [p.fingerprint for p in pending],
-        [json.dumps(p.body) for p in pending],
+        [json.dumps(dict(p.body)) for p in pending],
         [r.last_event for r in responses],
     )
 
@@ -112,8 +120,14 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             f"CREATE TABLE IF NOT EXISTS {TABLE} ("
             "principal TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, "
             "response TEXT NOT NULL, created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, "
-            "PRIMARY KEY (principal, key))",
+            "position INTEGER, PRIMARY KEY (principal, key))",
         ]
+
+    def _create_table(self, c: SQLiteCursor) -> None:
+        super()._create_table(c)
+        c.execute(f"PRAGMA table_info({TABLE})")
+        if "position" not in {row[1] for row in c.fetchall()}:  # made before it had one
+            c.execute(f"ALTER TABLE {TABLE} ADD COLUMN position INTEGER")
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -137,7 +151,8 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         rows = _response_rows(kwargs.get("responses", ()), notification_ids)
         if rows:
             c.executemany(
-                f"INSERT INTO {TABLE} (principal, key, fingerprint, response) VALUES (?, ?, ?, ?)",
+                f"INSERT INTO {TABLE} (principal, key, fingerprint, response, position) "
+                "VALUES (?, ?, ?, ?, ?)",
                 rows,
             )
         return notification_ids
@@ -159,11 +174,12 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     def stored_response(self, principal: str, key: str) -> StoredResponse | None:
         with self.datastore.transaction(commit=False) as c:
             c.execute(
-                f"SELECT fingerprint, response FROM {TABLE} WHERE principal = ? AND key = ?",
+                f"SELECT fingerprint, response, position FROM {TABLE} "
+                "WHERE principal = ? AND key = ?",
                 (principal, key),
             )
             row = c.fetchone()
-        return StoredResponse(row[0], json.loads(row[1])) if row else None
+        return _stored(row[0], row[1], row[2]) if row else None
 
 
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
@@ -183,8 +199,13 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 "CREATE TABLE IF NOT EXISTS {0} ("
                 "principal text NOT NULL, key text NOT NULL, fingerprint text NOT NULL, "
                 "response jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), "
-                "PRIMARY KEY (principal, key))"
+                "position bigint, PRIMARY KEY (principal, key))"
             ).format(self.responses_table)
+        )
+        self.sql_create_statements.append(  # a table made before it had one
+            SQL("ALTER TABLE {0} ADD COLUMN IF NOT EXISTS position bigint").format(
+                self.responses_table
+            )
         )
         append = Identifier(f"{self.events_table_name}_append")
         self.sql_create_statements.append(
@@ -294,9 +315,10 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(
                 SQL(
-                    "SELECT fingerprint, response FROM {0} WHERE principal = %s AND key = %s"
+                    "SELECT fingerprint, response, position FROM {0} "
+                    "WHERE principal = %s AND key = %s"
                 ).format(self.responses_table),
                 (principal, key),
             )
             row = curs.fetchone()
-        return StoredResponse(row["fingerprint"], row["response"]) if row else None
+        return _stored(row["fingerprint"], row["response"], row["position"]) if row else None

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from ledger.commands import Command
+from ledger.commands.base import Command
+from ledger.engine.service import Outcome
 from ledger.errors import DomainError
-from ledger.service import Outcome
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer

@@ -18,11 +18,13 @@ import structlog
 from eventsourcing.postgres import PostgresDatastore
 
 import migrations
-from ledger.audit import SYSTEM, Context
-from ledger.commands import CloseUnattendedCheckIn, Command, ExpireRedemption
+from ledger.commands.attendance import CloseUnattendedCheckIn
+from ledger.commands.base import Command
+from ledger.commands.exchange import ExpireRedemption
+from ledger.commands.recognition import ConfirmAward
+from ledger.context import SYSTEM, Context
+from ledger.engine.service import LedgerService, TimebankApplication
 from ledger.errors import DomainError
-from ledger.recognition_commands import ConfirmAward
-from ledger.service import LedgerService, TimebankApplication
 from projections.attendance import unattended_check_ins
 from projections.catalog import all_projections
 from projections.db import RECONNECT_SECONDS, Database, PostgresDatabase, SQLiteDatabase

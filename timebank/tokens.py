@@ -8,7 +8,7 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from ledger.audit import Actor, Role
+from ledger.context import Actor, Role
 from ledger.errors import Conflict, Invalid
 from projections.db import Database
 

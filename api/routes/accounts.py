@@ -15,8 +15,8 @@ from api.schemas import (
     TransferIn,
     TransferOut,
 )
-from ledger.commands import Transfer
-from ledger.permissions import require_account_reader
+from ledger.commands.exchange import Transfer
+from ledger.commands.permissions import require_account_reader
 from ledger.volunteers import Volunteer
 from projections.balances import BalancesProjection
 from projections.queries import AccountRow, statement, volunteer_account_row

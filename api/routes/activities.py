@@ -18,7 +18,7 @@ from api.schemas import (
     VerifyIn,
 )
 from ledger.activities import Activity
-from ledger.commands import (
+from ledger.commands.attendance import (
     CancelSignup,
     CheckIn,
     CheckOut,
@@ -26,7 +26,7 @@ from ledger.commands import (
     SignUp,
     VerifySignup,
 )
-from ledger.permissions import coordinates, require_signup_reader
+from ledger.commands.permissions import coordinates, require_signup_reader
 from ledger.signups import Signup
 
 router = APIRouter()
@@ -126,7 +126,7 @@ def get_signup(signup_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> SignupDetail
         measured_minutes=signup.measured_minutes,
         check_out_missed=signup.check_out_missed,
         decision=signup.decision,
-        verified_minutes=signup.credited_minutes,
+        verified_minutes=signup.verified_minutes,
     )
 
 

@@ -11,8 +11,8 @@ from api.deps import ContextDep, MinPosition, RuntimeDep, wait_for_position
 from api.pagination import Page, PageDep
 from api.schemas import AuditEntryOut, AuditTrailOut
 from ledger.activities import Activity
-from ledger.audit import Context
-from ledger.permissions import is_redemption_party, is_self, require_audit_reader
+from ledger.commands.permissions import is_redemption_party, is_self, require_audit_reader
+from ledger.context import Context
 from ledger.rewards import Redemption
 from ledger.volunteers import Volunteer
 from projections.audit import ACTIVITY, REDEMPTION, VOLUNTEER, AuditProjection

@@ -15,15 +15,15 @@ from api.schemas import (
     ResolveIn,
 )
 from ledger.backfills import Backfill
-from ledger.disputes import Dispute
-from ledger.permissions import require_signup_reader
-from ledger.record_commands import (
+from ledger.commands.corrections import (
     ApproveBackfill,
     OpenDispute,
     RejectBackfill,
     ResolveDispute,
     SubmitBackfill,
 )
+from ledger.commands.permissions import require_signup_reader
+from ledger.disputes import Dispute
 
 router = APIRouter()
 

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from api.deps import ActorDep, CommanderDep, RuntimeDep
 from api.schemas import CreatedOut, OrganisationIn, OrganisationOut
-from ledger.commands import RegisterOrganisation
+from ledger.commands.members import RegisterOrganisation
 from ledger.organisations import Organisation
 
 router = APIRouter(prefix="/v1/organisations", tags=["organisations"])

@@ -21,14 +21,14 @@ from api.schemas import (
     TrainingOut,
 )
 from ledger.awards import Award, AwardKind, AwardStatus
-from ledger.permissions import require_signup_reader, require_training_reader
-from ledger.recognition_commands import (
+from ledger.commands.permissions import require_signup_reader, require_training_reader
+from ledger.commands.recognition import (
     Commend,
     CompleteActivity,
     ConfirmAward,
     Evaluate,
     FileObjection,
-    RecordTraining,
+    HoldTraining,
     ReviewAward,
 )
 from ledger.trainings import Evaluation, Training
@@ -66,7 +66,7 @@ async def record_training(body: TrainingIn, run: CommanderDep) -> dict[str, obje
     Who: a coordinator of `org_id` or above whose subtree also holds every participant's home
     organisation; an admin."""
     return await run.create(
-        RecordTraining(
+        HoldTraining(
             body.org_id, body.title, body.held_at, body.minutes, tuple(body.volunteer_ids)
         ),
         lambda made: f"/v1/trainings/{made['id']}",

@@ -30,10 +30,10 @@ from api.schemas import (
     VolunteerRankingOut,
     VolunteerStandingOut,
 )
-from ledger.audit import Context
 from ledger.awards import AwardStatus
+from ledger.commands.permissions import require_record_reader, require_report_reader
+from ledger.context import Context
 from ledger.organisations import Organisation, OrgKind
-from ledger.permissions import require_record_reader, require_report_reader
 from ledger.volunteers import Volunteer
 from projections.records import NAME as RECORDS
 from projections.reports import (

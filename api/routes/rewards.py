@@ -15,10 +15,10 @@ from api.schemas import (
     RewardIn,
     RewardOut,
 )
-from ledger.audit import Role
-from ledger.commands import CancelRedemption, FulfilRedemption, ListReward, Redeem
+from ledger.commands.exchange import CancelRedemption, FulfilRedemption, ListReward, Redeem
+from ledger.commands.permissions import is_redemption_party
+from ledger.context import Role
 from ledger.errors import Forbidden
-from ledger.permissions import is_redemption_party
 from ledger.rewards import Redemption, Reward
 
 router = APIRouter()

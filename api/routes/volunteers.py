@@ -16,11 +16,11 @@ from api.schemas import (
     VolunteerIn,
     VolunteerOut,
 )
-from ledger.audit import Context, Role
-from ledger.commands import LinkFamily, RegisterVolunteer, TransferMembership
+from ledger.commands.members import LinkFamily, RegisterVolunteer, TransferMembership
+from ledger.commands.permissions import require_role, sees_pii
+from ledger.context import Context, Role
 from ledger.identity import DocumentType, normalise_volunteer_number, number_claim_id
-from ledger.permissions import require_role
-from ledger.privacy import personal_data, sees_pii
+from ledger.privacy import personal_data
 from ledger.text import PRINTABLE_PATTERN
 from ledger.volunteers import Relation, Volunteer, VolunteerNumber
 from timebank.runtime import Runtime

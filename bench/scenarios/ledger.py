@@ -13,7 +13,10 @@ from bench.references import BATCH, Rate, durable_inserts, library_one_transacti
 from bench.report import Budget, Figure, Reference, Report
 from bench.stats import summarise
 from bench.world import World
-from ledger.commands import Command, Redeem, Transfer, TransferKind, VerifySignup
+from ledger.accounts import TransferKind
+from ledger.commands.attendance import VerifySignup
+from ledger.commands.base import Command
+from ledger.commands.exchange import Redeem, Transfer
 from ledger.signups import Decision
 from timebank.settings import Settings
 

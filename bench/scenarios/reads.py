@@ -15,7 +15,7 @@ from bench.report import Budget, Figure, Reference, Report
 from bench.stats import Latency, summarise
 from bench.world import World
 from ledger.accounts import Account
-from ledger.commands import account_id
+from ledger.identity import account_id
 from projections.queries import volunteer_account_row
 
 SCENARIO = "5 reads"

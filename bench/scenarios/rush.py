@@ -15,7 +15,7 @@ from bench.report import Budget, Figure, Reference, Report
 from bench.stats import summarise
 from bench.world import World
 from ledger.activities import Activity, Category
-from ledger.commands import PublishActivity
+from ledger.commands.attendance import PublishActivity
 
 SCENARIO = "3 signup rush"
 RUSH_CLIENTS = 100  # connections signing up at once; each signs up volunteers one by one

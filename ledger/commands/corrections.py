@@ -8,27 +8,24 @@ from uuid import UUID, uuid4
 from ledger import bounds
 from ledger.accounts import Account
 from ledger.activities import Activity, Category
-from ledger.audit import Role
 from ledger.backfills import Backfill, check_interval
-from ledger.commands import (
-    Command,
-    account_id,
-    credit_service,
-    restate_stars,
-    timesheet_id,
-    volunteer_timesheet,
-)
-from ledger.disputes import CreditedRecord, Dispute, Resolution, SourceKind, dispute_id
-from ledger.errors import Conflict, Invalid, NotFound
-from ledger.organisations import Organisation
-from ledger.permissions import (
+from ledger.commands.base import Command, UnitOfWork
+from ledger.commands.crediting import credit_service, restate_stars, volunteer_timesheet
+from ledger.commands.permissions import (
     require_coordinator_of,
     require_role,
     require_self_or_coordinator,
 )
+from ledger.context import Role
+from ledger.disputes import CreditedRecord, Dispute, Resolution, SourceKind, dispute_id
+from ledger.errors import Conflict, Invalid, NotFound
+from ledger.identity import (
+    account_id,
+    timesheet_id,
+)
+from ledger.organisations import Organisation
 from ledger.signups import Signup
 from ledger.timesheets import Timesheet
-from ledger.unit_of_work import UnitOfWork
 from ledger.volunteers import Volunteer
 
 # Back-fill ----------------------------------------------------------------------------

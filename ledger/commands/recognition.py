@@ -6,15 +6,18 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 from ledger.activities import Activity
-from ledger.audit import Role
 from ledger.awards import Award, AwardKind, Review
-from ledger.commands import Command
+from ledger.commands.base import Command, UnitOfWork
+from ledger.commands.permissions import (
+    coordinates,
+    require_coordinator_of,
+    require_role,
+)
+from ledger.context import Role
 from ledger.errors import Conflict, Forbidden, Invalid
 from ledger.organisations import Organisation
-from ledger.permissions import coordinates, require_coordinator_of, require_role
 from ledger.signups import Signup, SignupStatus
 from ledger.trainings import Evaluation, Evaluator, Training, evaluation_id
-from ledger.unit_of_work import UnitOfWork
 from ledger.volunteers import Volunteer
 
 MAX_NAMED = 5  # outside volunteers named in a refusal
@@ -64,7 +67,7 @@ class TrainingHeld:
 
 
 @dataclass(frozen=True)
-class RecordTraining(Command):
+class HoldTraining(Command):
     org_id: UUID
     title: str
     held_at: datetime

@@ -3,10 +3,11 @@
 from collections.abc import Iterable
 from uuid import UUID
 
-from ledger.audit import Actor, Role
+from ledger.commands.base import UnitOfWork
+from ledger.context import Actor, Role
 from ledger.errors import Forbidden
 from ledger.organisations import Organisation
-from ledger.unit_of_work import UnitOfWork
+from ledger.volunteers import Volunteer
 
 
 def require_role(actor: Actor, *roles: Role) -> None:
@@ -114,3 +115,11 @@ def require_audit_reader(uow: UnitOfWork, actor: Actor, org_id: UUID, party: boo
     volunteer; for a redemption also the venue's desk)."""
     if not (party or may_oversee(uow, actor, org_id)):
         raise Forbidden("outside-scope", "this audit trail is outside your scope")
+
+
+def sees_pii(uow: UnitOfWork, actor: Actor, volunteer: Volunteer) -> bool:
+    """Personal data is shown in full only to admins and coordinators of the home
+    organisation or above."""
+    if actor.role is Role.ADMIN:
+        return True
+    return actor.role is Role.COORDINATOR and coordinates(uow, actor, volunteer.home_org_id)

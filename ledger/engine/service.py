@@ -3,11 +3,11 @@
 import dataclasses
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import Application, Repository
@@ -16,23 +16,17 @@ from eventsourcing.persistence import IntegrityError
 
 from ledger.accounts import Account
 from ledger.activities import Activity
-from ledger.audit import Context
-from ledger.commands import Command
+from ledger.commands.base import Command
+from ledger.context import Context
+from ledger.engine.aggregates import CACHED_STATES, Aggregates, fetch, require
+from ledger.engine.group_commit import GroupCommitter, Submission
+from ledger.engine.locks import Busy, StripedLocks
+from ledger.engine.recorder import LedgerRecorder, PendingResponse
+from ledger.engine.unit_of_work import CommandUnit, UnitOfWork
 from ledger.errors import Conflict, DomainError
-from ledger.group_commit import GroupCommitter, Submission
 from ledger.rewards import Reward
 from ledger.rules import Rules
 from ledger.timesheets import Timesheet
-from ledger.unit_of_work import (
-    CACHED_STATES,
-    Aggregates,
-    Busy,
-    CommandUnit,
-    StripedLocks,
-    UnitOfWork,
-    fetch,
-    require,
-)
 from ledger.volunteers import Volunteer
 
 A = TypeVar("A", bound=Aggregate)
@@ -58,24 +52,6 @@ class IdempotencyKey:
 
 
 @dataclass(frozen=True)
-class PendingResponse:
-    principal: str
-    key: str
-    fingerprint: str
-    body: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class StoredResponse:
-    fingerprint: str
-    body: dict[str, Any]
-
-
-class ResponseStore(Protocol):
-    def stored_response(self, principal: str, key: str) -> StoredResponse | None: ...
-
-
-@dataclass(frozen=True)
 class Outcome:
     body: dict[str, Any]  # the result as JSON values, with the log position of its last event
     position: int | None
@@ -84,6 +60,12 @@ class Outcome:
 
 # Told of each command once it is answered: the command, its outcome or error, its seconds.
 CommandHook = Callable[[Command, Outcome | Exception, float], None]
+
+
+def answered(body: dict[str, Any], position: int | None, replayed: bool = False) -> Outcome:
+    """A command's answer: its result with the log position of its last event (None when it
+    changed nothing), the one place that says where a command's position goes."""
+    return Outcome({**body, "position": position}, position, replayed)
 
 
 def _unobserved(*_: object) -> None:
@@ -124,8 +106,8 @@ class LedgerService:
         self.pepper = pepper
         self._on_command = on_command or _unobserved
         recorder = app.recorder
-        assert hasattr(recorder, "stored_response"), "the recorder must store responses"
-        self._responses: ResponseStore = recorder
+        assert isinstance(recorder, LedgerRecorder), "the store adapter must be a LedgerRecorder"
+        self._responses = recorder
         store = Repository(app.events, snapshot_store=app.snapshots)
         self.aggregates = Aggregates(store, recorder.max_notification_id() or 0, cached_states)
         self.committer = GroupCommitter(app, self.aggregates, on_commit, on_batch=on_batch)
@@ -170,7 +152,7 @@ class LedgerService:
                 except IntegrityError:
                     _back_off(attempt)
                     continue
-                return Outcome({**body, "position": position}, position)
+                return answered(body, position)
             if not self._settled(unit):
                 fresh = True  # it may rest on what another writer has moved: run it on fresh state
                 continue
@@ -180,7 +162,7 @@ class LedgerService:
                 if replay is not None:
                     return replay
                 raise outcome
-            return Outcome({**body, "position": None}, None)
+            return answered(body, None)
         raise Conflict("contention", "the records involved are too busy right now; retry")
 
     def _decide(
@@ -228,7 +210,7 @@ class LedgerService:
                 "idempotency-key-reused",
                 "this Idempotency-Key was already used with a different request",
             )
-        return Outcome(stored.body, stored.body.get("position"), replayed=True)
+        return answered(stored.body, stored.position, replayed=True)
 
     def close(self) -> None:
         self.committer.close()

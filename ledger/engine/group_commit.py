@@ -19,7 +19,6 @@ command of it is written alone, so one conflict never fails its neighbours."""
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from queue import SimpleQueue
 from typing import Any
 from uuid import UUID
 
@@ -28,19 +27,13 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, Recording
 
-from ledger.unit_of_work import Aggregates, Pending, is_contended
+from ledger.engine.aggregates import Aggregates, Pending
+from ledger.engine.recorder import UNKNOWN_OUTCOME, Response, StaleReads, StoreUnavailable
+from ledger.engine.snapshots import Snapshots
 
 FOREIGN_LIMIT = 10_000  # other writers' events read per batch; beyond it, forget all kept
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class Response:
-    """The response to store with a command's events (under its idempotency key)."""
-
-    value: Any
-    last_event: int  # index, in the batch's events, of the command's last event
 
 
 @dataclass(eq=False)
@@ -76,26 +69,6 @@ class Submission:
         return self.position
 
 
-UNKNOWN_OUTCOME = (
-    "the database stopped answering while this was being recorded, and whether it was is not "
-    "known; retry with the same Idempotency-Key, which answers with the first outcome if any"
-)
-
-
-class StoreUnavailable(Exception):
-    """The store did not answer while a batch was written, and whether it committed is not
-    known: the commands are not run again (they might run twice); their callers may retry
-    with the same Idempotency-Key, which answers with the first outcome if there was one."""
-
-
-class StaleReads(Exception):
-    """Another writer moved aggregates that these commands of the batch decided on."""
-
-    def __init__(self, submissions: list[Submission]) -> None:
-        super().__init__(f"{len(submissions)} commands decided on moved aggregates")
-        self.submissions = submissions
-
-
 class ForeignEvents:
     """Given to the recorder with a batch. Inside the batch's transaction, holding the event
     table's lock, the recorder writes the batch only if every aggregate it decided on is at
@@ -117,78 +90,8 @@ class ForeignEvents:
         self.reads = reads
 
     def __call__(self, events: Sequence[tuple[int, UUID, int]], last: int) -> list[Submission]:
-        if len(events) > self.limit:
-            self._aggregates.forget(last)
-            return list(self.batch)
-        if not events:
-            return []
-        moved = self._aggregates.observe(events)
-        return [
-            s
-            for s in self.batch
-            if any(v < moved.get(aggregate_id, v) for aggregate_id, v in s.reads.items())
-        ]
-
-
-class Snapshots:
-    """Takes the snapshots committed batches call for (the application's
-    `snapshotting_intervals`) in a thread of its own, so that the writer does not wait for
-    them: from the committed state in memory, or from the store for a contended aggregate,
-    whose state in memory may already be further on. Snapshots are written after their
-    events in any case; a failed one is logged, and the next interval takes another."""
-
-    def __init__(self, app: Application[UUID]) -> None:
-        self._app = app
-        self._intervals = app.snapshotting_intervals or {}
-        self._queue: SimpleQueue[list[tuple[Aggregate, int]] | None] = SimpleQueue()
-        self._thread: threading.Thread | None = None
-
-    def take(self, batch: Sequence[Submission]) -> None:
-        if self._app.snapshots is None or not self._intervals:
-            return
-        due = [
-            (aggregate, version)
-            for submission in batch
-            for aggregate, version in self._due(submission)
-        ]
-        if not due:
-            return
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="snapshots", daemon=True)
-            self._thread.start()
-        self._queue.put(due)
-
-    def close(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=10)
-
-    def _due(self, submission: Submission) -> list[tuple[Aggregate, int]]:
-        by_id = {a.id: a for a in submission.aggregates}
-        due: dict[UUID, tuple[Aggregate, int]] = {}
-        for event in submission.events:
-            aggregate = by_id[event.originator_id]
-            interval = self._intervals.get(type(aggregate))
-            if interval and event.originator_version % interval == 0:
-                due[aggregate.id] = (aggregate, event.originator_version)
-        return list(due.values())
-
-    def _run(self) -> None:
-        while (due := self._queue.get()) is not None:
-            for aggregate, version in due:
-                try:
-                    self._snapshot(aggregate, version)
-                except Exception:
-                    log.exception("snapshot failed", aggregate_id=str(aggregate.id))
-
-    def _snapshot(self, aggregate: Aggregate, version: int) -> None:
-        app = self._app
-        if is_contended(type(aggregate)):
-            app.take_snapshot(aggregate.id, version=version)
-            return
-        snapshot_class = getattr(type(aggregate), "Snapshot", type(app).snapshot_class)
-        assert app.snapshots is not None and snapshot_class is not None
-        app.snapshots.put([snapshot_class.take(aggregate)])  # its committed state: immutable
+        stale = self._aggregates.moved_on(events, last, [s.reads for s in self.batch], self.limit)
+        return [submission for submission, moved in zip(self.batch, stale, strict=True) if moved]
 
 
 class GroupCommitter:

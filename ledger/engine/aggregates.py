@@ -1,4 +1,5 @@
-"""Loads aggregates for one command attempt and collects what it changed.
+"""The aggregates commands decide on, kept in memory between commands, and the one place that
+decides in memory whether a version a command decided on has moved on.
 
 The service's commands load through `Aggregates`, which keeps the states they decide on in
 memory between commands instead of reading the store each time. Committed states are cached
@@ -15,7 +16,7 @@ the next command reloads it from the store once the commands built on it are ans
 
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -27,9 +28,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.domain import Aggregate
 
-from ledger.audit import Context
 from ledger.errors import NotFound
-from ledger.rules import Rules
 
 A = TypeVar("A", bound=Aggregate)
 CACHED_STATES = 10_000
@@ -39,11 +38,11 @@ HEADS = 1_000
 
 def fetch(repository: Repository[Any], cls: type[A], aggregate_id: UUID) -> A | None:
     """The aggregate with that id if it exists and is a `cls`."""
-    aggregate = _load(repository, aggregate_id)
+    aggregate = load(repository, aggregate_id)
     return aggregate if isinstance(aggregate, cls) else None
 
 
-def _load(repository: Repository[Any], aggregate_id: UUID) -> Aggregate | None:
+def load(repository: Repository[Any], aggregate_id: UUID) -> Aggregate | None:
     try:
         aggregate: Aggregate = repository.get(aggregate_id)
     except AggregateNotFoundError:
@@ -85,27 +84,6 @@ def copy_aggregate(aggregate: A) -> A:
     state["_pending_events"] = []
     vars(clone).update(state)
     return clone
-
-
-class Busy(Exception):
-    """A contended aggregate stayed locked too long: the attempt is retried."""
-
-
-class StripedLocks:
-    """In-process locks for aggregates that many commands touch at once (an activity under
-    a signup rush, a popular reward), so that they take turns here instead of conflicting
-    in the store. Optimistic concurrency still guards writers in other processes."""
-
-    def __init__(self, stripes: int = 256, timeout: float = 5.0) -> None:
-        self._locks = [threading.Lock() for _ in range(stripes)]
-        self._timeout = timeout
-
-    def for_id(self, aggregate_id: UUID) -> threading.Lock:
-        return self._locks[aggregate_id.int % len(self._locks)]
-
-    def acquire(self, lock: threading.Lock, aggregate_id: UUID) -> None:
-        if not lock.acquire(timeout=self._timeout):
-            raise Busy(str(aggregate_id))
 
 
 class Pending(Protocol):
@@ -164,7 +142,7 @@ class Aggregates:
                     self._cache.move_to_end(aggregate_id)
             if cached is not None:
                 return copy_aggregate(cached), True
-        aggregate = _load(self.repository, aggregate_id)
+        aggregate = load(self.repository, aggregate_id)
         if aggregate is not None and not is_contended(type(aggregate)):
             self._keep(aggregate_id, copy_aggregate(aggregate), started_at)
         return aggregate, False
@@ -186,7 +164,7 @@ class Aggregates:
             with self._lock:
                 if self._heads.get(aggregate_id) is head:
                     del self._heads[aggregate_id]
-        aggregate = _load(self.repository, aggregate_id)
+        aggregate = load(self.repository, aggregate_id)
         if aggregate is None:
             return None, False
         head = Head(aggregate)
@@ -233,6 +211,25 @@ class Aggregates:
                 elif not self._current(aggregate_id, version):
                     return True
         return False
+
+    def moved_on(
+        self,
+        events: Sequence[tuple[int, UUID, int]],
+        last: int,
+        reads: Sequence[Mapping[UUID, int]],
+        limit: int,
+    ) -> list[bool]:
+        """Takes in the events other writers committed (position, aggregate id, version;
+        at most `limit` + 1, up to the position `last`); for each command's reads, whether
+        one of them has moved on. More than `limit` are too many to follow: everything kept
+        is forgotten and every command is sent back."""
+        if len(events) > limit:
+            self.forget(last)
+            return [True] * len(reads)
+        if not events:
+            return [False] * len(reads)
+        moved = self.observe(events)
+        return [any(v < moved.get(a, v) for a, v in read.items()) for read in reads]
 
     def observe(self, events: Iterable[tuple[int, UUID, int]]) -> dict[UUID, int]:
         """Takes in other writers' events (position, aggregate id, version) since `head`;
@@ -313,107 +310,3 @@ class Aggregates:
         for aggregate_id in list(self._heads)[: len(self._heads) - HEADS]:
             if self._heads[aggregate_id].pending() is None:
                 del self._heads[aggregate_id]
-
-
-class UnitOfWork:
-    def __init__(
-        self,
-        repository: Repository[Any],
-        ctx: Context,
-        rules: Rules,
-        locks: StripedLocks,
-        pepper: bytes = b"",
-    ) -> None:
-        self.ctx = ctx
-        self.rules = rules
-        self.pepper = pepper  # the key of the hash that makes volunteer ids from ID documents
-        self._repository = repository
-        self._locks = locks
-        self._held: list[threading.Lock] = []
-        self._seen: dict[UUID, Aggregate | None] = {}
-
-    def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
-        if aggregate_id not in self._seen:
-            contended = is_contended(cls)
-            if contended:
-                lock = self._locks.for_id(aggregate_id)
-                if lock not in self._held:
-                    self._locks.acquire(lock, aggregate_id)
-                    self._held.append(lock)
-            self._seen[aggregate_id] = self._load(aggregate_id, contended)
-        seen = self._seen[aggregate_id]
-        return seen if isinstance(seen, cls) else None
-
-    def _load(self, aggregate_id: UUID, contended: bool) -> Aggregate | None:
-        return _load(self._repository, aggregate_id)
-
-    def get(self, cls: type[A], aggregate_id: UUID, what: str | None = None) -> A:
-        return require(self.find(cls, aggregate_id), cls, aggregate_id, what)
-
-    def add(self, aggregate: A) -> A:
-        self._seen[aggregate.id] = aggregate
-        return aggregate
-
-    def changed(self) -> list[Aggregate]:
-        return [a for a in self._seen.values() if a is not None and a.pending_events]
-
-    def close(self) -> None:
-        while self._held:
-            self._held.pop().release()
-
-
-class CommandUnit(UnitOfWork):
-    """The unit of work of one attempt of a command run by the service: it loads through
-    `Aggregates` and notes what its decision rests on. `fresh` loads everything from the
-    store (for an outcome that may rest on a version another writer has moved)."""
-
-    def __init__(
-        self,
-        aggregates: Aggregates,
-        ctx: Context,
-        rules: Rules,
-        locks: StripedLocks,
-        pepper: bytes,
-        fresh: bool = False,
-    ) -> None:
-        super().__init__(aggregates.repository, ctx, rules, locks, pepper)
-        self._aggregates = aggregates
-        self._fresh = fresh
-        self.started_at = aggregates.head
-        self.reads: dict[UUID, int] = {}  # the version of each aggregate decided on (0: absent)
-        self.after: set[Pending] = set()  # unanswered commands whose changes it builds on
-        self.remembered = False  # whether anything came from memory rather than the store
-        self._heads: list[Head] = []
-
-    def _load(self, aggregate_id: UUID, contended: bool) -> Aggregate | None:
-        aggregates, started_at, fresh = self._aggregates, self.started_at, self._fresh
-        if contended:
-            head, remembered = aggregates.take_head(aggregate_id, started_at, fresh)
-            aggregate = None if head is None else head.aggregate
-            if head is not None:
-                self._heads.append(head)
-                pending = head.pending()
-                if pending is not None:
-                    self.after.add(pending)
-        else:
-            aggregate, remembered = aggregates.copy(aggregate_id, started_at, fresh)
-        self.remembered = self.remembered or remembered
-        self.reads[aggregate_id] = 0 if aggregate is None else aggregate.version
-        return aggregate
-
-    def add(self, aggregate: A) -> A:
-        self.reads.setdefault(aggregate.id, 0)
-        return super().add(aggregate)
-
-    def hand_over(self, submission: Pending, changed: Collection[Aggregate]) -> None:
-        """The heads this attempt changed are now built by `submission` (before it is
-        handed to the writer)."""
-        for head in self._heads:
-            if any(head.aggregate is aggregate for aggregate in changed):
-                head.after = submission
-
-    def close(self) -> None:
-        for head in self._heads:
-            if head.aggregate.pending_events:  # changed by an attempt that gave up
-                head.broken = True
-        super().close()

@@ -1,0 +1,46 @@
+"""What every command is and needs: its fields are its input, `handle` does the work through
+a unit of work, which is all it knows of storage (the engine provides one)."""
+
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from ledger.context import Context
+from ledger.rules import Rules
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class UnitOfWork(Protocol):
+    """The aggregates one attempt of a command loads, keeps and changes; what it changed is
+    saved by the engine, all of it or none."""
+
+    ctx: Context
+    rules: Rules
+    pepper: bytes  # the key of the hash that makes volunteer ids from ID documents
+
+    def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """The aggregate if it exists and is a `cls`."""
+        ...
+
+    def get(self, cls: type[A], aggregate_id: UUID, what: str | None = None) -> A:
+        """The aggregate, or a NotFound refusal named `what`."""
+        ...
+
+    def add(self, aggregate: A) -> A:
+        """A new aggregate, to be saved with the others."""
+        ...
+
+
+class Command:
+    """A command object: its fields are the input, `handle` does the work."""
+
+    def handle(self, uow: UnitOfWork) -> Any:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Created:
+    id: UUID

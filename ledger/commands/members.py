@@ -1,0 +1,145 @@
+"""Members: organisations, volunteers' registration, family links and membership transfers."""
+
+from dataclasses import dataclass
+from uuid import UUID, uuid4
+
+from ledger.accounts import Account
+from ledger.commands.base import Command, Created, UnitOfWork
+from ledger.commands.permissions import (
+    require_coordinator_of,
+    require_role,
+    require_self_or_coordinator,
+)
+from ledger.context import Role
+from ledger.errors import Conflict, Forbidden, Invalid
+from ledger.identity import (
+    DocumentType,
+    account_id,
+    new_volunteer_number,
+    normalise_document,
+    number_claim_id,
+    volunteer_id_for,
+)
+from ledger.organisations import Organisation, OrgKind
+from ledger.volunteers import Relation, Volunteer, VolunteerNumber
+
+
+@dataclass(frozen=True)
+class RegisterOrganisation(Command):
+    name: str
+    kind: OrgKind
+    parent_id: UUID | None = None
+    population: int | None = None
+
+    def handle(self, uow: UnitOfWork) -> Created:
+        actor = uow.ctx.actor
+        require_role(actor, Role.COORDINATOR)
+        parent = None
+        if self.parent_id is not None:
+            parent = uow.get(Organisation, self.parent_id, "organisation")
+            require_coordinator_of(uow, actor, parent.id)
+        elif actor.role is not Role.ADMIN:
+            raise Forbidden("outside-scope", "only an admin may register a top-level organisation")
+        org = Organisation.register(uow.ctx, uuid4(), self.name, self.kind, parent, self.population)
+        return Created(uow.add(org).id)
+
+
+def _require_membership_org(org: Organisation) -> None:
+    if org.kind is OrgKind.VENUE:
+        raise Invalid("invalid-organisation", "volunteers cannot be members of a venue")
+
+
+@dataclass(frozen=True)
+class VolunteerRegistered:
+    id: UUID
+    volunteer_number: str
+
+
+@dataclass(frozen=True)
+class RegisterVolunteer(Command):
+    name: str
+    id_type: DocumentType
+    id_number: str
+    phone: str
+    birth_date: str
+    party_member: bool
+    skills: tuple[str, ...]
+    home_org_id: UUID
+
+    def handle(self, uow: UnitOfWork) -> VolunteerRegistered:
+        require_role(uow.ctx.actor, Role.COORDINATOR)
+        home = uow.get(Organisation, self.home_org_id, "organisation")
+        require_coordinator_of(uow, uow.ctx.actor, home.id)
+        _require_membership_org(home)
+        document = normalise_document(self.id_type, self.id_number)
+        volunteer_id = volunteer_id_for(self.id_type, document, uow.pepper)
+        if uow.find(Volunteer, volunteer_id) is not None:
+            raise Conflict(
+                "duplicate-volunteer", "a volunteer with this ID document is already registered"
+            )
+        number = new_volunteer_number()
+        while uow.find(VolunteerNumber, number_claim_id(number)) is not None:
+            number = new_volunteer_number()
+        volunteer = Volunteer.register(
+            uow.ctx,
+            volunteer_id,
+            number=number,
+            name=self.name,
+            id_type=self.id_type.value,
+            id_number=document,
+            phone=self.phone.strip(),
+            birth_date=self.birth_date,
+            party_member=self.party_member,
+            skills=[s.strip() for s in self.skills if s.strip()],
+            home_org_id=home.id,
+        )
+        uow.add(volunteer)
+        uow.add(
+            VolunteerNumber.new(
+                uow.ctx,
+                VolunteerNumber.Claimed,
+                id=number_claim_id(number),
+                volunteer_id=volunteer_id,
+            )
+        )
+        uow.add(
+            Account.new(
+                uow.ctx, Account.Opened, id=account_id(volunteer_id), volunteer_id=volunteer_id
+            )
+        )
+        return VolunteerRegistered(volunteer_id, number)
+
+
+@dataclass(frozen=True)
+class LinkFamily(Command):
+    volunteer_id: UUID
+    relative_id: UUID
+    relation: Relation
+
+    def handle(self, uow: UnitOfWork) -> Created:
+        volunteer = uow.get(Volunteer, self.volunteer_id, "volunteer")
+        require_self_or_coordinator(uow, uow.ctx.actor, volunteer.id, volunteer.home_org_id)
+        relative = uow.get(Volunteer, self.relative_id, "volunteer")
+        volunteer.link(uow.ctx, relative, self.relation)
+        return Created(relative.id)
+
+
+@dataclass(frozen=True)
+class MembershipChanged:
+    id: UUID
+    home_org_id: UUID
+
+
+@dataclass(frozen=True)
+class TransferMembership(Command):
+    volunteer_id: UUID
+    to_org_id: UUID
+    reason: str
+
+    def handle(self, uow: UnitOfWork) -> MembershipChanged:
+        volunteer = uow.get(Volunteer, self.volunteer_id, "volunteer")
+        target = uow.get(Organisation, self.to_org_id, "organisation")
+        _require_membership_org(target)
+        require_coordinator_of(uow, uow.ctx.actor, volunteer.home_org_id, target.id)
+        volunteer.transfer_membership(uow.ctx, target.id, self.reason)
+        return MembershipChanged(volunteer.id, target.id)
