@@ -143,26 +143,7 @@ def report(report: Report, world: World, result: LoadResult, refs: References) -
             Budget(">=", 1, "x"),
         )
     )
-    mine = summarise(result.all_latencies())
-    theirs = summarise(refs.library.result.all_latencies())
-    inserts = summarise(refs.single.result.all_latencies())
-    for label, value, ref, insert in (
-        ("p50", mine.p50_ms, theirs.p50_ms, inserts.p50_ms),
-        ("p95", mine.p95_ms, theirs.p95_ms, inserts.p95_ms),
-        ("p99", mine.p99_ms, theirs.p99_ms, inserts.p99_ms),
-    ):
-        add(
-            Figure(
-                SCENARIO,
-                f"latency {label}",
-                value,
-                "ms",
-                (
-                    Reference(f"library save {label}", ref, "ms"),
-                    Reference(f"single-row insert {label}", insert, "ms"),
-                ),
-            )
-        )
+    _latencies(report, result, refs)
     errors = ", ".join(f"{k} x{n}" for k, n in result.errors.most_common(5))
     add(
         Figure(
@@ -174,3 +155,26 @@ def report(report: Report, world: World, result: LoadResult, refs: References) -
             note=errors,
         )
     )
+
+
+def _latencies(report: Report, result: LoadResult, refs: References) -> None:
+    mine = summarise(result.all_latencies())
+    theirs = summarise(refs.library.result.all_latencies())
+    inserts = summarise(refs.single.result.all_latencies())
+    for label, value, ref, insert in (
+        ("p50", mine.p50_ms, theirs.p50_ms, inserts.p50_ms),
+        ("p95", mine.p95_ms, theirs.p95_ms, inserts.p95_ms),
+        ("p99", mine.p99_ms, theirs.p99_ms, inserts.p99_ms),
+    ):
+        report.add(
+            Figure(
+                SCENARIO,
+                f"latency {label}",
+                value,
+                "ms",
+                (
+                    Reference(f"library save {label}", ref, "ms"),
+                    Reference(f"single-row insert {label}", insert, "ms"),
+                ),
+            )
+        )

@@ -48,17 +48,9 @@ def run(world: World, report: Report, base_url: str, token: str) -> bool:
     capacity = world.profile.rush_capacity
     volunteers = world.volunteers[: signups + UNCONTENDED]
     reference = _activity(world, 10**6, "基准对照活动")
-    api = ApiClient(base_url, token)
-    solo: list[float] = []
+    solo = _uncontended(base_url, token, reference, volunteers[signups:])
     statuses: Counter[str] = Counter()
     lock = threading.Lock()
-    try:
-        for volunteer in volunteers[signups:]:
-            started = time.perf_counter()
-            _sign_up(api, reference, volunteer, Counter(), lock)
-            solo.append(time.perf_counter() - started)
-    finally:
-        api.close()
     activity = _activity(world, capacity, "基准抢报活动")
     clients = min(RUSH_CLIENTS, signups)
     result = run_ops(
@@ -115,6 +107,20 @@ def run(world: World, report: Report, base_url: str, token: str) -> bool:
         statuses["accepted"] == held == capacity
         and statuses["waitlisted"] == waiting == signups - capacity
     )
+
+
+def _uncontended(base_url: str, token: str, activity: UUID, volunteers: list[UUID]) -> list[float]:
+    """Seconds each signup took, one at a time: the reference for the rush's latency."""
+    api = ApiClient(base_url, token)
+    seconds: list[float] = []
+    try:
+        for volunteer in volunteers:
+            started = time.perf_counter()
+            _sign_up(api, activity, volunteer, Counter(), threading.Lock())
+            seconds.append(time.perf_counter() - started)
+    finally:
+        api.close()
+    return seconds
 
 
 def _sign_up(
