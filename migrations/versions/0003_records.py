@@ -32,6 +32,14 @@ def flag(name: str) -> sa.Column:
 
 
 def upgrade() -> None:
+    _directory()
+    _credits()
+    _disputes_and_trainings()
+    _recognition()
+
+
+def _directory() -> None:
+    """Organisations, volunteers, activities and campaigns, without personal data."""
     op.create_table(
         "tb_rec_orgs",
         text("id", primary_key=True),
@@ -81,6 +89,10 @@ def upgrade() -> None:
         text("first_date"),
         text("last_date"),
     )
+
+
+def _credits() -> None:
+    """What each credit is for, and the service totals built from them."""
     op.create_table(
         "tb_rec_sources",  # what a credit is for: a signup or a back-fill
         text("id", primary_key=True),
@@ -136,6 +148,10 @@ def upgrade() -> None:
         text("period", primary_key=True),
         minutes("minutes"),
     )
+
+
+def _disputes_and_trainings() -> None:
+    """Disputes, trainings and their attendance."""
     op.create_table(
         "tb_rec_disputes",
         text("id", primary_key=True),
@@ -182,6 +198,10 @@ def upgrade() -> None:
     op.create_index(
         "tb_rec_training_attendance_org", "tb_rec_training_attendance", ["org_id", "held_on"]
     )
+
+
+def _recognition() -> None:
+    """Evaluations and awards."""
     op.create_table(
         "tb_rec_evaluations",
         text("id", primary_key=True),
