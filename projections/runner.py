@@ -340,6 +340,11 @@ class ProjectionRunner:
                 failures = [run(job) for job in work]
             else:
                 failures = list(self._pool.map(run, work))
+        for projection in self.projections:
+            if projection.name in positions and not batches[positions[projection.name]][0]:
+                # At the head: a failing batch whose commit went through but whose answer was
+                # lost (the store stopped at that moment) leaves it here with nothing to apply.
+                self.failures.recovered(projection.name)
         for (projection, start, _, _), failure in zip(work, failures, strict=True):
             if failure is None:
                 self.failures.recovered(projection.name)

@@ -86,3 +86,23 @@ def test_a_stuck_read_model_is_named_by_readyz_and_status_and_recovers_alone(
     logged = captured.out + captured.err
     assert logged.count("read model stuck") == 1, logged.count("read model stuck")
     assert logged.count("read model recovered") == 1
+
+
+def test_a_read_model_at_the_head_is_not_stuck(town: Town) -> None:
+    """A batch whose commit went through while its answer was lost (the store stopped at that
+    moment) is recorded as failing, and then has nothing left to apply: being at the head of
+    the log is its recovery."""
+    runner = town.rt.runner
+    head = runner.head()
+    until(lambda: runner.position("records") >= head)
+    for _ in range(3):  # the third attempt pauses 2 s: time to see it failing
+        runner.failures.failed("records", head, RuntimeError("the commit's answer was lost"))
+    assert httpx.get(town.base_url + "/readyz").status_code == 503
+    until(lambda: httpx.get(town.base_url + "/readyz").status_code == 200, 5)
+
+    def recorded() -> int:
+        with town.rt.db.read() as cur:
+            cur.execute("SELECT count(*) FROM projection_failures")
+            return int(cur.fetchone()[0])
+
+    until(lambda: recorded() == 0, 5)
