@@ -1,12 +1,15 @@
 """The demo town: seeded through commands on a real store, checked through the read models."""
 
+import hashlib
 import random
 from collections import Counter
 from datetime import UTC, date, datetime
 from uuid import UUID
 
+import pytest
 from stdnum.cn import ric
 
+import timebank.demo
 from ledger.activities import Activity
 from ledger.backfills import Backfill
 from ledger.disputes import Dispute
@@ -204,3 +207,56 @@ def test_the_history_lies_in_one_year_within_the_backfill_window() -> None:
     assert (days[0], days[-1]) == (date(2026, 10, 22), date(2026, 12, 31))
     assert history_days(date(2026, 5, 1), 10)[0] == date(2026, 4, 23)
     assert history_days(date(2026, 5, 1), 1) == []
+
+
+# What the demo seeds at one moment (a Thursday of the 学雷锋 campaign month, 14:30 in the
+# demo's time zone): the same commands, the same balances, whatever the code's layout.
+PINNED_NOW = datetime(2026, 3, 12, 6, 30, tzinfo=UTC)
+PINNED_COUNTS = {
+    "organisations": 12,
+    "rewards": 4,
+    "volunteers": 200,
+    "family_links": 20,
+    "activities": 44,
+    "backfills": 94,
+    "backfill_approvals": 93,
+    "completions": 34,
+    "backfill_rejections": 1,
+    "signups": 345,
+    "check_ins": 263,
+    "check_outs": 244,
+    "verifications": 219,
+    "cancellations": 14,
+    "evaluations": 60,
+    "disputes": 2,
+    "dispute_resolutions": 2,
+    "trainings": 5,
+    "commendations": 3,
+    "objections": 2,
+    "award_reviews": 1,
+    "gifts": 5,
+    "donations": 3,
+    "redemptions": 3,
+    "fulfilments": 2,
+}
+# sha256 of every volunteer account's row: account, balance, reserved, earned, spent, minutes
+PINNED_BALANCES = "e82d74d2831a0b96bbed9fc8ac30c00ee125fe4264da30ca4643a01f99926aa7"
+PINNED_EVENTS = 3551
+
+
+def test_the_demo_town_at_a_given_moment_is_always_the_same(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(timebank.demo, "_now", lambda: PINNED_NOW)
+    town = seed_demo(runtime)
+    assert list(town.counts.items()) == list(PINNED_COUNTS.items())
+    assert town.commands == sum(PINNED_COUNTS.values())
+    assert runtime.runner.head() == PINNED_EVENTS
+    runtime.runner.catch_up()
+    with runtime.db.read() as cur:
+        cur.execute(
+            "SELECT account, balance, reserved, earned, spent, service_minutes FROM tb_accounts"
+            " WHERE kind = 'volunteer' ORDER BY account"
+        )
+        rows = "\n".join(" ".join(str(value) for value in row) for row in cur.fetchall())
+    assert hashlib.sha256(rows.encode()).hexdigest() == PINNED_BALANCES
