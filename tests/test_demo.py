@@ -9,7 +9,20 @@ from uuid import UUID
 import pytest
 from stdnum.cn import ric
 
-import timebank.demo
+import entrypoints.demo.seeder
+from entrypoints.demo import (
+    ACTIVITIES,
+    DISTRICT_COORDINATOR,
+    HISTORY,
+    SEED,
+    STREET_COORDINATOR,
+    TRAININGS,
+    VOLUNTEERS,
+    DemoTown,
+    history_days,
+    make_people,
+    seed_demo,
+)
 from ledger.activities import Activity
 from ledger.backfills import Backfill
 from ledger.disputes import Dispute
@@ -22,19 +35,6 @@ from projections.reports import (
     service_record,
     team_ranking,
     volunteer_ranking,
-)
-from timebank.demo import (
-    ACTIVITIES,
-    DISTRICT_COORDINATOR,
-    HISTORY,
-    SEED,
-    STREET_COORDINATOR,
-    TRAININGS,
-    VOLUNTEERS,
-    DemoTown,
-    _people,
-    history_days,
-    seed_demo,
 )
 from timebank.runtime import Runtime
 
@@ -191,8 +191,8 @@ def age(birth: date, today: date) -> int:
 
 def test_demo_people_are_reproducible() -> None:
     today = date(2025, 3, 5)
-    first = _people(random.Random(SEED), today)
-    again = _people(random.Random(SEED), today)
+    first = make_people(random.Random(SEED), today)
+    again = make_people(random.Random(SEED), today)
     assert first == again
     assert len({p.id_number for p in first}) == VOLUNTEERS
     assert all(ric.is_valid(p.id_number) for p in first)
@@ -247,7 +247,7 @@ PINNED_EVENTS = 3551
 def test_the_demo_town_at_a_given_moment_is_always_the_same(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(timebank.demo, "_now", lambda: PINNED_NOW)
+    monkeypatch.setattr(entrypoints.demo.seeder, "_now", lambda: PINNED_NOW)
     town = seed_demo(runtime)
     assert list(town.counts.items()) == list(PINNED_COUNTS.items())
     assert town.commands == sum(PINNED_COUNTS.values())
