@@ -143,6 +143,12 @@ def report(report: Report, world: World, result: LoadResult, refs: References) -
             Budget(">=", 1, "x"),
         )
     )
+    report_latencies(report, result, refs)
+
+
+def report_latencies(report: Report, result: LoadResult, refs: References) -> None:
+    """Latency percentiles beside the library's and the single-row inserts', and errors."""
+    add = report.add
     mine = summarise(result.all_latencies())
     theirs = summarise(refs.library.result.all_latencies())
     inserts = summarise(refs.single.result.all_latencies())

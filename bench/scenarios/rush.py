@@ -47,18 +47,9 @@ def run(world: World, report: Report, base_url: str, token: str) -> bool:
     signups = world.profile.rush_signups
     capacity = world.profile.rush_capacity
     volunteers = world.volunteers[: signups + UNCONTENDED]
-    reference = _activity(world, 10**6, "基准对照活动")
-    api = ApiClient(base_url, token)
-    solo: list[float] = []
+    solo = _uncontended(world, base_url, token, volunteers[signups:])
     statuses: Counter[str] = Counter()
     lock = threading.Lock()
-    try:
-        for volunteer in volunteers[signups:]:
-            started = time.perf_counter()
-            _sign_up(api, reference, volunteer, Counter(), lock)
-            solo.append(time.perf_counter() - started)
-    finally:
-        api.close()
     activity = _activity(world, capacity, "基准抢报活动")
     clients = min(RUSH_CLIENTS, signups)
     result = run_ops(
@@ -115,6 +106,21 @@ def run(world: World, report: Report, base_url: str, token: str) -> bool:
         statuses["accepted"] == held == capacity
         and statuses["waitlisted"] == waiting == signups - capacity
     )
+
+
+def _uncontended(world: World, base_url: str, token: str, volunteers: list[UUID]) -> list[float]:
+    """The durations of signups one at a time to an activity with room for all."""
+    reference = _activity(world, 10**6, "基准对照活动")
+    api = ApiClient(base_url, token)
+    solo: list[float] = []
+    try:
+        for volunteer in volunteers:
+            started = time.perf_counter()
+            _sign_up(api, reference, volunteer, Counter(), threading.Lock())
+            solo.append(time.perf_counter() - started)
+    finally:
+        api.close()
+    return solo
 
 
 def _sign_up(
