@@ -6,6 +6,7 @@ COPY projections projections
 COPY api api
 COPY migrations migrations
 COPY timebank timebank
+COPY entrypoints entrypoints
 COPY bench bench
 RUN pip install --no-cache-dir .
 EXPOSE 8000

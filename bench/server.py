@@ -90,7 +90,7 @@ class Server:
             TIMEBANK_HOST="127.0.0.1",
             TIMEBANK_PORT=str(self.port),
         )
-        command = [sys.executable, "-m", "timebank.cli", "serve", "--workers", str(self.workers)]
+        command = [sys.executable, "-m", "entrypoints.cli", "serve", "--workers", str(self.workers)]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL

@@ -67,7 +67,7 @@ class ServeProcess:
         self.port = port or free_port()
         self.lines: list[str] = []
         env = os.environ | {"TIMEBANK_DATABASE_URL": url, "PYTHONUNBUFFERED": "1"} | env
-        command = [sys.executable, "-m", "timebank.cli", "serve", "--host", "127.0.0.1"]
+        command = [sys.executable, "-m", "entrypoints.cli", "serve", "--host", "127.0.0.1"]
         self.process = subprocess.Popen(
             [*command, "--port", str(self.port), *args],
             cwd=cwd,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from timebank.cli import app
+from entrypoints.cli import app
 
 SCENARIOS = {
     "1 ledger commands",

@@ -16,13 +16,13 @@ import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
+from entrypoints.cli import app
 from ledger.commands.members import RegisterOrganisation, RegisterVolunteer
 from ledger.context import Actor, Context, Role
 from ledger.identity import DocumentType
 from ledger.organisations import OrgKind
 from tests.conftest import make_settings
 from tests.http import ServeProcess
-from timebank.cli import app
 from timebank.runtime import Runtime
 
 ADMIN = Context(Actor("test", Role.ADMIN), "cli-test", datetime.now(UTC))
@@ -251,9 +251,9 @@ def test_commands_started_together_on_a_new_store_all_succeed(database_url: str)
     new store must not trip over each other (they take turns under the schema lock)."""
     env = {**os.environ, "TIMEBANK_DATABASE_URL": database_url}
     commands = [
-        [sys.executable, "-m", "timebank.cli", "token", "create", "--role", "admin", "--name", n]
+        [sys.executable, "-m", "entrypoints.cli", "token", "create", "--role", "admin", "--name", n]
         for n in ("first", "second")
-    ] + [[sys.executable, "-m", "timebank.cli", "db", "upgrade"]]
+    ] + [[sys.executable, "-m", "entrypoints.cli", "db", "upgrade"]]
     running = [
         subprocess.Popen(c, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for c in commands

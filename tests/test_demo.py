@@ -1,12 +1,28 @@
 """The demo town: seeded through commands on a real store, checked through the read models."""
 
+import hashlib
 import random
 from collections import Counter
 from datetime import UTC, date, datetime
 from uuid import UUID
 
+import pytest
 from stdnum.cn import ric
 
+import entrypoints.demo.seeder
+from entrypoints.demo import (
+    ACTIVITIES,
+    DISTRICT_COORDINATOR,
+    HISTORY,
+    SEED,
+    STREET_COORDINATOR,
+    TRAININGS,
+    VOLUNTEERS,
+    DemoTown,
+    history_days,
+    make_people,
+    seed_demo,
+)
 from ledger.activities import Activity
 from ledger.backfills import Backfill
 from ledger.disputes import Dispute
@@ -19,19 +35,6 @@ from projections.reports import (
     service_record,
     team_ranking,
     volunteer_ranking,
-)
-from timebank.demo import (
-    ACTIVITIES,
-    DISTRICT_COORDINATOR,
-    HISTORY,
-    SEED,
-    STREET_COORDINATOR,
-    TRAININGS,
-    VOLUNTEERS,
-    DemoTown,
-    _people,
-    history_days,
-    seed_demo,
 )
 from timebank.runtime import Runtime
 
@@ -188,8 +191,8 @@ def age(birth: date, today: date) -> int:
 
 def test_demo_people_are_reproducible() -> None:
     today = date(2025, 3, 5)
-    first = _people(random.Random(SEED), today)
-    again = _people(random.Random(SEED), today)
+    first = make_people(random.Random(SEED), today)
+    again = make_people(random.Random(SEED), today)
     assert first == again
     assert len({p.id_number for p in first}) == VOLUNTEERS
     assert all(ric.is_valid(p.id_number) for p in first)
@@ -204,3 +207,56 @@ def test_the_history_lies_in_one_year_within_the_backfill_window() -> None:
     assert (days[0], days[-1]) == (date(2026, 10, 22), date(2026, 12, 31))
     assert history_days(date(2026, 5, 1), 10)[0] == date(2026, 4, 23)
     assert history_days(date(2026, 5, 1), 1) == []
+
+
+# What the demo seeds at one moment (a Thursday of the 学雷锋 campaign month, 14:30 in the
+# demo's time zone): the same commands, the same balances, whatever the code's layout.
+PINNED_NOW = datetime(2026, 3, 12, 6, 30, tzinfo=UTC)
+PINNED_COUNTS = {
+    "organisations": 12,
+    "rewards": 4,
+    "volunteers": 200,
+    "family_links": 20,
+    "activities": 44,
+    "backfills": 94,
+    "backfill_approvals": 93,
+    "completions": 34,
+    "backfill_rejections": 1,
+    "signups": 345,
+    "check_ins": 263,
+    "check_outs": 244,
+    "verifications": 219,
+    "cancellations": 14,
+    "evaluations": 60,
+    "disputes": 2,
+    "dispute_resolutions": 2,
+    "trainings": 5,
+    "commendations": 3,
+    "objections": 2,
+    "award_reviews": 1,
+    "gifts": 5,
+    "donations": 3,
+    "redemptions": 3,
+    "fulfilments": 2,
+}
+# sha256 of every volunteer account's row: account, balance, reserved, earned, spent, minutes
+PINNED_BALANCES = "e82d74d2831a0b96bbed9fc8ac30c00ee125fe4264da30ca4643a01f99926aa7"
+PINNED_EVENTS = 3551
+
+
+def test_the_demo_town_at_a_given_moment_is_always_the_same(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(entrypoints.demo.seeder, "_now", lambda: PINNED_NOW)
+    town = seed_demo(runtime)
+    assert list(town.counts.items()) == list(PINNED_COUNTS.items())
+    assert town.commands == sum(PINNED_COUNTS.values())
+    assert runtime.runner.head() == PINNED_EVENTS
+    runtime.runner.catch_up()
+    with runtime.db.read() as cur:
+        cur.execute(
+            "SELECT account, balance, reserved, earned, spent, service_minutes FROM tb_accounts"
+            " WHERE kind = 'volunteer' ORDER BY account"
+        )
+        rows = "\n".join(" ".join(str(value) for value in row) for row in cur.fetchall())
+    assert hashlib.sha256(rows.encode()).hexdigest() == PINNED_BALANCES

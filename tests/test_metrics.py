@@ -416,7 +416,7 @@ def test_serve_shares_a_fresh_directory_between_its_processes_and_removes_it() -
 
 
 def test_the_command_line_imports_prometheus_client_only_once_it_knows_the_mode() -> None:
-    script = "import sys, timebank.cli, api.app; print('prometheus_client' in sys.modules)"
+    script = "import sys, entrypoints.cli, api.app; print('prometheus_client' in sys.modules)"
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=False
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from entrypoints.demo import DemoTown, seed_demo
 from ledger.accounts import TransferKind
 from ledger.commands.exchange import Transfer
 from ledger.context import Actor, Context, Role
@@ -22,7 +23,6 @@ from ledger.errors import DomainError
 from projections.catalog import all_projections
 from projections.runner import ProjectionRunner
 from tests.conftest import make_settings
-from timebank.demo import DemoTown, seed_demo
 from timebank.runtime import Runtime, open_database
 
 Snapshot = dict[str, list[tuple[Any, ...]]]

@@ -22,11 +22,11 @@ import psycopg
 import pytest
 from pydantic import ValidationError
 
-from api.worker import create_worker_app
 from bench.client import ApiClient
 from bench.database import create_store, drop_store
 from bench.load import RequestFailed
 from bench.server import WORKERS, Server
+from entrypoints.worker import create_worker_app
 from ledger.commands.members import RegisterOrganisation
 from ledger.context import Actor, Context, Role
 from ledger.organisations import OrgKind
@@ -207,7 +207,7 @@ def test_a_worker_that_dies_is_replaced_and_a_stop_ends_them_all(
 
 SERVE_WITH_BROKEN_WORKERS = """
 import os, sys, typer
-from timebank.cli import serve_with_workers
+from entrypoints.cli.serve import serve_with_workers
 from timebank.runtime import Runtime
 from timebank.settings import Settings
 

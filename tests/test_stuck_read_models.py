@@ -15,8 +15,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from entrypoints.cli import app
 from tests.http import Town
-from timebank.cli import app
 
 RECORDS_TABLE = "tb_rec_orgs"
 

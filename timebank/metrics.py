@@ -89,7 +89,29 @@ class Metrics:
     """Every metric of one process, with the series that are moved often bound in advance."""
 
     def __init__(self, projections: Sequence[str] = ()) -> None:
-        # Imported here, not at the top: see the module's docstring.
+        # prometheus_client is imported by the methods, not at the top: see the module's
+        # docstring.
+        own = self._open_registry()
+        self._define_http(own)
+        self._define_commands(own)
+        self._define_projections(own)
+        self._define_sweeper(own)
+        self._failures: dict[str, Callable[[float], None]] = {}
+        for name in projections:  # bound now, so that each is there (at 0) before it fails
+            self.projection_failed(name, 0)
+        self._commands: dict[tuple[type[Command], str, str], Callable[[], None]] = {}
+        self._durations: dict[type[Command], Callable[[float], None]] = {}
+        self._positions: dict[str, tuple[Gauge, Gauge]] = {}
+        self._request_counts: list[RequestCounts] = []
+        self._flush_lock = threading.Lock()  # never taken by an event loop
+        self._flusher: threading.Thread | None = None
+        self._sampler: threading.Thread | None = None
+        self._listener: WSGIServer | None = None
+        self._stop = threading.Event()
+
+    def _open_registry(self) -> "CollectorRegistry | None":
+        """The registry scraped, and the one the metrics are defined in: this process's own,
+        or none in multiprocess mode (the metrics then go to files the registry reads)."""
         import prometheus_client as prom
         from prometheus_client import multiprocess, values
 
@@ -108,6 +130,11 @@ class Metrics:
             prom.PlatformCollector(registry=own)
             prom.GCCollector(registry=own)
         self._prom = prom
+        return own
+
+    def _define_http(self, own: "CollectorRegistry | None") -> None:
+        """Requests answered, their durations, the processes serving them."""
+        import prometheus_client as prom
 
         self.http_requests = prom.Counter(
             "timebank_http_requests_total",
@@ -128,6 +155,11 @@ class Metrics:
             registry=own,
             multiprocess_mode="livesum",
         )
+
+    def _define_commands(self, own: "CollectorRegistry | None") -> None:
+        """Commands, their durations, and the group commit's transactions."""
+        import prometheus_client as prom
+
         self.commands = prom.Counter(
             "timebank_commands_total",
             "Commands run, by command type and outcome (ok, replayed, refused, error); a "
@@ -153,6 +185,11 @@ class Metrics:
             "Group-commit transactions committed",
             registry=own,
         )
+
+    def _define_projections(self, own: "CollectorRegistry | None") -> None:
+        """The log head, and each projection's position, lag and failures."""
+        import prometheus_client as prom
+
         self.log_head = prom.Gauge(
             "timebank_log_head_position",
             "Position of the last event in the log",
@@ -179,6 +216,11 @@ class Metrics:
             ("projection",),
             registry=own,
         )
+
+    def _define_sweeper(self, own: "CollectorRegistry | None") -> None:
+        """The sweeper's runs and what they did."""
+        import prometheus_client as prom
+
         self.sweeper_runs = prom.Counter(
             "timebank_sweeper_runs_total", "Runs of the sweeper", registry=own
         )
@@ -200,18 +242,6 @@ class Metrics:
             "Check-ins left open past their window that the sweeper closed",
             registry=own,
         )
-        self._failures: dict[str, Callable[[float], None]] = {}
-        for name in projections:  # bound now, so that each is there (at 0) before it fails
-            self.projection_failed(name, 0)
-        self._commands: dict[tuple[type[Command], str, str], Callable[[], None]] = {}
-        self._durations: dict[type[Command], Callable[[float], None]] = {}
-        self._positions: dict[str, tuple[Gauge, Gauge]] = {}
-        self._request_counts: list[RequestCounts] = []
-        self._flush_lock = threading.Lock()  # never taken by an event loop
-        self._flusher: threading.Thread | None = None
-        self._sampler: threading.Thread | None = None
-        self._listener: WSGIServer | None = None
-        self._stop = threading.Event()
 
     # HTTP --------------------------------------------------------------------------------
 

@@ -143,21 +143,12 @@ def report(report: Report, world: World, result: LoadResult, refs: References) -
             Budget(">=", 1, "x"),
         )
     )
-    _latencies(report, result, refs)
-    errors = ", ".join(f"{k} x{n}" for k, n in result.errors.most_common(5))
-    add(
-        Figure(
-            SCENARIO,
-            "errors",
-            result.error_count,
-            "",
-            (Reference("commands attempted", result.ok + result.error_count, ""),),
-            note=errors,
-        )
-    )
+    report_latencies(report, result, refs)
 
 
-def _latencies(report: Report, result: LoadResult, refs: References) -> None:
+def report_latencies(report: Report, result: LoadResult, refs: References) -> None:
+    """Latency percentiles beside the library's and the single-row inserts', and errors."""
+    add = report.add
     mine = summarise(result.all_latencies())
     theirs = summarise(refs.library.result.all_latencies())
     inserts = summarise(refs.single.result.all_latencies())
@@ -166,7 +157,7 @@ def _latencies(report: Report, result: LoadResult, refs: References) -> None:
         ("p95", mine.p95_ms, theirs.p95_ms, inserts.p95_ms),
         ("p99", mine.p99_ms, theirs.p99_ms, inserts.p99_ms),
     ):
-        report.add(
+        add(
             Figure(
                 SCENARIO,
                 f"latency {label}",
@@ -178,3 +169,14 @@ def _latencies(report: Report, result: LoadResult, refs: References) -> None:
                 ),
             )
         )
+    errors = ", ".join(f"{k} x{n}" for k, n in result.errors.most_common(5))
+    add(
+        Figure(
+            SCENARIO,
+            "errors",
+            result.error_count,
+            "",
+            (Reference("commands attempted", result.ok + result.error_count, ""),),
+            note=errors,
+        )
+    )

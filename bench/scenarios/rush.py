@@ -47,8 +47,7 @@ def run(world: World, report: Report, base_url: str, token: str) -> bool:
     signups = world.profile.rush_signups
     capacity = world.profile.rush_capacity
     volunteers = world.volunteers[: signups + UNCONTENDED]
-    reference = _activity(world, 10**6, "基准对照活动")
-    solo = _uncontended(base_url, token, reference, volunteers[signups:])
+    solo = _uncontended(world, base_url, token, volunteers[signups:])
     statuses: Counter[str] = Counter()
     lock = threading.Lock()
     activity = _activity(world, capacity, "基准抢报活动")
@@ -109,18 +108,19 @@ def run(world: World, report: Report, base_url: str, token: str) -> bool:
     )
 
 
-def _uncontended(base_url: str, token: str, activity: UUID, volunteers: list[UUID]) -> list[float]:
-    """Seconds each signup took, one at a time: the reference for the rush's latency."""
+def _uncontended(world: World, base_url: str, token: str, volunteers: list[UUID]) -> list[float]:
+    """The durations of signups one at a time to an activity with room for all."""
+    reference = _activity(world, 10**6, "基准对照活动")
     api = ApiClient(base_url, token)
-    seconds: list[float] = []
+    solo: list[float] = []
     try:
         for volunteer in volunteers:
             started = time.perf_counter()
-            _sign_up(api, activity, volunteer, Counter(), threading.Lock())
-            seconds.append(time.perf_counter() - started)
+            _sign_up(api, reference, volunteer, Counter(), threading.Lock())
+            solo.append(time.perf_counter() - started)
     finally:
         api.close()
-    return seconds
+    return solo
 
 
 def _sign_up(

@@ -1,0 +1,5 @@
+"""`python -m entrypoints.cli`: the `timebank` command."""
+
+from entrypoints.cli import app
+
+app()

@@ -1,0 +1,48 @@
+"""What the commands share: settings from the environment, the runtime, and failing with a
+message and an exit code."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+
+from ledger.errors import DomainError
+from timebank.runtime import Runtime
+from timebank.settings import Settings
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from TIMEBANK_* environment variables, and `overrides` from options."""
+    try:
+        settings = Settings(**overrides)
+        settings.store  # noqa: B018 - validates TIMEBANK_DATABASE_URL
+    except (ValidationError, ValueError) as e:
+        fail(f"invalid settings: {e}")
+    return settings
+
+
+def describe(settings: Settings) -> str:
+    return settings.store.url.render_as_string(hide_password=True)
+
+
+@contextmanager
+def runtime(settings: Settings | None = None) -> Iterator[Runtime]:
+    """Opens the store (running migrations); domain errors become a message and exit 2."""
+    settings = settings or load_settings()
+    try:
+        rt = Runtime(settings)
+    except Exception as e:
+        fail(f"cannot open the store at {describe(settings)}: {e}", code=1)
+    try:
+        yield rt
+    except DomainError as e:
+        fail(f"{e.detail} ({e.code})")
+    finally:
+        rt.close()

@@ -1,0 +1,63 @@
+"""`timebank token create`: API tokens, printed once and stored only as hashes."""
+
+from typing import Annotated
+from uuid import UUID
+
+import typer
+
+from entrypoints.cli.common import fail, runtime
+from ledger.context import Role
+from ledger.errors import Invalid
+from ledger.organisations import Organisation, OrgKind
+from ledger.volunteers import Volunteer
+from timebank.runtime import Runtime
+
+app = typer.Typer(help="API tokens.", no_args_is_help=True)
+
+SCOPE_OPTION = {Role.COORDINATOR: "--org", Role.DESK: "--venue", Role.VOLUNTEER: "--volunteer"}
+TOKEN_ROLES = tuple(r for r in Role if r is not Role.SYSTEM)
+
+
+def check_scope(rt: Runtime, role: Role, scope_id: UUID) -> None:
+    if role is Role.VOLUNTEER:
+        rt.service.load(Volunteer, scope_id, "volunteer")
+        return
+    org = rt.service.load(Organisation, scope_id, "organisation")
+    if role is Role.DESK and org.kind is not OrgKind.VENUE:
+        raise Invalid("not-a-venue", f"{org.name} ({org.kind.value}) is not a venue")
+
+
+@app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option(help="admin, coordinator, desk, auditor or volunteer")],
+    name: Annotated[str, typer.Option(help="A unique name to recognise the token by")],
+    org: Annotated[UUID | None, typer.Option(help="The organisation of a coordinator")] = None,
+    venue: Annotated[UUID | None, typer.Option(help="The venue of a desk")] = None,
+    volunteer: Annotated[UUID | None, typer.Option(help="The volunteer of a volunteer")] = None,
+) -> None:
+    """Create an API token; it is printed alone on the last line and never shown again."""
+    try:
+        chosen = Role(role.strip().lower())
+    except ValueError:
+        chosen = Role.SYSTEM
+    if chosen not in TOKEN_ROLES:
+        fail(f"unknown role {role!r}; use one of {', '.join(r.value for r in TOKEN_ROLES)}")
+    given = {
+        option: value
+        for option, value in (("--org", org), ("--venue", venue), ("--volunteer", volunteer))
+        if value is not None
+    }
+    wanted = SCOPE_OPTION.get(chosen)
+    if wanted is None and given:
+        fail(f"an {chosen.value} token takes no scope; drop {', '.join(given)}")
+    if wanted is not None and set(given) != {wanted}:
+        fail(f"a {chosen.value} token needs {wanted} ID (and no other scope option)")
+    scope_id = given.get(wanted) if wanted else None
+    with runtime() as rt:
+        if scope_id is not None:
+            check_scope(rt, chosen, scope_id)
+        token = rt.tokens.create(chosen, name, scope_id)
+    scope = f" for {wanted} {scope_id}" if scope_id else ""
+    message = f"Created {chosen.value} token {name.strip()!r}{scope}; it is shown only once:"
+    typer.echo(message, err=True)  # so that TOKEN=$(timebank token create ...) gets the token
+    typer.echo(token)
