@@ -9,7 +9,7 @@ from alembic import command
 
 import migrations
 from ledger.context import Role
-from projections.queries import volunteer_account_row
+from projections.balances.queries import volunteer_account_row
 from tests.conftest import make_settings
 from tests.http import Api, Town, serve
 from timebank.runtime import Runtime

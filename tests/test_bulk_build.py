@@ -10,7 +10,7 @@ from bench.world import World
 from ledger.accounts import TransferKind
 from ledger.commands.exchange import Transfer
 from ledger.errors import Conflict
-from projections.queries import volunteer_account_row
+from projections.balances.queries import volunteer_account_row
 from timebank.runtime import Runtime
 
 

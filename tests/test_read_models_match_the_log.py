@@ -92,18 +92,12 @@ from ledger.rules import Rules
 from ledger.signups import Decision
 from ledger.trainings import Evaluator
 from ledger.volunteers import Relation, Volunteer
-from projections.queries import audit_trail, statement, volunteer_account_row
-from projections.reports import (
-    RankingSort,
-    awards,
-    organisation_report,
-    parse_period,
-    record_list,
-    service_record,
-    team_key,
-    team_ranking,
-    volunteer_ranking,
-)
+from projections.audit.queries import audit_trail
+from projections.balances.queries import statement, volunteer_account_row
+from projections.periods import parse_period
+from projections.records.queries import awards, record_list, service_record
+from projections.records.rankings import RankingSort, team_key, team_ranking, volunteer_ranking
+from projections.records.report import organisation_report
 from tests.conftest import make_settings
 from timebank.runtime import Runtime
 

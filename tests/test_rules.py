@@ -19,7 +19,7 @@ from ledger.organisations import OrgKind
 from ledger.rules import Rules, TransferPolicy
 from ledger.signups import Decision
 from ledger.timesheets import service_minutes
-from projections.queries import overdue_redemptions, volunteer_account_row
+from projections.balances.queries import overdue_redemptions, volunteer_account_row
 from tests.conftest import make_settings
 from timebank.runtime import Runtime
 

@@ -25,11 +25,11 @@ from ledger.commands.recognition import ConfirmAward
 from ledger.context import SYSTEM, Context
 from ledger.engine.service import LedgerService, TimebankApplication
 from ledger.errors import DomainError
-from projections.attendance import unattended_check_ins
+from projections.attendance.queries import unattended_check_ins
+from projections.balances.queries import overdue_redemptions
 from projections.catalog import all_projections
 from projections.db import RECONNECT_SECONDS, Database, PostgresDatabase, SQLiteDatabase
-from projections.queries import overdue_redemptions
-from projections.reports import awards_due
+from projections.records.queries import awards_due
 from projections.runner import ProjectionRunner
 from timebank.health import PostgresProbe, Probe, StoreHealth
 from timebank.metrics import Metrics

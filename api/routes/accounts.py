@@ -7,19 +7,19 @@ from api.deps import CommanderDep, ContextDep, MinPosition, RuntimeDep, wait_for
 from api.openapi import location
 from api.pagination import PageDep
 from api.problems import ProblemError
-from api.schemas import (
+from api.schemas.accounts import (
     AccountOut,
-    Moment,
     StatementEntryOut,
     StatementOut,
     TransferIn,
     TransferOut,
 )
+from api.schemas.common import Moment
 from ledger.commands.exchange import Transfer
 from ledger.commands.permissions import require_account_reader
 from ledger.volunteers import Volunteer
-from projections.balances import BalancesProjection
-from projections.queries import AccountRow, statement, volunteer_account_row
+from projections.balances.projection import BalancesProjection
+from projections.balances.queries import AccountRow, statement, volunteer_account_row
 
 router = APIRouter(tags=["accounts"])
 READERS = """Who: the volunteer themself; any desk; a coordinator of the volunteer's home

@@ -3,20 +3,20 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from api.deps import CommanderDep, ContextDep, RuntimeDep
-from api.schemas import (
+from api.schemas.activities import (
     ActivityCreatedOut,
     ActivityIn,
     ActivityOut,
     AttendanceIn,
     CheckInOut,
     CheckOutOut,
-    ReasonIn,
     SignupDetailOut,
     SignupIn,
     SignupOut,
     VerificationOut,
     VerifyIn,
 )
+from api.schemas.common import ReasonIn
 from ledger.activities import Activity
 from ledger.commands.attendance import (
     CancelSignup,

@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends
 
 from api.deps import ContextDep, MinPosition, RuntimeDep, wait_for_position
 from api.pagination import Page, PageDep
-from api.schemas import AuditEntryOut, AuditTrailOut
+from api.schemas.audit import AuditEntryOut, AuditTrailOut
 from ledger.activities import Activity
 from ledger.commands.permissions import is_redemption_party, is_self, require_audit_reader
 from ledger.context import Context
 from ledger.rewards import Redemption
 from ledger.volunteers import Volunteer
-from projections.audit import ACTIVITY, REDEMPTION, VOLUNTEER, AuditProjection
-from projections.queries import audit_trail
+from projections.audit.projection import ACTIVITY, REDEMPTION, VOLUNTEER, AuditProjection
+from projections.audit.queries import audit_trail
 from timebank.runtime import Runtime
 
 router = APIRouter(tags=["audit"])

@@ -3,7 +3,8 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from api.deps import CommanderDep, ContextDep, RuntimeDep
-from api.schemas import (
+from api.schemas.common import ReasonIn
+from api.schemas.corrections import (
     BackfillIn,
     BackfillOut,
     BackfillStateOut,
@@ -11,7 +12,6 @@ from api.schemas import (
     DisputeOut,
     DisputeStateOut,
     EmptyIn,
-    ReasonIn,
     ResolveIn,
 )
 from ledger.backfills import Backfill

@@ -3,7 +3,8 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from api.deps import ActorDep, CommanderDep, RuntimeDep
-from api.schemas import CreatedOut, OrganisationIn, OrganisationOut
+from api.schemas.common import CreatedOut
+from api.schemas.organisations import OrganisationIn, OrganisationOut
 from ledger.commands.members import RegisterOrganisation
 from ledger.organisations import Organisation
 

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from api.deps import CommanderDep, ContextDep, RuntimeDep
 from api.openapi import location
-from api.schemas import (
+from api.schemas.recognition import (
     AwardOut,
     AwardStateOut,
     CommendationIn,

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from api.deps import ContextDep, MinPosition, RuntimeDep, wait_for_position
 from api.pagination import PageDep, encode_cursor
 from api.problems import ProblemError
-from api.schemas import (
+from api.schemas.reports import (
     NoticeOut,
     NoticesOut,
     OrganisationReportOut,
@@ -35,25 +35,18 @@ from ledger.commands.permissions import require_record_reader, require_report_re
 from ledger.context import Context
 from ledger.organisations import Organisation, OrgKind
 from ledger.volunteers import Volunteer
-from projections.records import NAME as RECORDS
-from projections.reports import (
-    PERIOD_LENGTH,
-    PERIOD_PATTERN,
+from projections.periods import PERIOD_LENGTH, PERIOD_PATTERN, parse_period
+from projections.records.projection import NAME as RECORDS
+from projections.records.queries import (
     RECORD_LISTS,
-    OrganisationReport,
-    RankingSort,
     awards,
     confirmed_stars,
     empty_record,
-    organisation_report,
-    parse_period,
     record_list,
-    report_rows,
     service_record_page,
-    team_key,
-    team_ranking,
-    volunteer_ranking,
 )
+from projections.records.rankings import RankingSort, team_key, team_ranking, volunteer_ranking
+from projections.records.report import OrganisationReport, organisation_report, report_rows
 from timebank.runtime import Runtime
 
 router = APIRouter()
@@ -304,7 +297,7 @@ class CSVResponse(Response):
 
 
 def _csv_response(report: OrganisationReport, position: int) -> Response:
-    """One `section,key,value` row per metric (projections.reports.report_rows) after the
+    """One `section,key,value` row per metric (projections.records.report.report_rows) after the
     position the report reflects; an unknown value is an empty cell."""
     out = io.StringIO()
     writer = csv.writer(out)

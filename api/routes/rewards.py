@@ -3,11 +3,10 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from api.deps import ActorDep, CommanderDep, ContextDep, RuntimeDep
-from api.schemas import (
-    CreatedOut,
+from api.schemas.common import CreatedOut, ReasonIn
+from api.schemas.rewards import (
     FulfilIn,
     FulfilmentOut,
-    ReasonIn,
     RedemptionDetailOut,
     RedemptionIn,
     RedemptionStateOut,

@@ -5,8 +5,8 @@ from fastapi import APIRouter, Query
 
 from api.deps import ActorDep, CommanderDep, ContextDep, RuntimeDep
 from api.openapi import location
-from api.schemas import (
-    CreatedOut,
+from api.schemas.common import CreatedOut
+from api.schemas.volunteers import (
     FamilyLinkIn,
     FamilyLinkOut,
     IdDocument,
