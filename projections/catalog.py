@@ -4,8 +4,8 @@ from ledger.rules import Rules
 from projections.attendance.projection import AttendanceProjection
 from projections.audit.projection import AuditProjection
 from projections.balances.projection import BalancesProjection
+from projections.base import Projection
 from projections.records.projection import RecordsProjection
-from projections.runner import Projection
 
 
 def all_projections(rules: Rules) -> list[Projection]:

@@ -15,7 +15,7 @@ from ledger.base import LedgerAggregate
 from ledger.catalog import AGGREGATES
 from ledger.context import Role
 from projections.audit.projection import AuditProjection, event_classes
-from projections.runner import topic
+from projections.base import topic
 from tests.http import Api, Town
 
 

@@ -13,9 +13,9 @@ from ledger.disputes import Dispute
 from ledger.organisations import Organisation, OrgKind
 from ledger.volunteers import Volunteer
 from projections.periods import parse_period
-from projections.records.queries import awards, service_record
 from projections.records.rankings import team_ranking, volunteer_ranking
 from projections.records.report import organisation_report
+from projections.records.service_record import awards, service_record
 from timebank.demo import (
     ACTIVITIES,
     DISTRICT_COORDINATOR,

@@ -95,9 +95,9 @@ from ledger.volunteers import Relation, Volunteer
 from projections.audit.queries import audit_trail
 from projections.balances.queries import statement, volunteer_account_row
 from projections.periods import parse_period
-from projections.records.queries import awards, record_list, service_record
 from projections.records.rankings import RankingSort, team_key, team_ranking, volunteer_ranking
 from projections.records.report import organisation_report
+from projections.records.service_record import awards, record_list, service_record
 from tests.conftest import make_settings
 from timebank.runtime import Runtime
 
@@ -615,10 +615,10 @@ class Oracle:
         if t is None:
             return None
         return {
-            "balance": t.balance,
-            "reserved": t.reserved,
-            "earned": t.earned,
-            "spent": t.spent,
+            "balance_minutes": t.balance,
+            "reserved_minutes": t.reserved,
+            "earned_minutes": t.earned,
+            "spent_minutes": t.spent,
             "service_minutes": t.service,
         }
 

@@ -13,9 +13,9 @@ from uuid import UUID
 from projections.audit.queries import audit_trail
 from projections.balances.queries import statement, volunteer_account_row
 from projections.periods import parse_period
-from projections.records.queries import awards, service_record
 from projections.records.rankings import RankingSort, team_ranking, volunteer_ranking
 from projections.records.report import organisation_report
+from projections.records.service_record import awards, service_record
 from tests.http import Town
 
 REBUILDS = 6

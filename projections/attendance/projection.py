@@ -2,16 +2,13 @@
 closes. The sweeper closes those whose window has closed (CloseUnattendedCheckIn); each
 leaves this view when it is checked out, by the volunteer, a coordinator or the sweeper."""
 
-from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
 
 from ledger.signups import Signup
+from projections.base import Batch, ProjectionCursor, topic
 from projections.db import utc_text
-from projections.runner import ProjectionCursor, topic
-
-Batch = Sequence[tuple[DomainEventProtocol[Any], int]]
 
 
 class AttendanceProjection:

@@ -28,8 +28,8 @@ from ledger.base import LedgerAggregate
 from ledger.catalog import AGGREGATES
 from ledger.rewards import Redemption
 from ledger.volunteers import Volunteer
+from projections.base import ProjectionCursor, topic
 from projections.db import utc_text
-from projections.runner import ProjectionCursor, topic
 
 VOLUNTEER, ACTIVITY, REDEMPTION = "volunteer", "activity", "redemption"
 SUBJECT_OF_AGGREGATE: dict[type, str] = {

@@ -6,7 +6,17 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from ledger.activities import Activity
+from ledger.commands.permissions import is_redemption_party, is_self, require_audit_reader
+from ledger.context import Context
+from ledger.rewards import Redemption
+from ledger.volunteers import Volunteer
+from projections.audit.projection import ACTIVITY, REDEMPTION, VOLUNTEER, AuditProjection
 from projections.db import Database
+from projections.pagination import Page
+from projections.reads import Views
+
+NAME = AuditProjection.name
 
 
 @dataclass(frozen=True)
@@ -53,3 +63,68 @@ def audit_trail(
         )
         for r in rows
     ]
+
+
+# Queries ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrailPage:
+    subject_kind: str
+    subject_id: UUID
+    entries: list[AuditRow]
+    next_cursor: str | None
+    position: int
+
+
+class AuditQueries:
+    """The trails of a volunteer, an activity and a redemption, for coordinators of the
+    organisation they belong to or above, auditors, admins and the parties to them."""
+
+    def __init__(self, views: Views) -> None:
+        self.views = views
+
+    def _page(
+        self,
+        ctx: Context,
+        kind: str,
+        subject_id: UUID,
+        org_id: UUID,
+        party: bool,
+        page: Page,
+        min_position: int | None,
+    ) -> TrailPage:
+        """The trail of a subject, for coordinators of `org_id` or above, auditors, admins and
+        (when `party`) the caller as a party to it."""
+        views = self.views
+        require_audit_reader(views.aggregates.reader(ctx), ctx.actor, org_id, party)
+        after = page.after((int,))
+        views.wait(NAME, min_position)
+        position = views.position(NAME)
+        rows = audit_trail(views.db, kind, subject_id, page.limit, after[0] if after else None)
+        entries, next_cursor = page.of(rows, lambda row: (row.position,))
+        return TrailPage(kind, subject_id, entries, next_cursor, position)
+
+    def volunteer(
+        self, ctx: Context, volunteer_id: UUID, page: Page, min_position: int | None
+    ) -> TrailPage:
+        volunteer = self.views.aggregates.load(Volunteer, volunteer_id, "volunteer")
+        party = is_self(ctx.actor, volunteer.id)
+        return self._page(
+            ctx, VOLUNTEER, volunteer.id, volunteer.home_org_id, party, page, min_position
+        )
+
+    def activity(
+        self, ctx: Context, activity_id: UUID, page: Page, min_position: int | None
+    ) -> TrailPage:
+        activity = self.views.aggregates.load(Activity, activity_id, "activity")
+        return self._page(ctx, ACTIVITY, activity.id, activity.org_id, False, page, min_position)
+
+    def redemption(
+        self, ctx: Context, redemption_id: UUID, page: Page, min_position: int | None
+    ) -> TrailPage:
+        redemption = self.views.aggregates.load(Redemption, redemption_id, "redemption")
+        party = is_redemption_party(ctx.actor, redemption.volunteer_id, redemption.venue_id)
+        return self._page(
+            ctx, REDEMPTION, redemption.id, redemption.venue_id, party, page, min_position
+        )

@@ -6,20 +6,29 @@ from typing import Any
 from uuid import UUID
 
 from ledger.accounts import volunteer_account
+from ledger.commands.permissions import require_account_reader
+from ledger.context import Context
+from ledger.errors import Invalid
+from ledger.volunteers import Volunteer
+from projections.balances.projection import BalancesProjection
 from projections.db import Cursor, Database, utc_text
+from projections.pagination import Page
+from projections.reads import Views
+
+NAME = BalancesProjection.name
 
 
 @dataclass(frozen=True)
 class AccountRow:
-    balance: int
-    reserved: int
-    earned: int
-    spent: int
+    balance_minutes: int
+    reserved_minutes: int  # held by pending redemptions
+    earned_minutes: int
+    spent_minutes: int
     service_minutes: int
 
     @property
-    def available(self) -> int:
-        return self.balance - self.reserved
+    def available_minutes(self) -> int:
+        return self.balance_minutes - self.reserved_minutes
 
 
 def volunteer_account_row(db: Database, volunteer_id: UUID) -> AccountRow | None:
@@ -153,3 +162,67 @@ def statement(
             else _last_balance(cur, account, "recorded_at <= %s", (utc_text(as_of),))
         )
     return Statement(entries, before, balance_as_of)
+
+
+# Queries ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountView:
+    volunteer_id: UUID
+    row: AccountRow
+    stars: int
+    position: int
+
+
+@dataclass(frozen=True)
+class StatementPage:
+    volunteer_id: UUID
+    statement: Statement
+    entries: list[Entry]  # the page's
+    next_cursor: str | None
+    position: int
+
+
+class BalancesQueries:
+    """Reads of a volunteer's account, for the volunteer themself, any desk, a coordinator of
+    their home organisation or above, an auditor or an admin."""
+
+    def __init__(self, views: Views) -> None:
+        self.views = views
+
+    def _volunteer(self, ctx: Context, volunteer_id: UUID) -> Volunteer:
+        volunteer = self.views.aggregates.load(Volunteer, volunteer_id, "volunteer")
+        reader = self.views.aggregates.reader(ctx)
+        require_account_reader(reader, ctx.actor, volunteer.id, volunteer.home_org_id)
+        return volunteer
+
+    def account(self, ctx: Context, volunteer_id: UUID, min_position: int | None) -> AccountView:
+        volunteer = self._volunteer(ctx, volunteer_id)
+        views = self.views
+        views.wait(NAME, min_position)
+        row = volunteer_account_row(views.db, volunteer.id) or AccountRow(0, 0, 0, 0, 0)
+        stars = views.rules.stars(row.service_minutes)
+        return AccountView(volunteer.id, row, stars, views.position(NAME))
+
+    def statement(
+        self,
+        ctx: Context,
+        volunteer_id: UUID,
+        page: Page,
+        since: datetime | None,
+        until: datetime | None,
+        as_of: datetime | None,
+        min_position: int | None,
+    ) -> StatementPage:
+        """A page of the statement (see `statement`); `until` must not be before `since`."""
+        volunteer = self._volunteer(ctx, volunteer_id)
+        if since is not None and until is not None and until < since:
+            raise Invalid("invalid-period", "`to` must not be before `from`")
+        after = page.after((int, int))
+        views = self.views
+        views.wait(NAME, min_position)
+        position = views.position(NAME)
+        found = statement(views.db, volunteer.id, page.limit, after, since, until, as_of)
+        entries, next_cursor = page.of(found.entries, lambda e: e.key)
+        return StatementPage(volunteer.id, found, entries, next_cursor, position)

@@ -65,28 +65,10 @@ from ledger.rules import Rules
 from ledger.signups import Signup
 from ledger.trainings import Evaluation, Training
 from ledger.volunteers import Volunteer
+from projections.base import Batch, ProjectionCursor, topic
 from projections.db import utc_text
-from projections.records.gather import GATHERED, Batch, Gathered
-from projections.runner import ProjectionCursor, topic
-
-NAME = "records"
-TABLES = (
-    "tb_rec_orgs",
-    "tb_rec_org_tree",
-    "tb_rec_volunteers",
-    "tb_rec_activities",
-    "tb_rec_campaigns",
-    "tb_rec_sources",
-    "tb_rec_member_minutes",
-    "tb_rec_volunteer_minutes",
-    "tb_rec_category_minutes",
-    "tb_rec_personal_minutes",
-    "tb_rec_disputes",
-    "tb_rec_trainings",
-    "tb_rec_training_attendance",
-    "tb_rec_evaluations",
-    "tb_rec_awards",
-)
+from projections.records.gather import GATHERED, Gathered
+from projections.records.tables import NAME, TABLES
 
 
 class RecordsProjection:
@@ -161,74 +143,15 @@ class RecordsProjection:
                     (True, event.beneficiaries, str(event.originator_id)),
                 )
             case Dispute.Opened():
-                cur.execute(
-                    "INSERT INTO tb_rec_disputes (id, volunteer_id, source_id, source_kind, "
-                    "org_id, previous_minutes, requested_reason, opened_at, status) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'open')",
-                    (
-                        str(event.originator_id),
-                        str(event.volunteer_id),
-                        str(event.source_id),
-                        event.source_kind,
-                        str(event.org_id),
-                        event.previous_minutes,
-                        event.reason,
-                        utc_text(event.occurred_at),
-                    ),
-                )
+                self._dispute_opened(cur, event)
             case Dispute.Resolved():
-                cur.execute(
-                    "UPDATE tb_rec_disputes SET status = %s, corrected_minutes = %s, "
-                    "resolution_reason = %s, resolved_at = %s, resolved_position = %s "
-                    "WHERE id = %s",
-                    (
-                        event.decision,
-                        event.minutes,
-                        event.reason,
-                        utc_text(event.occurred_at),
-                        position,
-                        str(event.originator_id),
-                    ),
-                )
+                self._dispute_resolved(cur, event, position)
             case Training.Held():
                 self._training(cur, event)
             case Evaluation.Given():
-                cur.execute(
-                    "INSERT INTO tb_rec_evaluations (id, volunteer_id, signup_id, activity_id, "
-                    "org_id, score, evaluator, comment, given_at, position) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    (
-                        str(event.originator_id),
-                        str(event.volunteer_id),
-                        str(event.signup_id),
-                        str(event.activity_id),
-                        str(event.org_id),
-                        event.score,
-                        event.by,
-                        event.comment,
-                        utc_text(event.occurred_at),
-                        position,
-                    ),
-                )
+                self._evaluation(cur, event, position)
             case Award.Announced():
-                cur.execute(
-                    "INSERT INTO tb_rec_awards (id, volunteer_id, org_id, kind, level, title, "
-                    "reason, status, notice_ends_at, announced_at, position) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    (
-                        str(event.originator_id),
-                        str(event.volunteer_id),
-                        str(event.org_id),
-                        event.kind,
-                        event.level,
-                        event.title,
-                        event.reason,
-                        AwardStatus.IN_NOTICE.value,
-                        utc_text(event.notice_ends_at),
-                        utc_text(event.occurred_at),
-                        position,
-                    ),
-                )
+                self._award_announced(cur, event, position)
             case Award.Objected():
                 cur.execute(
                     "UPDATE tb_rec_awards SET status = %s, objections = objections + 1 "
@@ -256,6 +179,77 @@ class RecordsProjection:
                         str(event.originator_id),
                     ),
                 )
+
+    def _dispute_opened(self, cur: ProjectionCursor, event: Any) -> None:
+        cur.execute(
+            "INSERT INTO tb_rec_disputes (id, volunteer_id, source_id, source_kind, "
+            "org_id, previous_minutes, requested_reason, opened_at, status) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'open')",
+            (
+                str(event.originator_id),
+                str(event.volunteer_id),
+                str(event.source_id),
+                event.source_kind,
+                str(event.org_id),
+                event.previous_minutes,
+                event.reason,
+                utc_text(event.occurred_at),
+            ),
+        )
+
+    def _dispute_resolved(self, cur: ProjectionCursor, event: Any, position: int) -> None:
+        cur.execute(
+            "UPDATE tb_rec_disputes SET status = %s, corrected_minutes = %s, "
+            "resolution_reason = %s, resolved_at = %s, resolved_position = %s "
+            "WHERE id = %s",
+            (
+                event.decision,
+                event.minutes,
+                event.reason,
+                utc_text(event.occurred_at),
+                position,
+                str(event.originator_id),
+            ),
+        )
+
+    def _evaluation(self, cur: ProjectionCursor, event: Any, position: int) -> None:
+        cur.execute(
+            "INSERT INTO tb_rec_evaluations (id, volunteer_id, signup_id, activity_id, "
+            "org_id, score, evaluator, comment, given_at, position) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                str(event.originator_id),
+                str(event.volunteer_id),
+                str(event.signup_id),
+                str(event.activity_id),
+                str(event.org_id),
+                event.score,
+                event.by,
+                event.comment,
+                utc_text(event.occurred_at),
+                position,
+            ),
+        )
+
+    def _award_announced(self, cur: ProjectionCursor, event: Any, position: int) -> None:
+        cur.execute(
+            "INSERT INTO tb_rec_awards (id, volunteer_id, org_id, kind, level, title, "
+            "reason, status, notice_ends_at, announced_at, position) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                str(event.originator_id),
+                str(event.volunteer_id),
+                str(event.org_id),
+                event.kind,
+                event.level,
+                event.title,
+                event.reason,
+                AwardStatus.IN_NOTICE.value,
+                utc_text(event.notice_ends_at),
+                utc_text(event.occurred_at),
+                position,
+            ),
+        )
 
     def _training(self, cur: ProjectionCursor, event: Any) -> None:
         training_id = str(event.originator_id)
