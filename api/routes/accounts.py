@@ -83,9 +83,11 @@ def get_statement(
     return StatementOut(
         volunteer_id=found.volunteer_id,
         as_of=as_of,
-        balance_as_of=statement.balance_as_of,
-        opening_balance=statement.balance_before,
-        closing_balance=entries[-1].balance if entries else statement.balance_before,
+        balance_as_of=statement.balance_as_of_minutes,
+        opening_balance=statement.balance_before_minutes,
+        closing_balance=entries[-1].balance_minutes
+        if entries
+        else statement.balance_before_minutes,
         entries=[StatementEntryOut.model_validate(e) for e in entries],
         next_cursor=found.next_cursor,
         position=found.position,

@@ -63,8 +63,8 @@ class Entry:
     seq: int
     posting_id: str
     kind: str
-    amount: int  # signed: negative when the account is debited
-    balance: int  # the account's balance after this entry, in log order
+    amount_minutes: int  # signed: negative when the account is debited
+    balance_minutes: int  # the account's balance after this entry, in log order
     counterparty: str
     memo: str
     reference: str | None
@@ -79,8 +79,8 @@ class Entry:
 @dataclass(frozen=True)
 class Statement:
     entries: list[Entry]  # at most limit + 1, in log order
-    balance_before: int  # before the first entry given (or the range when there is none)
-    balance_as_of: int | None
+    balance_before_minutes: int  # before the first entry given (or the range when none)
+    balance_as_of_minutes: int | None  # at the moment asked for, if one was
 
 
 ENTRY_COLUMNS = (
@@ -147,7 +147,7 @@ def statement(
         )
         entries = [_entry(row) for row in cur.fetchall()]
         if entries:
-            before = entries[0].balance - entries[0].amount
+            before = entries[0].balance_minutes - entries[0].amount_minutes
         elif after is not None:
             before = _last_balance(
                 cur, account, "(position, seq) <= (%s, %s)", (after[0], after[1])
