@@ -1,4 +1,4 @@
-"""Request-scoped dependencies: the runtime, the caller, the command context.
+"""Request-scoped dependencies: the runtime, its queries, the caller, the command context.
 
 They are coroutines: each runs on the event loop, where a sync dependency would cost a trip
 through the threadpool per request; only the command (or a read) goes to a thread."""
@@ -15,11 +15,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api.guard import caller, unauthenticated
-from api.problems import ProblemError
 from ledger.commands.base import Command
 from ledger.context import Actor, Context
 from ledger.engine.service import IdempotencyKey
-from timebank.runtime import Runtime
+from timebank.runtime import Queries, Runtime
 
 bearer = HTTPBearer(auto_error=False, description="an API token from `timebank token create`")
 MAX_IDEMPOTENCY_KEY = 200
@@ -32,6 +31,14 @@ async def runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+async def queries(request: Request) -> Queries:
+    rt: Runtime = request.app.state.runtime
+    return rt.queries
+
+
+QueriesDep = Annotated[Queries, Depends(queries)]
 
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -124,16 +131,3 @@ MinPosition = Annotated[
     int | None,
     Query(ge=0, lt=2**63, description="wait until this log position is reflected"),
 ]
-
-
-def wait_for_position(rt: Runtime, projection: str, min_position: int | None) -> None:
-    """Read-your-writes: wait (bounded) until the read model has applied min_position."""
-    if min_position is None:
-        return
-    if not rt.runner.wait_for(projection, min_position, rt.settings.read_wait_seconds):
-        raise ProblemError(
-            503,
-            "projection-lagging",
-            f"the {projection} view has not reached position {min_position} yet; retry",
-            {"Retry-After": "1"},
-        )

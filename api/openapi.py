@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from api.problems import MEDIA_TYPE, TITLES
-from api.schemas import ProblemOut
+from api.schemas.common import ProblemOut
 
 TAGS: list[dict[str, Any]] = [
     {"name": "organisations", "description": "The organisation tree and its venues."},

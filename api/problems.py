@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ledger.engine.recorder import StoreUnavailable
 from ledger.errors import DomainError, Kind
 from ledger.text import PRINTABLE_PATTERN
+from projections.reads import Lagging
 
 MEDIA_TYPE = "application/problem+json"
 STATUS = {Kind.INVALID: 422, Kind.NOT_FOUND: 404, Kind.FORBIDDEN: 403, Kind.CONFLICT: 409}
@@ -110,6 +111,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         return problem(STATUS[exc.kind], exc.code, exc.detail, instance=request.url.path)
+
+    @app.exception_handler(Lagging)
+    async def lagging(request: Request, exc: Lagging) -> JSONResponse:
+        headers = {"Retry-After": "1"}
+        return problem(503, "projection-lagging", exc.detail, headers, instance=request.url.path)
 
     @app.exception_handler(ProblemError)
     async def problem_error(request: Request, exc: ProblemError) -> JSONResponse:

@@ -1,11 +1,11 @@
 """Every read model the runner maintains, in the order it applies them."""
 
 from ledger.rules import Rules
-from projections.attendance import AttendanceProjection
-from projections.audit import AuditProjection
-from projections.balances import BalancesProjection
-from projections.records import RecordsProjection
-from projections.runner import Projection
+from projections.attendance.projection import AttendanceProjection
+from projections.audit.projection import AuditProjection
+from projections.balances.projection import BalancesProjection
+from projections.base import Projection
+from projections.records.projection import RecordsProjection
 
 
 def all_projections(rules: Rules) -> list[Projection]:

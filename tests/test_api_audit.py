@@ -1,16 +1,21 @@
 """Audit trails over HTTP, on SQLite and PostgreSQL: every event concerning a volunteer, an
 activity or a redemption, with who did it, in which role, when, why and in which request."""
 
+import importlib
 import json
+import pkgutil
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+import ledger
+from ledger.base import LedgerAggregate
+from ledger.catalog import AGGREGATES
 from ledger.context import Role
-from projections.audit import AuditProjection, event_classes, ledger_aggregates
-from projections.runner import topic
+from projections.audit.projection import AuditProjection, event_classes
+from projections.base import topic
 from tests.http import Api, Town
 
 
@@ -414,6 +419,23 @@ def test_trail_pages_stitch_together(town: Town) -> None:
     assert stitched == whole
     r = town.admin.get(path, cursor="bm9wZQ")
     assert r.status_code == 422 and r.json()["code"] == "invalid-cursor"
+
+
+def ledger_aggregates() -> list[type[LedgerAggregate]]:
+    """Every aggregate class of the domain package, found by importing all its modules."""
+    for module in pkgutil.iter_modules(ledger.__path__):
+        importlib.import_module(f"{ledger.__name__}.{module.name}")
+    found: list[type[LedgerAggregate]] = []
+    pending: list[type[LedgerAggregate]] = [LedgerAggregate]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            found.append(sub)
+            pending.append(sub)
+    return found
+
+
+def test_the_catalog_lists_every_aggregate_of_the_ledger() -> None:
+    assert sorted(map(topic, AGGREGATES)) == sorted(map(topic, ledger_aggregates()))
 
 
 def test_the_trail_subscribes_to_every_event_of_the_ledger() -> None:

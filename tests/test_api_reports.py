@@ -32,7 +32,7 @@ import pytest
 from ledger.commands.recognition import ConfirmAward
 from ledger.context import SYSTEM, Context, Role
 from ledger.rules import Rules
-from projections.records import TABLES
+from projections.records.tables import TABLES
 from tests.conftest import make_settings
 from tests.http import Api, Town, serve
 from tests.test_api_contract import forged_cursors

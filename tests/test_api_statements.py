@@ -9,7 +9,7 @@ from alembic import command
 
 import migrations
 from ledger.context import Role
-from projections.queries import volunteer_account_row
+from projections.balances.queries import volunteer_account_row
 from tests.conftest import make_settings
 from tests.http import Api, Town, serve
 from timebank.runtime import Runtime
@@ -307,7 +307,7 @@ def test_a_store_upgraded_from_before_statements_gets_them_by_replay(database_ur
     try:
         assert rt.runner.requested_rebuilds() == ["balances"]
         row = volunteer_account_row(rt.db, UUID(volunteer))
-        assert row is not None and row.balance == 40, "the old view keeps serving meanwhile"
+        assert row is not None and row.balance_minutes == 40, "the old view keeps serving meanwhile"
         rt.runner.rebuild_requested()
         assert rt.runner.requested_rebuilds() == []
         assert whole_statement(rt, volunteer) == (volunteer, entries)

@@ -10,7 +10,7 @@ from bench.world import World
 from ledger.accounts import TransferKind
 from ledger.commands.exchange import Transfer
 from ledger.errors import Conflict
-from projections.queries import volunteer_account_row
+from projections.balances.queries import volunteer_account_row
 from timebank.runtime import Runtime
 
 
@@ -41,15 +41,15 @@ def test_bulk_built_volunteers_are_credited_once_and_usable(world: World) -> Non
     served, idle = world.volunteers[:20], world.volunteers[20:]
     for volunteer in served:
         row = volunteer_account_row(rt.db, volunteer)
-        assert row is not None and row.balance == dataset.SERVICE_MINUTES
+        assert row is not None and row.balance_minutes == dataset.SERVICE_MINUTES
     for volunteer in idle:
         row = volunteer_account_row(rt.db, volunteer)
-        assert row is not None and row.balance == 0
+        assert row is not None and row.balance_minutes == 0
 
     world.execute(Transfer(served[0], 7, TransferKind.EXCHANGE, to_volunteer_id=idle[0]))
     rt.runner.catch_up()
     receiver = volunteer_account_row(rt.db, idle[0])
-    assert receiver is not None and receiver.balance == 7
+    assert receiver is not None and receiver.balance_minutes == 7
 
 
 def test_the_rules_still_refuse_in_a_bulk_build(world: World) -> None:

@@ -28,14 +28,10 @@ from ledger.backfills import Backfill
 from ledger.disputes import Dispute
 from ledger.organisations import Organisation, OrgKind
 from ledger.volunteers import Volunteer
-from projections.reports import (
-    awards,
-    organisation_report,
-    parse_period,
-    service_record,
-    team_ranking,
-    volunteer_ranking,
-)
+from projections.periods import parse_period
+from projections.records.rankings import team_ranking, volunteer_ranking
+from projections.records.report import organisation_report
+from projections.records.service_record import awards, service_record
 from timebank.runtime import Runtime
 
 

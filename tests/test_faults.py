@@ -492,13 +492,8 @@ def check_read_models(rt: Runtime, world: World, base: str, answers: list[Answer
             account = r.json()
             expected = oracle.account_row(volunteer)
             assert expected is not None
-            served = {
-                "balance": account["balance_minutes"],
-                "reserved": account["reserved_minutes"],
-                "earned": account["earned_minutes"],
-                "spent": account["spent_minutes"],
-                "service_minutes": account["service_minutes"],
-            }
+            fields = ("balance", "reserved", "earned", "spent", "service")
+            served = {f"{name}_minutes": account[f"{name}_minutes"] for name in fields}
             assert served == expected, f"account of {volunteer}: {served}, log says {expected}"
             assert account["available_minutes"] >= 0, account
             cursor: str | None = None

@@ -90,7 +90,7 @@ from ledger.rewards import Redemption, Reward
 from ledger.rules import Rules, TransferPolicy
 from ledger.signups import Decision, Signup
 from ledger.volunteers import INVERSE_RELATION, Relation
-from projections.queries import overdue_redemptions
+from projections.balances.queries import overdue_redemptions
 from tests.conftest import make_settings
 from timebank.runtime import Runtime
 

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from projections.base import Projection, ProjectionCursor
 from projections.catalog import all_projections
-from projections.runner import Projection, ProjectionCursor
 from tests.conftest import make_settings
 from tests.test_read_models_match_the_log import RULES, History
 from timebank.runtime import Runtime

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.audit import DETAILS, LEFT_OUT, details
+from projections.audit.projection import DETAILS, LEFT_OUT, details
 from projections.db import utc_text
 
 zones = st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(-timedelta(hours=5))])

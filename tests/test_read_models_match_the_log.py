@@ -11,15 +11,16 @@ cancelled, expired by the system), trainings, evaluations, activity completions,
 commendations, stars, objections, reviews and confirmations; the clock jumps hours, days
 and weeks so that histories cross local dates, months and years.
 
-After each history the runner catches up, and an independent oracle reads the whole log
-and computes every read model in plain Python from the definitions in the projection
-modules' docstrings (projections/balances.py, audit.py, records.py, reports.py), without
-their code, then compares it with what the query functions serve for every id the example
-created: account rows, statements (entries, running balances, paging, since/until, as_of),
-audit trails of volunteers, activities and redemptions, service records, team and volunteer
-rankings and organisation reports for years, months and campaigns, and awards by status;
-and, over the whole store, every account row and the trial balance. Finally every
-projection is rebuilt and must serve exactly what it served before.
+After each history the runner catches up, and an independent oracle reads the whole log and
+computes every read model in plain Python from the definitions in the projection modules'
+docstrings (projection.py in projections/balances/, audit/ and records/, and the records'
+rankings.py and report.py), without their code, then compares it with what the query
+functions serve for every id the example created: account rows, statements (entries, running
+balances, paging, since/until, as_of), audit trails of volunteers, activities and
+redemptions, service records, team and volunteer rankings and organisation reports for
+years, months and campaigns, and awards by status; and, over the whole store, every account
+row and the trial balance. Finally every projection is rebuilt and must serve exactly what
+it served before.
 
 One runtime serves all examples of a test (a fresh PostgreSQL database per example would
 be slow), so each example registers its own organisations and volunteers; the oracle is
@@ -92,18 +93,12 @@ from ledger.rules import Rules
 from ledger.signups import Decision
 from ledger.trainings import Evaluator
 from ledger.volunteers import Relation, Volunteer
-from projections.queries import audit_trail, statement, volunteer_account_row
-from projections.reports import (
-    RankingSort,
-    awards,
-    organisation_report,
-    parse_period,
-    record_list,
-    service_record,
-    team_key,
-    team_ranking,
-    volunteer_ranking,
-)
+from projections.audit.queries import audit_trail
+from projections.balances.queries import statement, volunteer_account_row
+from projections.periods import parse_period
+from projections.records.rankings import RankingSort, team_key, team_ranking, volunteer_ranking
+from projections.records.report import organisation_report
+from projections.records.service_record import awards, record_list, service_record
 from tests.conftest import make_settings
 from timebank.runtime import Runtime
 
@@ -317,7 +312,7 @@ class Totals:
 
 
 SUBJECT_AGGREGATES = {"Volunteer": "volunteer", "Activity": "activity", "Redemption": "redemption"}
-# From projections/audit.py's docstring: kept in columns of their own or the store's
+# From projections/audit/projection.py's docstring: kept in columns of their own or the store's
 # bookkeeping, and personal data and codes, which must never reach the details.
 COLUMN_FIELDS = {
     "originator_id",
@@ -548,8 +543,8 @@ class Oracle:
                     "position": position,
                     "posting_id": posting["id"],
                     "kind": posting["kind"],
-                    "amount": amount,
-                    "balance": totals.balance,
+                    "amount_minutes": amount,
+                    "balance_minutes": totals.balance,
                     "counterparty": counterparty,
                     "memo": memo,
                     "reference": None if reference is None else str(reference),
@@ -621,10 +616,10 @@ class Oracle:
         if t is None:
             return None
         return {
-            "balance": t.balance,
-            "reserved": t.reserved,
-            "earned": t.earned,
-            "spent": t.spent,
+            "balance_minutes": t.balance,
+            "reserved_minutes": t.reserved,
+            "earned_minutes": t.earned,
+            "spent_minutes": t.spent,
             "service_minutes": t.service,
         }
 
@@ -1484,7 +1479,7 @@ def served_statement(rt: Runtime, vid: UUID, moments: Sequence[datetime]) -> dic
     after: tuple[int, int] | None = None
     while True:
         page = statement(rt.db, vid, 2, after=after)
-        befores.append(page.balance_before)
+        befores.append(page.balance_before_minutes)
         pages += [plain(e) for e in page.entries[:2]]
         if len(page.entries) <= 2:
             break
@@ -1496,12 +1491,14 @@ def served_statement(rt: Runtime, vid: UUID, moments: Sequence[datetime]) -> dic
     return {
         "entries": entries,
         "keys increase": all(a.key < b.key for a, b in itertools.pairwise(whole.entries)),
-        "balance_before": whole.balance_before,
+        "balance_before": whole.balance_before_minutes,
         "pages": pages,
         "page balances before": befores,
-        "since": ([plain(e) for e in since.entries], since.balance_before),
-        "until": ([plain(e) for e in until.entries], until.balance_before),
-        "as_of": {m.isoformat(): statement(rt.db, vid, 0, as_of=m).balance_as_of for m in moments},
+        "since": ([plain(e) for e in since.entries], since.balance_before_minutes),
+        "until": ([plain(e) for e in until.entries], until.balance_before_minutes),
+        "as_of": {
+            m.isoformat(): statement(rt.db, vid, 0, as_of=m).balance_as_of_minutes for m in moments
+        },
     }
 
 
@@ -1510,15 +1507,15 @@ def expected_statement(
 ) -> dict[str, Any]:
     def before(chosen: list[dict[str, Any]], earlier: list[dict[str, Any]]) -> int:
         if chosen:
-            return int(chosen[0]["balance"] - chosen[0]["amount"])
-        return int(earlier[-1]["balance"]) if earlier else 0
+            return int(chosen[0]["balance_minutes"] - chosen[0]["amount_minutes"])
+        return int(earlier[-1]["balance_minutes"]) if earlier else 0
 
     cut = entries[len(entries) // 2]["recorded_at"] if entries else FAR_FUTURE
     since = [e for e in entries if e["recorded_at"] >= cut]
     until = [e for e in entries if e["recorded_at"] < cut]
     # pages of 2: the walk asks again while a page comes back full (3 rows: one to spare)
     pages = max(0, (len(entries) - 1) // 2)
-    pages_before = [0, *(entries[2 * k - 1]["balance"] for k in range(1, pages + 1))]
+    pages_before = [0, *(entries[2 * k - 1]["balance_minutes"] for k in range(1, pages + 1))]
     return {
         "entries": entries,
         "keys increase": True,
@@ -1529,7 +1526,7 @@ def expected_statement(
         "until": (until, 0),
         "as_of": {
             m.isoformat(): next(
-                (e["balance"] for e in reversed(entries) if e["recorded_at"] <= m), 0
+                (e["balance_minutes"] for e in reversed(entries) if e["recorded_at"] <= m), 0
             )
             for m in moments
         },

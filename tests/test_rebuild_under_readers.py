@@ -10,16 +10,12 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
-from projections.queries import audit_trail, statement, volunteer_account_row
-from projections.reports import (
-    RankingSort,
-    awards,
-    organisation_report,
-    parse_period,
-    service_record,
-    team_ranking,
-    volunteer_ranking,
-)
+from projections.audit.queries import audit_trail
+from projections.balances.queries import statement, volunteer_account_row
+from projections.periods import parse_period
+from projections.records.rankings import RankingSort, team_ranking, volunteer_ranking
+from projections.records.report import organisation_report
+from projections.records.service_record import awards, service_record
 from tests.http import Town
 
 REBUILDS = 6

@@ -19,7 +19,7 @@ from ledger.organisations import OrgKind
 from ledger.rules import Rules, TransferPolicy
 from ledger.signups import Decision
 from ledger.timesheets import service_minutes
-from projections.queries import overdue_redemptions, volunteer_account_row
+from projections.balances.queries import overdue_redemptions, volunteer_account_row
 from tests.conftest import make_settings
 from timebank.runtime import Runtime
 
@@ -147,7 +147,7 @@ def test_balance_cap_keeps_service_time_but_stops_spendable_credits(
     assert refused.value.code == "recipient-cap-reached"
     ledger.rt.runner.catch_up()
     row = volunteer_account_row(ledger.rt.db, volunteer)
-    assert row is not None and (row.balance, row.service_minutes) == (100, 150)
+    assert row is not None and (row.balance_minutes, row.service_minutes) == (100, 150)
 
 
 def test_credit_limit_lets_a_mutual_credit_bank_go_negative_up_to_the_limit(

@@ -12,7 +12,7 @@ from ledger.awards import Award, star_award_id
 from ledger.context import Role
 from ledger.errors import Conflict
 from ledger.rules import Rules
-from projections.reports import awards_due
+from projections.records.service_record import awards_due
 from tests.http import Town
 from tests.test_api_recognition import events, system_confirm, town_with
 

@@ -10,6 +10,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -23,13 +24,17 @@ from ledger.commands.base import Command
 from ledger.commands.exchange import ExpireRedemption
 from ledger.commands.recognition import ConfirmAward
 from ledger.context import SYSTEM, Context
+from ledger.engine.reads import AggregateReads
 from ledger.engine.service import LedgerService, TimebankApplication
 from ledger.errors import DomainError
-from projections.attendance import unattended_check_ins
+from projections.attendance.queries import unattended_check_ins
+from projections.audit.queries import AuditQueries
+from projections.balances.queries import BalancesQueries, overdue_redemptions
 from projections.catalog import all_projections
 from projections.db import RECONNECT_SECONDS, Database, PostgresDatabase, SQLiteDatabase
-from projections.queries import overdue_redemptions
-from projections.reports import awards_due
+from projections.reads import Views
+from projections.records.queries import RecordsQueries
+from projections.records.service_record import awards_due
 from projections.runner import ProjectionRunner
 from timebank.health import PostgresProbe, Probe, StoreHealth
 from timebank.metrics import Metrics
@@ -122,6 +127,26 @@ def open_probe(settings: Settings, app: TimebankApplication) -> Probe:
     return PostgresProbe(settings.store.libpq_conninfo, table).probe()
 
 
+@dataclass(frozen=True)
+class Queries:
+    """Every read the API serves: one object per read model, whose reads check their read
+    permissions and wait for the position asked for, and the reads of the aggregates."""
+
+    balances: BalancesQueries
+    audit: AuditQueries
+    records: RecordsQueries
+    aggregates: AggregateReads
+
+
+def open_queries(
+    settings: Settings, db: Database, service: LedgerService, runner: ProjectionRunner
+) -> Queries:
+    views = Views(db, service, runner, settings.rules, settings.read_wait_seconds)
+    return Queries(
+        BalancesQueries(views), AuditQueries(views), RecordsQueries(views), AggregateReads(service)
+    )
+
+
 class Runtime:
     def __init__(self, settings: Settings, migrate: bool = True) -> None:
         """Opens the stores; `migrate=False` in a process whose parent has migrated them."""
@@ -149,6 +174,7 @@ class Runtime:
             on_batch=self.metrics.batch,
         )
         self.tokens = TokenStore(self.db)
+        self.queries = open_queries(settings, self.db, self.service, self.runner)
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
         self._positions: threading.Thread | None = None

@@ -3,28 +3,22 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from api.deps import CommanderDep, ContextDep, MinPosition, RuntimeDep, wait_for_position
+from api.deps import CommanderDep, ContextDep, MinPosition, QueriesDep
 from api.openapi import location
 from api.pagination import PageDep
-from api.problems import ProblemError
-from api.schemas import (
+from api.schemas.accounts import (
     AccountOut,
-    Moment,
     StatementEntryOut,
     StatementOut,
     TransferIn,
     TransferOut,
 )
+from api.schemas.common import Moment
 from ledger.commands.exchange import Transfer
-from ledger.commands.permissions import require_account_reader
-from ledger.volunteers import Volunteer
-from projections.balances import BalancesProjection
-from projections.queries import AccountRow, statement, volunteer_account_row
 
 router = APIRouter(tags=["accounts"])
 READERS = """Who: the volunteer themself; any desk; a coordinator of the volunteer's home
 organisation or above; an auditor; an admin."""
-BALANCES = BalancesProjection.name
 
 
 @router.get(
@@ -38,25 +32,22 @@ earned, spent), service time and star level, as of the balances view's `position
 )
 def get_account(
     volunteer_id: UUID,
-    rt: RuntimeDep,
+    q: QueriesDep,
     ctx: ContextDep,
     min_position: MinPosition = None,
 ) -> AccountOut:
-    volunteer = rt.service.load(Volunteer, volunteer_id, "volunteer")
-    reader = rt.service.reader(ctx)
-    require_account_reader(reader, ctx.actor, volunteer.id, volunteer.home_org_id)
-    wait_for_position(rt, BALANCES, min_position)
-    row = volunteer_account_row(rt.db, volunteer.id) or AccountRow(0, 0, 0, 0, 0)
+    found = q.balances.account(ctx, volunteer_id, min_position)
+    row = found.row
     return AccountOut(
-        volunteer_id=volunteer.id,
-        available_minutes=row.available,
-        reserved_minutes=row.reserved,
-        balance_minutes=row.balance,
-        earned_minutes=row.earned,
-        spent_minutes=row.spent,
+        volunteer_id=found.volunteer_id,
+        available_minutes=row.available_minutes,
+        reserved_minutes=row.reserved_minutes,
+        balance_minutes=row.balance_minutes,
+        earned_minutes=row.earned_minutes,
+        spent_minutes=row.spent_minutes,
         service_minutes=row.service_minutes,
-        stars=rt.settings.rules.stars(row.service_minutes),
-        position=rt.runner.position(BALANCES),
+        stars=found.stars,
+        position=found.position,
     )
 
 
@@ -72,7 +63,7 @@ the balance at a past moment.
 )
 def get_statement(
     volunteer_id: UUID,
-    rt: RuntimeDep,
+    q: QueriesDep,
     ctx: ContextDep,
     page: PageDep,
     since: Annotated[
@@ -87,25 +78,19 @@ def get_statement(
     ] = None,
     min_position: MinPosition = None,
 ) -> StatementOut:
-    volunteer = rt.service.load(Volunteer, volunteer_id, "volunteer")
-    reader = rt.service.reader(ctx)
-    require_account_reader(reader, ctx.actor, volunteer.id, volunteer.home_org_id)
-    if since is not None and until is not None and until < since:
-        raise ProblemError(422, "invalid-period", "`to` must not be before `from`")
-    after = page.after((int, int))
-    wait_for_position(rt, BALANCES, min_position)
-    position = rt.runner.position(BALANCES)
-    found = statement(rt.db, volunteer.id, page.limit, after, since, until, as_of)
-    entries, next_cursor = page.of(found.entries, lambda e: e.key)
+    found = q.balances.statement(ctx, volunteer_id, page, since, until, as_of, min_position)
+    entries, statement = found.entries, found.statement
     return StatementOut(
-        volunteer_id=volunteer.id,
+        volunteer_id=found.volunteer_id,
         as_of=as_of,
-        balance_as_of=found.balance_as_of,
-        opening_balance=found.balance_before,
-        closing_balance=entries[-1].balance if entries else found.balance_before,
+        balance_as_of=statement.balance_as_of_minutes,
+        opening_balance=statement.balance_before_minutes,
+        closing_balance=entries[-1].balance_minutes
+        if entries
+        else statement.balance_before_minutes,
         entries=[StatementEntryOut.model_validate(e) for e in entries],
-        next_cursor=next_cursor,
-        position=position,
+        next_cursor=found.next_cursor,
+        position=found.position,
     )
 
 

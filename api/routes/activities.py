@@ -2,22 +2,21 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from api.deps import CommanderDep, ContextDep, RuntimeDep
-from api.schemas import (
+from api.deps import CommanderDep, ContextDep, QueriesDep
+from api.schemas.activities import (
     ActivityCreatedOut,
     ActivityIn,
     ActivityOut,
     AttendanceIn,
     CheckInOut,
     CheckOutOut,
-    ReasonIn,
     SignupDetailOut,
     SignupIn,
     SignupOut,
     VerificationOut,
     VerifyIn,
 )
-from ledger.activities import Activity
+from api.schemas.common import ReasonIn
 from ledger.commands.attendance import (
     CancelSignup,
     CheckIn,
@@ -26,8 +25,6 @@ from ledger.commands.attendance import (
     SignUp,
     VerifySignup,
 )
-from ledger.commands.permissions import coordinates, require_signup_reader
-from ledger.signups import Signup
 
 router = APIRouter()
 ATTENDANCE_WHO = """Who: the volunteer themself, with the activity's check-in code in `code`; a
@@ -58,13 +55,13 @@ async def publish_activity(body: ActivityIn, run: CommanderDep) -> dict[str, obj
     tags=["activities"],
     summary="Get an activity",
 )
-def get_activity(activity_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> ActivityOut:
+def get_activity(activity_id: UUID, q: QueriesDep, ctx: ContextDep) -> ActivityOut:
     """An activity with its seats taken and waitlisted, and its completion.
 
     Who: any role; the check-in code is shown only to coordinators of the organising
     organisation or above and to admins (null for everyone else)."""
-    activity = rt.service.load(Activity, activity_id, "activity")
-    organiser = coordinates(rt.service.reader(ctx), ctx.actor, activity.org_id)
+    found = q.aggregates.activity(ctx, activity_id)
+    activity, organiser = found.activity, found.organiser
     return ActivityOut(
         id=activity.id,
         org_id=activity.org_id,
@@ -107,14 +104,12 @@ async def sign_up(activity_id: UUID, body: SignupIn, run: CommanderDep) -> dict[
     tags=["signups"],
     summary="Get a signup",
 )
-def get_signup(signup_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> SignupDetailOut:
+def get_signup(signup_id: UUID, q: QueriesDep, ctx: ContextDep) -> SignupDetailOut:
     """A signup: its state, check-in and check-out, measured and verified minutes.
 
     Who: the volunteer themself; a coordinator of the organising organisation or above; an
     auditor; an admin."""
-    signup = rt.service.load(Signup, signup_id, "signup")
-    reader = rt.service.reader(ctx)
-    require_signup_reader(reader, ctx.actor, signup.volunteer_id, signup.org_id)
+    signup = q.aggregates.signup(ctx, signup_id)
     return SignupDetailOut(
         id=signup.id,
         activity_id=signup.activity_id,

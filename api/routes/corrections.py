@@ -2,8 +2,9 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from api.deps import CommanderDep, ContextDep, RuntimeDep
-from api.schemas import (
+from api.deps import CommanderDep, ContextDep, QueriesDep
+from api.schemas.common import ReasonIn
+from api.schemas.corrections import (
     BackfillIn,
     BackfillOut,
     BackfillStateOut,
@@ -11,10 +12,8 @@ from api.schemas import (
     DisputeOut,
     DisputeStateOut,
     EmptyIn,
-    ReasonIn,
     ResolveIn,
 )
-from ledger.backfills import Backfill
 from ledger.commands.corrections import (
     ApproveBackfill,
     OpenDispute,
@@ -22,8 +21,6 @@ from ledger.commands.corrections import (
     ResolveDispute,
     SubmitBackfill,
 )
-from ledger.commands.permissions import require_signup_reader
-from ledger.disputes import Dispute
 
 router = APIRouter()
 
@@ -63,15 +60,12 @@ async def submit_backfill(body: BackfillIn, run: CommanderDep) -> dict[str, obje
     tags=["backfills"],
     summary="Get a back-fill",
 )
-def get_backfill(backfill_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> BackfillOut:
+def get_backfill(backfill_id: UUID, q: QueriesDep, ctx: ContextDep) -> BackfillOut:
     """A back-fill: what was submitted, by whom, its decision and what it credited.
 
     Who: the volunteer themself; a coordinator of the recording organisation or above; an
     auditor; an admin."""
-    backfill = rt.service.load(Backfill, backfill_id, "backfill")
-    reader = rt.service.reader(ctx)
-    require_signup_reader(reader, ctx.actor, backfill.volunteer_id, backfill.org_id)
-    return BackfillOut.model_validate(backfill)
+    return BackfillOut.model_validate(q.aggregates.backfill(ctx, backfill_id))
 
 
 @router.post(
@@ -130,15 +124,12 @@ async def open_dispute(body: DisputeIn, run: CommanderDep) -> dict[str, object]:
     tags=["disputes"],
     summary="Get a dispute",
 )
-def get_dispute(dispute_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> DisputeOut:
+def get_dispute(dispute_id: UUID, q: QueriesDep, ctx: ContextDep) -> DisputeOut:
     """A dispute and its resolution.
 
     Who: the volunteer themself; a coordinator of the recording organisation or above; an
     auditor; an admin."""
-    dispute = rt.service.load(Dispute, dispute_id, "dispute")
-    reader = rt.service.reader(ctx)
-    require_signup_reader(reader, ctx.actor, dispute.volunteer_id, dispute.org_id)
-    return DisputeOut.model_validate(dispute)
+    return DisputeOut.model_validate(q.aggregates.dispute(ctx, dispute_id))
 
 
 @router.post(

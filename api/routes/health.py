@@ -2,7 +2,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import RuntimeDep
-from api.schemas import FailureOut, Health, ProjectionCheck, Readiness, StoreCheck
+from api.schemas.health import FailureOut, Health, ProjectionCheck, Readiness, StoreCheck
 
 router = APIRouter(tags=["operations"])
 

@@ -2,10 +2,10 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from api.deps import ActorDep, CommanderDep, RuntimeDep
-from api.schemas import CreatedOut, OrganisationIn, OrganisationOut
+from api.deps import ActorDep, CommanderDep, QueriesDep
+from api.schemas.common import CreatedOut
+from api.schemas.organisations import OrganisationIn, OrganisationOut
 from ledger.commands.members import RegisterOrganisation
-from ledger.organisations import Organisation
 
 router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
 
@@ -24,11 +24,11 @@ async def register_organisation(body: OrganisationIn, run: CommanderDep) -> dict
 
 
 @router.get("/{org_id}", response_model=OrganisationOut, summary="Get an organisation")
-def get_organisation(org_id: UUID, rt: RuntimeDep, _: ActorDep) -> OrganisationOut:
+def get_organisation(org_id: UUID, q: QueriesDep, _: ActorDep) -> OrganisationOut:
     """An organisation with its place in the tree (`path`: its ancestors from the root).
 
     Who: any role."""
-    org = rt.service.load(Organisation, org_id, "organisation")
+    org = q.aggregates.organisation(org_id)
     return OrganisationOut(
         id=org.id,
         name=org.name,

@@ -2,9 +2,9 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from api.deps import CommanderDep, ContextDep, RuntimeDep
+from api.deps import CommanderDep, ContextDep, QueriesDep
 from api.openapi import location
-from api.schemas import (
+from api.schemas.recognition import (
     AwardOut,
     AwardStateOut,
     CommendationIn,
@@ -20,8 +20,7 @@ from api.schemas import (
     TrainingIn,
     TrainingOut,
 )
-from ledger.awards import Award, AwardKind, AwardStatus
-from ledger.commands.permissions import require_signup_reader, require_training_reader
+from ledger.awards import AwardKind, AwardStatus
 from ledger.commands.recognition import (
     Commend,
     CompleteActivity,
@@ -31,7 +30,6 @@ from ledger.commands.recognition import (
     HoldTraining,
     ReviewAward,
 )
-from ledger.trainings import Evaluation, Training
 
 router = APIRouter()
 
@@ -79,15 +77,12 @@ async def record_training(body: TrainingIn, run: CommanderDep) -> dict[str, obje
     tags=["trainings"],
     summary="Get a training",
 )
-def get_training(training_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> TrainingOut:
+def get_training(training_id: UUID, q: QueriesDep, ctx: ContextDep) -> TrainingOut:
     """A training and its participants.
 
     Who: a participant; a coordinator of the organising organisation or above; an auditor;
     an admin."""
-    training = rt.service.load(Training, training_id, "training")
-    reader = rt.service.reader(ctx)
-    require_training_reader(reader, ctx.actor, training.org_id, training.volunteer_ids)
-    return TrainingOut.model_validate(training)
+    return TrainingOut.model_validate(q.aggregates.training(ctx, training_id))
 
 
 @router.post(
@@ -114,16 +109,12 @@ async def evaluate(body: EvaluationIn, run: CommanderDep) -> dict[str, object]:
     tags=["evaluations"],
     summary="Get an evaluation",
 )
-def get_evaluation(evaluation_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> EvaluationDetailOut:
+def get_evaluation(evaluation_id: UUID, q: QueriesDep, ctx: ContextDep) -> EvaluationDetailOut:
     """An evaluation of a service.
 
     Who: the volunteer evaluated; a coordinator of the organising organisation or above; an
     auditor; an admin."""
-    evaluation = rt.service.load(Evaluation, evaluation_id, "evaluation")
-    require_signup_reader(
-        rt.service.reader(ctx), ctx.actor, evaluation.volunteer_id, evaluation.org_id
-    )
-    return EvaluationDetailOut.model_validate(evaluation)
+    return EvaluationDetailOut.model_validate(q.aggregates.evaluation(ctx, evaluation_id))
 
 
 @router.post(
@@ -194,11 +185,11 @@ async def confirm_award(award_id: UUID, run: CommanderDep) -> dict[str, object]:
 @router.get(
     "/v1/awards/{award_id}", response_model=AwardOut, tags=["awards"], summary="Get an award"
 )
-def get_award(award_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> AwardOut:
+def get_award(award_id: UUID, q: QueriesDep, ctx: ContextDep) -> AwardOut:
     """A star or commendation, its public notice and its objections.
 
     Who: any role (awards are public notices)."""
-    award = rt.service.load(Award, award_id, "award")
+    award = q.aggregates.award(award_id)
     status = AwardStatus(award.status)
     return AwardOut(
         id=award.id,

@@ -1,6 +1,6 @@
 """Service records (档案), rankings, organisation reports (JSON and CSV) and the awards in
-public notice, served from the records view. Definitions: projections/records.py (attribution)
-and projections/reports.py (periods, rankings, report metrics)."""
+public notice, served from the records view. Definitions: projections/records/ (attribution in
+projection.py, periods, rankings and report metrics beside it)."""
 
 import csv
 import io
@@ -11,10 +11,9 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from api.deps import ContextDep, MinPosition, RuntimeDep, wait_for_position
-from api.pagination import PageDep, encode_cursor
-from api.problems import ProblemError
-from api.schemas import (
+from api.deps import ContextDep, MinPosition, QueriesDep
+from api.pagination import PageDep
+from api.schemas.reports import (
     NoticeOut,
     NoticesOut,
     OrganisationReportOut,
@@ -31,30 +30,10 @@ from api.schemas import (
     VolunteerStandingOut,
 )
 from ledger.awards import AwardStatus
-from ledger.commands.permissions import require_record_reader, require_report_reader
-from ledger.context import Context
-from ledger.organisations import Organisation, OrgKind
-from ledger.volunteers import Volunteer
-from projections.records import NAME as RECORDS
-from projections.reports import (
-    PERIOD_LENGTH,
-    PERIOD_PATTERN,
-    RECORD_LISTS,
-    OrganisationReport,
-    RankingSort,
-    awards,
-    confirmed_stars,
-    empty_record,
-    organisation_report,
-    parse_period,
-    record_list,
-    report_rows,
-    service_record_page,
-    team_key,
-    team_ranking,
-    volunteer_ranking,
-)
-from timebank.runtime import Runtime
+from ledger.organisations import OrgKind
+from projections.periods import PERIOD_LENGTH, PERIOD_PATTERN
+from projections.records.rankings import RankingSort
+from projections.records.report import OrganisationReport, report_rows
 
 router = APIRouter()
 RECORD_READERS = """Who: the volunteer themself; a coordinator of the home organisation or
@@ -73,18 +52,6 @@ RecordLimit = Annotated[
 ]
 
 
-def _read(rt: Runtime, min_position: int | None) -> int:
-    wait_for_position(rt, RECORDS, min_position)
-    return rt.runner.position(RECORDS)
-
-
-def _record_volunteer(rt: Runtime, ctx: Context, volunteer_id: UUID) -> Volunteer:
-    volunteer = rt.service.load(Volunteer, volunteer_id, "volunteer")
-    reader = rt.service.reader(ctx)
-    require_record_reader(reader, ctx.actor, volunteer.id, volunteer.home_org_id)
-    return volunteer
-
-
 # Service record ------------------------------------------------------------------------------
 
 
@@ -101,20 +68,18 @@ entries; `next_cursors` says where each continues at /v1/volunteers/{{id}}/recor
 )
 def get_service_record(
     volunteer_id: UUID,
-    rt: RuntimeDep,
+    q: QueriesDep,
     ctx: ContextDep,
     limit: RecordLimit = 100,
     min_position: MinPosition = None,
 ) -> ServiceRecordOut:
-    volunteer = _record_volunteer(rt, ctx, volunteer_id)
-    position = _read(rt, min_position)
-    found = service_record_page(rt.db, volunteer.id, limit)
-    record, more = found or (empty_record(volunteer, rt.settings.rules.timezone), {})
+    found = q.records.service_record(ctx, volunteer_id, limit, min_position)
+    record = found.record
     totals = RecordTotalsOut(
         service_minutes=record.service_minutes,
         training_minutes=record.training_minutes,
-        stars=rt.settings.rules.stars(record.service_minutes),
-        confirmed_stars=confirmed_stars(rt.db, volunteer.id),
+        stars=found.stars,
+        confirmed_stars=found.confirmed_stars,
     )
     return ServiceRecordOut.model_validate(
         {
@@ -122,9 +87,8 @@ def get_service_record(
             "totals": totals,
             "certificates": [],
             "list_limit": limit,
-            "next_cursors": dict.fromkeys(RECORD_LISTS)
-            | {name: encode_cursor(key) for name, key in more.items() if key is not None},
-            "position": position,
+            "next_cursors": found.next_cursors,
+            "position": found.position,
         }
     )
 
@@ -132,20 +96,17 @@ def get_service_record(
 def _record_list_route(name: str, model: type[BaseModel]) -> Callable[..., Any]:
     def get_record_list(
         volunteer_id: UUID,
-        rt: RuntimeDep,
+        q: QueriesDep,
         ctx: ContextDep,
         page: PageDep,
         min_position: MinPosition = None,
     ) -> Any:
-        volunteer = _record_volunteer(rt, ctx, volunteer_id)
-        after = page.after(RECORD_LISTS[name].shape)
-        position = _read(rt, min_position)
-        entries, key = record_list(rt.db, name, volunteer.id, page.limit, after)
+        found = q.records.record_list(ctx, name, volunteer_id, page, min_position)
         return RecordPageOut[model](  # type: ignore[valid-type]
-            volunteer_id=volunteer.id,
-            items=[model.model_validate(e) for e in entries],
-            next_cursor=None if key is None else encode_cursor(key),
-            position=position,
+            volunteer_id=volunteer_id,
+            items=[model.model_validate(e) for e in found.items],
+            next_cursor=found.next_cursor,
+            position=found.position,
         )
 
     return get_record_list
@@ -178,7 +139,7 @@ for _name, _model in RECORD_LIST_MODELS.items():
     "/v1/awards", response_model=NoticesOut, tags=["awards"], summary="List stars and commendations"
 )
 def list_awards(
-    rt: RuntimeDep,
+    q: QueriesDep,
     ctx: ContextDep,
     page: PageDep,
     org_id: Annotated[
@@ -191,16 +152,11 @@ def list_awards(
     any state or in one (`in_notice`: the public notices open to objections).
 
     Who: any role (awards are public notices)."""
-    if org_id is not None:
-        rt.service.load(Organisation, org_id, "organisation")
-    after = page.after((int,))
-    position = _read(rt, min_position)
-    rows = awards(rt.db, org_id, status, after[0] if after else None, page.limit + 1)
-    items, next_cursor = page.of(rows, lambda a: (a.position,))
+    found = q.records.awards(ctx, org_id, status, page, min_position)
     return NoticesOut(
-        items=[NoticeOut.model_validate(a) for a in items],
-        next_cursor=next_cursor,
-        position=position,
+        items=[NoticeOut.model_validate(a) for a in found.items],
+        next_cursor=found.next_cursor,
+        position=found.position,
     )
 
 
@@ -211,7 +167,7 @@ def list_awards(
     "/v1/rankings/teams", response_model=TeamRankingOut, tags=["rankings"], summary="Rank teams"
 )
 def rank_teams(
-    rt: RuntimeDep,
+    q: QueriesDep,
     ctx: ContextDep,
     org_id: Annotated[UUID, Query(description="rank the organisations of this subtree")],
     period: PeriodQuery,
@@ -226,20 +182,15 @@ def rank_teams(
     with member counts and per-capita minutes.
 
     Who: any role."""
-    rt.service.load(Organisation, org_id, "organisation")
-    parsed = parse_period(period)
-    after = page.after((int, UUID))
-    position = _read(rt, min_position)
-    teams = team_ranking(rt.db, org_id, parsed, kind, sort, after, page.limit + 1)
-    items, next_cursor = page.of(teams, lambda t: team_key(t, sort))
+    found = q.records.team_ranking(ctx, org_id, period, kind, sort, page, min_position)
     return TeamRankingOut(
         org_id=org_id,
-        period=parsed.key,
+        period=found.period,
         kind=kind,
         sort=sort.value,
-        items=[TeamStandingOut.model_validate(t) for t in items],
-        next_cursor=next_cursor,
-        position=position,
+        items=[TeamStandingOut.model_validate(t) for t in found.items],
+        next_cursor=found.next_cursor,
+        position=found.position,
     )
 
 
@@ -250,7 +201,7 @@ def rank_teams(
     summary="Rank volunteers",
 )
 def rank_volunteers(
-    rt: RuntimeDep,
+    q: QueriesDep,
     ctx: ContextDep,
     org_id: Annotated[UUID, Query(description="service attributed to this subtree")],
     period: PeriodQuery,
@@ -261,42 +212,17 @@ def rank_volunteers(
     (volunteer ids and numbers only: no personal data).
 
     Who: any role."""
-    rt.service.load(Organisation, org_id, "organisation")
-    parsed = parse_period(period)
-    after = page.after((int, UUID))
-    position = _read(rt, min_position)
-    rows = volunteer_ranking(rt.db, org_id, parsed, after, page.limit + 1)
-    items, next_cursor = page.of(rows, lambda v: (v.minutes, v.volunteer_id))
+    found = q.records.volunteer_ranking(ctx, org_id, period, page, min_position)
     return VolunteerRankingOut(
         org_id=org_id,
-        period=parsed.key,
-        items=[VolunteerStandingOut.model_validate(v) for v in items],
-        next_cursor=next_cursor,
-        position=position,
+        period=found.period,
+        items=[VolunteerStandingOut.model_validate(v) for v in found.items],
+        next_cursor=found.next_cursor,
+        position=found.position,
     )
 
 
 # Organisation report ------------------------------------------------------------------------
-
-
-def _report(
-    rt: Runtime, ctx: Context, org_id: UUID, period: str, min_position: int | None
-) -> tuple[OrganisationReport, int]:
-    rt.service.load(Organisation, org_id, "organisation")
-    require_report_reader(rt.service.reader(ctx), ctx.actor, org_id)
-    parsed = parse_period(period)
-    position = _read(rt, min_position)
-    report = organisation_report(
-        rt.db, org_id, parsed, rt.settings.rules.party_member_yearly_minutes
-    )
-    if report is None:
-        raise ProblemError(
-            503,
-            "projection-lagging",
-            "the records view has not reached this organisation yet; retry",
-            {"Retry-After": "1"},
-        )
-    return report, position
 
 
 class CSVResponse(Response):
@@ -304,7 +230,7 @@ class CSVResponse(Response):
 
 
 def _csv_response(report: OrganisationReport, position: int) -> Response:
-    """One `section,key,value` row per metric (projections.reports.report_rows) after the
+    """One `section,key,value` row per metric (projections.records.report.report_rows) after the
     position the report reflects; an unknown value is an empty cell."""
     out = io.StringIO()
     writer = csv.writer(out)
@@ -343,12 +269,13 @@ an empty cell.
 )
 def get_organisation_report_csv(
     org_id: UUID,
-    rt: RuntimeDep,
+    q: QueriesDep,
     ctx: ContextDep,
     period: PeriodQuery,
     min_position: MinPosition = None,
 ) -> Response:
-    return _csv_response(*_report(rt, ctx, org_id, period, min_position))
+    found = q.records.organisation_report(ctx, org_id, period, min_position)
+    return _csv_response(found.report, found.position)
 
 
 @router.get(
@@ -365,10 +292,10 @@ time by category, trainings, party-member compliance. As CSV at
 )
 def get_organisation_report(
     org_id: UUID,
-    rt: RuntimeDep,
+    q: QueriesDep,
     ctx: ContextDep,
     period: PeriodQuery,
     min_position: MinPosition = None,
 ) -> OrganisationReportOut:
-    report, position = _report(rt, ctx, org_id, period, min_position)
-    return OrganisationReportOut.model_validate({**vars(report), "position": position})
+    found = q.records.organisation_report(ctx, org_id, period, min_position)
+    return OrganisationReportOut.model_validate({**vars(found.report), "position": found.position})

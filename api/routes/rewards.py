@@ -2,12 +2,11 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from api.deps import ActorDep, CommanderDep, ContextDep, RuntimeDep
-from api.schemas import (
-    CreatedOut,
+from api.deps import ActorDep, CommanderDep, ContextDep, QueriesDep
+from api.schemas.common import CreatedOut, ReasonIn
+from api.schemas.rewards import (
     FulfilIn,
     FulfilmentOut,
-    ReasonIn,
     RedemptionDetailOut,
     RedemptionIn,
     RedemptionStateOut,
@@ -16,10 +15,6 @@ from api.schemas import (
     RewardOut,
 )
 from ledger.commands.exchange import CancelRedemption, FulfilRedemption, ListReward, Redeem
-from ledger.commands.permissions import is_redemption_party
-from ledger.context import Role
-from ledger.errors import Forbidden
-from ledger.rewards import Redemption, Reward
 
 router = APIRouter()
 
@@ -44,11 +39,11 @@ async def list_reward(body: RewardIn, run: CommanderDep) -> dict[str, object]:
 @router.get(
     "/v1/rewards/{reward_id}", response_model=RewardOut, tags=["rewards"], summary="Get a reward"
 )
-def get_reward(reward_id: UUID, rt: RuntimeDep, _: ActorDep) -> RewardOut:
+def get_reward(reward_id: UUID, q: QueriesDep, _: ActorDep) -> RewardOut:
     """A reward with its cost and the stock left.
 
     Who: any role."""
-    reward = rt.service.load(Reward, reward_id, "reward")
+    reward = q.aggregates.reward(reward_id)
     return RewardOut(
         id=reward.id,
         venue_id=reward.venue_id,
@@ -83,16 +78,13 @@ async def redeem(body: RedemptionIn, run: CommanderDep) -> dict[str, object]:
     tags=["redemptions"],
     summary="Get a redemption",
 )
-def get_redemption(redemption_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> RedemptionDetailOut:
+def get_redemption(redemption_id: UUID, q: QueriesDep, ctx: ContextDep) -> RedemptionDetailOut:
     """A redemption and its state.
 
     Who: the volunteer themself; the desk of the reward's venue; an auditor; an admin. The
     code is shown to all of them but the auditor (null)."""
-    redemption = rt.service.load(Redemption, redemption_id, "redemption")
-    actor = ctx.actor
-    holder = is_redemption_party(actor, redemption.volunteer_id, redemption.venue_id)
-    if not holder and actor.role is not Role.AUDITOR:
-        raise Forbidden("outside-scope", "only the volunteer, the venue's desk or an auditor")
+    found = q.aggregates.redemption(ctx, redemption_id)
+    redemption, holder = found.redemption, found.holder
     return RedemptionDetailOut(
         id=redemption.id,
         volunteer_id=redemption.volunteer_id,

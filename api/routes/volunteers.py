@@ -3,10 +3,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from api.deps import ActorDep, CommanderDep, ContextDep, RuntimeDep
+from api.deps import ActorDep, CommanderDep, ContextDep, QueriesDep
 from api.openapi import location
-from api.schemas import (
-    CreatedOut,
+from api.schemas.common import CreatedOut
+from api.schemas.volunteers import (
     FamilyLinkIn,
     FamilyLinkOut,
     IdDocument,
@@ -17,13 +17,10 @@ from api.schemas import (
     VolunteerOut,
 )
 from ledger.commands.members import LinkFamily, RegisterVolunteer, TransferMembership
-from ledger.commands.permissions import require_role, sees_pii
-from ledger.context import Context, Role
-from ledger.identity import DocumentType, normalise_volunteer_number, number_claim_id
-from ledger.privacy import personal_data
+from ledger.engine.reads import VolunteerView
+from ledger.identity import DocumentType
 from ledger.text import PRINTABLE_PATTERN
-from ledger.volunteers import Relation, Volunteer, VolunteerNumber
-from timebank.runtime import Runtime
+from ledger.volunteers import Relation
 
 router = APIRouter(prefix="/v1/volunteers", tags=["volunteers"])
 
@@ -52,9 +49,8 @@ async def register_volunteer(body: VolunteerIn, run: CommanderDep) -> dict[str, 
     )
 
 
-def _view(rt: Runtime, ctx: Context, volunteer: Volunteer) -> VolunteerOut:
-    masked = not sees_pii(rt.service.reader(ctx), ctx.actor, volunteer)
-    pii = personal_data(volunteer, masked)
+def _view(found: VolunteerView) -> VolunteerOut:
+    volunteer, pii, masked = found.volunteer, found.personal_data, found.masked
     return VolunteerOut(
         id=volunteer.id,
         volunteer_number=volunteer.number,
@@ -75,7 +71,7 @@ def _view(rt: Runtime, ctx: Context, volunteer: Volunteer) -> VolunteerOut:
 
 @router.get("", response_model=VolunteerOut, summary="Look a volunteer up by volunteer number")
 def find_volunteer_by_number(
-    rt: RuntimeDep,
+    q: QueriesDep,
     ctx: ContextDep,
     number: Annotated[str, Query(max_length=32, pattern=PRINTABLE_PATTERN)],
 ) -> VolunteerOut:
@@ -84,21 +80,17 @@ def find_volunteer_by_number(
     above.
 
     Who: a desk, a coordinator, an auditor or an admin."""
-    require_role(ctx.actor, Role.DESK, Role.COORDINATOR, Role.AUDITOR)
-    claim = rt.service.load(
-        VolunteerNumber, number_claim_id(normalise_volunteer_number(number)), "volunteer"
-    )
-    return _view(rt, ctx, rt.service.load(Volunteer, claim.volunteer_id, "volunteer"))
+    return _view(q.aggregates.volunteer_by_number(ctx, number))
 
 
 @router.get("/{volunteer_id}", response_model=VolunteerOut, summary="Get a volunteer")
-def get_volunteer(volunteer_id: UUID, rt: RuntimeDep, ctx: ContextDep) -> VolunteerOut:
+def get_volunteer(volunteer_id: UUID, q: QueriesDep, ctx: ContextDep) -> VolunteerOut:
     """A volunteer. Personal data (name, ID number, phone, birth date) is shown in full only
     to admins and coordinators of the home organisation or above; to everyone else masked,
     and the birth date null (`pii_masked` says which).
 
     Who: any role."""
-    return _view(rt, ctx, rt.service.load(Volunteer, volunteer_id, "volunteer"))
+    return _view(q.aggregates.volunteer(ctx, volunteer_id))
 
 
 @router.post(

@@ -1,5 +1,5 @@
 """Scenario 5: reads. A volunteer's balance from the read model in-process
-(projections.queries.volunteer_account_row) and over HTTP (GET /v1/accounts/{id}), one
+(projections.balances.queries.volunteer_account_row) and over HTTP (GET /v1/accounts/{id}), one
 read at a time; loading an account with a long history (snapshots); and how far the data
 set is from the one SPEC.md asks these figures to hold under."""
 
@@ -16,7 +16,7 @@ from bench.stats import Latency, summarise
 from bench.world import World
 from ledger.accounts import Account
 from ledger.identity import account_id
-from projections.queries import volunteer_account_row
+from projections.balances.queries import volunteer_account_row
 
 SCENARIO = "5 reads"
 

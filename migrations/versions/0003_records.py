@@ -1,5 +1,5 @@
 """Records: directory, credited sources and the pre-aggregated service totals, disputes,
-trainings, evaluations and awards (projections/records.py).
+trainings, evaluations and awards (projections/records/).
 
 Revision ID: 0003
 Revises: 0002

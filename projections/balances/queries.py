@@ -1,26 +1,34 @@
-"""Reads served from the read models."""
+"""Reads of the balances view: accounts, statements, redemptions awaiting hand-out."""
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from ledger.accounts import volunteer_account
+from ledger.commands.permissions import require_account_reader
+from ledger.context import Context
+from ledger.errors import Invalid
+from ledger.volunteers import Volunteer
+from projections.balances.projection import BalancesProjection
 from projections.db import Cursor, Database, utc_text
+from projections.pagination import Page
+from projections.reads import Views
+
+NAME = BalancesProjection.name
 
 
 @dataclass(frozen=True)
 class AccountRow:
-    balance: int
-    reserved: int
-    earned: int
-    spent: int
+    balance_minutes: int
+    reserved_minutes: int  # held by pending redemptions
+    earned_minutes: int
+    spent_minutes: int
     service_minutes: int
 
     @property
-    def available(self) -> int:
-        return self.balance - self.reserved
+    def available_minutes(self) -> int:
+        return self.balance_minutes - self.reserved_minutes
 
 
 def volunteer_account_row(db: Database, volunteer_id: UUID) -> AccountRow | None:
@@ -55,8 +63,8 @@ class Entry:
     seq: int
     posting_id: str
     kind: str
-    amount: int  # signed: negative when the account is debited
-    balance: int  # the account's balance after this entry, in log order
+    amount_minutes: int  # signed: negative when the account is debited
+    balance_minutes: int  # the account's balance after this entry, in log order
     counterparty: str
     memo: str
     reference: str | None
@@ -71,8 +79,8 @@ class Entry:
 @dataclass(frozen=True)
 class Statement:
     entries: list[Entry]  # at most limit + 1, in log order
-    balance_before: int  # before the first entry given (or the range when there is none)
-    balance_as_of: int | None
+    balance_before_minutes: int  # before the first entry given (or the range when none)
+    balance_as_of_minutes: int | None  # at the moment asked for, if one was
 
 
 ENTRY_COLUMNS = (
@@ -139,7 +147,7 @@ def statement(
         )
         entries = [_entry(row) for row in cur.fetchall()]
         if entries:
-            before = entries[0].balance - entries[0].amount
+            before = entries[0].balance_minutes - entries[0].amount_minutes
         elif after is not None:
             before = _last_balance(
                 cur, account, "(position, seq) <= (%s, %s)", (after[0], after[1])
@@ -156,50 +164,65 @@ def statement(
     return Statement(entries, before, balance_as_of)
 
 
-# Audit trails ---------------------------------------------------------------------------
+# Queries ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class AuditRow:
+class AccountView:
+    volunteer_id: UUID
+    row: AccountRow
+    stars: int
     position: int
-    event_type: str
-    aggregate_id: str
-    aggregate_version: int
-    actor: str
-    role: str
-    request_id: str
-    occurred_at: datetime
-    recorded_at: datetime
-    reason: str | None
-    details: dict[str, Any]
 
 
-def audit_trail(
-    db: Database, subject_kind: str, subject_id: UUID, limit: int, after: int | None = None
-) -> list[AuditRow]:
-    """At most limit + 1 events of the subject's trail in log order, after position `after`."""
-    with db.read() as cur:
-        cur.execute(
-            "SELECT position, event_type, aggregate_id, aggregate_version, actor, role, "
-            "request_id, occurred_at, recorded_at, reason, details FROM tb_audit_trail "
-            "WHERE subject_kind = %s AND subject_id = %s AND position > %s "
-            "ORDER BY position LIMIT %s",
-            (subject_kind, str(subject_id), after or 0, limit + 1),
-        )
-        rows = cur.fetchall()
-    return [
-        AuditRow(
-            int(r[0]),
-            str(r[1]),
-            str(r[2]),
-            int(r[3]),
-            str(r[4]),
-            str(r[5]),
-            str(r[6]),
-            datetime.fromisoformat(r[7]),
-            datetime.fromisoformat(r[8]),
-            None if r[9] is None else str(r[9]),
-            json.loads(r[10]),
-        )
-        for r in rows
-    ]
+@dataclass(frozen=True)
+class StatementPage:
+    volunteer_id: UUID
+    statement: Statement
+    entries: list[Entry]  # the page's
+    next_cursor: str | None
+    position: int
+
+
+class BalancesQueries:
+    """Reads of a volunteer's account, for the volunteer themself, any desk, a coordinator of
+    their home organisation or above, an auditor or an admin."""
+
+    def __init__(self, views: Views) -> None:
+        self.views = views
+
+    def _volunteer(self, ctx: Context, volunteer_id: UUID) -> Volunteer:
+        volunteer = self.views.aggregates.load(Volunteer, volunteer_id, "volunteer")
+        reader = self.views.aggregates.reader(ctx)
+        require_account_reader(reader, ctx.actor, volunteer.id, volunteer.home_org_id)
+        return volunteer
+
+    def account(self, ctx: Context, volunteer_id: UUID, min_position: int | None) -> AccountView:
+        volunteer = self._volunteer(ctx, volunteer_id)
+        views = self.views
+        views.wait(NAME, min_position)
+        row = volunteer_account_row(views.db, volunteer.id) or AccountRow(0, 0, 0, 0, 0)
+        stars = views.rules.stars(row.service_minutes)
+        return AccountView(volunteer.id, row, stars, views.position(NAME))
+
+    def statement(
+        self,
+        ctx: Context,
+        volunteer_id: UUID,
+        page: Page,
+        since: datetime | None,
+        until: datetime | None,
+        as_of: datetime | None,
+        min_position: int | None,
+    ) -> StatementPage:
+        """A page of the statement (see `statement`); `until` must not be before `since`."""
+        volunteer = self._volunteer(ctx, volunteer_id)
+        if since is not None and until is not None and until < since:
+            raise Invalid("invalid-period", "`to` must not be before `from`")
+        after = page.after((int, int))
+        views = self.views
+        views.wait(NAME, min_position)
+        position = views.position(NAME)
+        found = statement(views.db, volunteer.id, page.limit, after, since, until, as_of)
+        entries, next_cursor = page.of(found.entries, lambda e: e.key)
+        return StatementPage(volunteer.id, found, entries, next_cursor, position)

@@ -2,18 +2,13 @@
 closes. The sweeper closes those whose window has closed (CloseUnattendedCheckIn); each
 leaves this view when it is checked out, by the volunteer, a coordinator or the sweeper."""
 
-from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
 
 from ledger.signups import Signup
-from projections.db import Database, utc_text
-from projections.runner import ProjectionCursor, topic
-
-Batch = Sequence[tuple[DomainEventProtocol[Any], int]]
+from projections.base import Batch, ProjectionCursor, topic
+from projections.db import utc_text
 
 
 class AttendanceProjection:
@@ -41,15 +36,3 @@ class AttendanceProjection:
                 "DELETE FROM tb_open_check_ins WHERE signup_id = %s", [(s,) for s in closed]
             )
         cur.insert("tb_open_check_ins", ("signup_id", "closes_at"), list(opened.items()))
-
-
-def unattended_check_ins(db: Database, now: datetime, limit: int = 500) -> list[UUID]:
-    """Open check-ins whose window has closed (and those recorded before their window was,
-    which the command itself judges)."""
-    with db.read() as cur:
-        cur.execute(
-            "SELECT signup_id FROM tb_open_check_ins WHERE closes_at IS NULL OR closes_at <= %s "
-            "ORDER BY closes_at LIMIT %s",
-            (utc_text(now), limit),
-        )
-        return [UUID(row[0]) for row in cur.fetchall()]

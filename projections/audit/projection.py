@@ -12,9 +12,7 @@ Which subjects an event concerns:
 """
 
 import dataclasses
-import importlib
 import json
-import pkgutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,13 +23,13 @@ from uuid import UUID
 import orjson
 from eventsourcing.domain import Aggregate, DomainEventProtocol
 
-import ledger
 from ledger.activities import Activity
 from ledger.base import LedgerAggregate
+from ledger.catalog import AGGREGATES
 from ledger.rewards import Redemption
 from ledger.volunteers import Volunteer
+from projections.base import ProjectionCursor, topic
 from projections.db import utc_text
-from projections.runner import ProjectionCursor, topic
 
 VOLUNTEER, ACTIVITY, REDEMPTION = "volunteer", "activity", "redemption"
 SUBJECT_OF_AGGREGATE: dict[type, str] = {
@@ -76,19 +74,6 @@ TRAIL_COLUMNS = (
 OWNER_COLUMNS = ("aggregate_id", "subject_kind", "subject_id")
 
 Subject = tuple[str, str]
-
-
-def ledger_aggregates() -> list[type[LedgerAggregate]]:
-    """Every aggregate class of the domain package, new ones included as they appear."""
-    for module in pkgutil.iter_modules(ledger.__path__):
-        importlib.import_module(f"{ledger.__name__}.{module.name}")
-    found: list[type[LedgerAggregate]] = []
-    pending: list[type[LedgerAggregate]] = [LedgerAggregate]
-    while pending:
-        for sub in pending.pop().__subclasses__():
-            found.append(sub)
-            pending.append(sub)
-    return sorted(found, key=topic)
 
 
 def event_classes(aggregate: type[LedgerAggregate]) -> list[type[LedgerAggregate.Event]]:
@@ -162,7 +147,7 @@ class AuditProjection:
 
     def __init__(self, aggregates: Iterable[type[LedgerAggregate]] | None = None) -> None:
         self._roles: dict[type, _Role] = {}
-        for aggregate in aggregates if aggregates is not None else ledger_aggregates():
+        for aggregate in aggregates if aggregates is not None else AGGREGATES:
             events = event_classes(aggregate)
             created = [cls for cls in events if issubclass(cls, Aggregate.Created)]
             followed = len(created) < len(events)

@@ -6,7 +6,6 @@ A batch of events is applied in memory and written in a few statements: the acco
 touches are read first, so that the running balances continue from the stored ones; stored
 rows then get their changes added, and new rows are inserted after them."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,10 +13,9 @@ from eventsourcing.domain import DomainEventProtocol
 
 from ledger.accounts import Account, Posting, volunteer_account
 from ledger.rewards import Redemption
+from projections.base import Batch, ProjectionCursor, topic
 from projections.db import utc_text
-from projections.runner import ProjectionCursor, topic
 
-Batch = Sequence[tuple[DomainEventProtocol[Any], int]]
 # A correction's reversal takes back credits posted for a record: it lowers the volunteer's
 # lifetime earned (and the issuing account's spent) instead of counting as spending.
 REVERSAL = "reversal"

@@ -1,0 +1,81 @@
+"""Bodies of the rewards and redemptions routes."""
+
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import (
+    AwareDatetime,
+    Field,
+    StrictInt,
+)
+
+from api.schemas.common import Body, Code, Integral, Name, Out, Positioned, within
+from ledger import bounds
+from ledger.rewards import RedemptionStatus
+
+
+class RewardIn(Body):
+    venue_id: UUID
+    name: Name
+    cost_minutes: Annotated[StrictInt, within(bounds.COST_MINUTES), Integral]
+    stock: Annotated[StrictInt, within(bounds.STOCK), Integral]
+    per_volunteer_limit: (
+        Annotated[
+            StrictInt,
+            within(bounds.PER_VOLUNTEER_LIMIT, "how many one volunteer may take"),
+            Integral,
+        ]
+        | None
+    ) = None
+
+
+class RewardOut(Out):
+    id: UUID
+    venue_id: UUID
+    name: str
+    cost_minutes: int
+    stock: int
+    per_volunteer_limit: int | None
+
+
+class RedemptionIn(Body):
+    volunteer_id: UUID
+    reward_id: UUID
+    quantity: Annotated[StrictInt, within(bounds.QUANTITY), Integral] = 1
+
+
+class ReservationOut(Positioned):
+    id: UUID
+    status: RedemptionStatus = Field(description="the redemption's state: reserved")
+    code: str = Field(description="the redemption code the desk asks for to hand the reward out")
+    expires_at: AwareDatetime = Field(description="the reservation is released if not fulfilled")
+    minutes: int = Field(description="the credits held: cost times quantity")
+
+
+class FulfilmentOut(Positioned):
+    id: UUID
+    status: RedemptionStatus = Field(description="the redemption's state: fulfilled")
+    minutes: int = Field(description="the credits posted to the venue")
+
+
+class RedemptionStateOut(Positioned):
+    id: UUID
+    status: RedemptionStatus = Field(description="the redemption's state: cancelled")
+
+
+class FulfilIn(Body):
+    code: Code
+
+
+class RedemptionDetailOut(Out):
+    id: UUID
+    volunteer_id: UUID
+    reward_id: UUID
+    venue_id: UUID
+    quantity: int
+    minutes: int
+    status: RedemptionStatus
+    expires_at: AwareDatetime
+    code: str | None = Field(
+        None, description="shown to the volunteer, the venue's desk and admins; null to others"
+    )

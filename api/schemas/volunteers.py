@@ -1,0 +1,70 @@
+"""Bodies of the volunteers routes."""
+
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import (
+    Field,
+    StrictBool,
+)
+
+from api.schemas.common import BirthDate, Body, CreatedOut, Name, Out, Positioned, Text, length
+from ledger import bounds
+from ledger.identity import DocumentType
+from ledger.volunteers import Relation
+
+
+class IdDocument(Body):
+    type: DocumentType
+    number: Annotated[str, length(bounds.ID_NUMBER)]
+
+
+class VolunteerIn(Body):
+    name: Name
+    id_document: IdDocument
+    phone: Annotated[str, length(bounds.PHONE)]
+    birth_date: BirthDate
+    party_member: StrictBool = False
+    skills: list[Annotated[str, length(bounds.SKILL)]] = Field(
+        default_factory=list, max_length=bounds.SKILLS
+    )
+    home_org_id: UUID
+
+
+class VolunteerCreatedOut(CreatedOut):
+    volunteer_number: str
+
+
+class FamilyLinkOut(Out):
+    relative_id: UUID
+    relation: Relation
+
+
+class VolunteerOut(Out):
+    id: UUID
+    volunteer_number: str
+    name: str
+    id_document: IdDocument
+    phone: str
+    birth_date: date | None
+    party_member: bool
+    skills: list[str]
+    home_org_id: UUID
+    family: list[FamilyLinkOut]
+    pii_masked: bool = Field(description="true when personal data is shown masked for this caller")
+
+
+class MembershipTransferIn(Body):
+    to_org_id: UUID
+    reason: Text
+
+
+class MembershipOut(Positioned):
+    id: UUID
+    home_org_id: UUID
+
+
+class FamilyLinkIn(Body):
+    relative_id: UUID
+    relation: Relation

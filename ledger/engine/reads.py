@@ -1,0 +1,128 @@
+"""Reads of the aggregates themselves, as the last command left them (no read model between),
+each with its read permission; the API serves them as they are."""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from ledger.activities import Activity
+from ledger.awards import Award
+from ledger.backfills import Backfill
+from ledger.commands.permissions import (
+    coordinates,
+    is_redemption_party,
+    require_role,
+    require_signup_reader,
+    require_training_reader,
+    sees_pii,
+)
+from ledger.context import Context, Role
+from ledger.disputes import Dispute
+from ledger.engine.service import LedgerService
+from ledger.errors import Forbidden
+from ledger.identity import normalise_volunteer_number, number_claim_id
+from ledger.organisations import Organisation
+from ledger.privacy import personal_data
+from ledger.rewards import Redemption, Reward
+from ledger.signups import Signup
+from ledger.trainings import Evaluation, Training
+from ledger.volunteers import Volunteer, VolunteerNumber
+
+
+@dataclass(frozen=True)
+class ActivityView:
+    activity: Activity
+    organiser: bool  # the caller coordinates the organising organisation: sees the check-in code
+
+
+@dataclass(frozen=True)
+class RedemptionView:
+    redemption: Redemption
+    holder: bool  # the volunteer or the venue's desk: sees the code
+
+
+@dataclass(frozen=True)
+class VolunteerView:
+    volunteer: Volunteer
+    personal_data: dict[str, str | None]  # name, id_number, phone, birth_date; masked or not
+    masked: bool
+
+
+class AggregateReads:
+    def __init__(self, service: LedgerService) -> None:
+        self.service = service
+
+    def organisation(self, org_id: UUID) -> Organisation:
+        """Any role."""
+        return self.service.load(Organisation, org_id, "organisation")
+
+    def volunteer(self, ctx: Context, volunteer_id: UUID) -> VolunteerView:
+        """Any role; personal data in full only to admins and coordinators of the home
+        organisation or above."""
+        return self._view(ctx, self.service.load(Volunteer, volunteer_id, "volunteer"))
+
+    def volunteer_by_number(self, ctx: Context, number: str) -> VolunteerView:
+        """A desk, a coordinator, an auditor or an admin; personal data as for `volunteer`."""
+        require_role(ctx.actor, Role.DESK, Role.COORDINATOR, Role.AUDITOR)
+        claim = self.service.load(
+            VolunteerNumber, number_claim_id(normalise_volunteer_number(number)), "volunteer"
+        )
+        return self._view(ctx, self.service.load(Volunteer, claim.volunteer_id, "volunteer"))
+
+    def _view(self, ctx: Context, volunteer: Volunteer) -> VolunteerView:
+        masked = not sees_pii(self.service.reader(ctx), ctx.actor, volunteer)
+        return VolunteerView(volunteer, personal_data(volunteer, masked), masked)
+
+    def activity(self, ctx: Context, activity_id: UUID) -> ActivityView:
+        """Any role; the check-in code only for coordinators of the organising organisation
+        or above and admins."""
+        activity = self.service.load(Activity, activity_id, "activity")
+        organiser = coordinates(self.service.reader(ctx), ctx.actor, activity.org_id)
+        return ActivityView(activity, organiser)
+
+    def signup(self, ctx: Context, signup_id: UUID) -> Signup:
+        signup = self.service.load(Signup, signup_id, "signup")
+        reader = self.service.reader(ctx)
+        require_signup_reader(reader, ctx.actor, signup.volunteer_id, signup.org_id)
+        return signup
+
+    def backfill(self, ctx: Context, backfill_id: UUID) -> Backfill:
+        backfill = self.service.load(Backfill, backfill_id, "backfill")
+        reader = self.service.reader(ctx)
+        require_signup_reader(reader, ctx.actor, backfill.volunteer_id, backfill.org_id)
+        return backfill
+
+    def dispute(self, ctx: Context, dispute_id: UUID) -> Dispute:
+        dispute = self.service.load(Dispute, dispute_id, "dispute")
+        reader = self.service.reader(ctx)
+        require_signup_reader(reader, ctx.actor, dispute.volunteer_id, dispute.org_id)
+        return dispute
+
+    def training(self, ctx: Context, training_id: UUID) -> Training:
+        training = self.service.load(Training, training_id, "training")
+        reader = self.service.reader(ctx)
+        require_training_reader(reader, ctx.actor, training.org_id, training.volunteer_ids)
+        return training
+
+    def evaluation(self, ctx: Context, evaluation_id: UUID) -> Evaluation:
+        evaluation = self.service.load(Evaluation, evaluation_id, "evaluation")
+        reader = self.service.reader(ctx)
+        require_signup_reader(reader, ctx.actor, evaluation.volunteer_id, evaluation.org_id)
+        return evaluation
+
+    def award(self, award_id: UUID) -> Award:
+        """Any role (awards are public notices)."""
+        return self.service.load(Award, award_id, "award")
+
+    def reward(self, reward_id: UUID) -> Reward:
+        """Any role."""
+        return self.service.load(Reward, reward_id, "reward")
+
+    def redemption(self, ctx: Context, redemption_id: UUID) -> RedemptionView:
+        """The volunteer, the desk of the reward's venue, an auditor or an admin; the code
+        for all of them but the auditor."""
+        redemption = self.service.load(Redemption, redemption_id, "redemption")
+        actor = ctx.actor
+        holder = is_redemption_party(actor, redemption.volunteer_id, redemption.venue_id)
+        if not holder and actor.role is not Role.AUDITOR:
+            raise Forbidden("outside-scope", "only the volunteer, the venue's desk or an auditor")
+        return RedemptionView(redemption, holder)

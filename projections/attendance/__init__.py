@@ -1,0 +1,1 @@
+"""The attendance view: check-ins awaiting their check-out."""

@@ -1,0 +1,1 @@
+"""The audit view: the trail of every volunteer, activity and redemption."""

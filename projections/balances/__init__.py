@@ -1,0 +1,1 @@
+"""The balances view: accounts, postings, statements, redemptions awaiting hand-out."""

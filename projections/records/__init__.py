@@ -1,0 +1,1 @@
+"""The records view: service records, rankings, awards in notice, organisation reports."""
