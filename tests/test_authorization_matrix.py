@@ -122,6 +122,7 @@ class World:
         self.volunteer = self.new_volunteer()
         self.other = self.new_volunteer()
         self.relative = self.new_volunteer()
+        self.stranger = self.new_volunteer(self.sibling)  # a member of the sibling street
         self.ok(self.admin.post(self.path("family-links"), self.link(self.relative)))
         self.number = self.ok(self.admin.get(f"/v1/volunteers/{self.volunteer}"))[
             "volunteer_number"
@@ -347,6 +348,9 @@ class Rule:
     allowed: frozenset[str]
     build: Builder
     also: frozenset[int] = frozenset()
+    # Further calls of the same operation whose objects move the scope (an object below S, a
+    # member of another subtree, no code): a label and a rule each.
+    cases: tuple[tuple[str, "Rule"], ...] = ()
 
 
 def shared(w: World, fresh: bool) -> Call:
@@ -366,6 +370,11 @@ def report(w: World, fresh: bool) -> Call:
     return Call(query={"period": str(datetime.now(UTC).year)})
 
 
+def report_of(org: str) -> Builder:
+    """The report of another organisation of the world (an attribute's name)."""
+    return lambda w, fresh: Call({"org_id": getattr(w, org)}, query=report(w, fresh).query)
+
+
 def transfer(w: World, fresh: bool) -> Call:
     body = {
         "from_volunteer_id": w.volunteer,
@@ -379,6 +388,16 @@ def transfer(w: World, fresh: bool) -> Call:
 def publish(w: World, fresh: bool) -> Call:
     start = datetime.now(UTC) + timedelta(days=2)
     return Call(body=w.activity_body(start, start + SLOT))
+
+
+def publish_below(w: World, fresh: bool) -> Call:
+    call = publish(w, fresh)
+    call.body["org_id"] = w.below
+    return call
+
+
+def gift_to_a_stranger(w: World, fresh: bool) -> Call:
+    return Call(body=transfer(w, fresh).body | {"to_volunteer_id": w.stranger})
 
 
 def sign_up(w: World, fresh: bool) -> Call:
@@ -401,6 +420,12 @@ def check_in(w: World, fresh: bool) -> Call:
     assert start is not None
     body = {"at": iso(start + timedelta(minutes=1)), "code": code}
     return Call({"signup_id": signup}, body, owner=owner)
+
+
+def check_in_without_code(w: World, fresh: bool) -> Call:
+    call = check_in(w, fresh)
+    call.body["code"] = None
+    return call
 
 
 def check_out(w: World, fresh: bool) -> Call:
@@ -457,6 +482,10 @@ def register_organisation(w: World, fresh: bool) -> Call:
     return Call(body={"name": "新服务队", "kind": "team", "parent_id": w.org})
 
 
+def register_top_organisation(w: World, fresh: bool) -> Call:
+    return Call(body={"name": "新区", "kind": "district"})
+
+
 def submit_backfill(w: World, fresh: bool) -> Call:
     return Call(body=w.backfill_body(w.slot() if fresh else w.free_slot))
 
@@ -487,6 +516,10 @@ def hold_training(w: World, fresh: bool) -> Call:
     return Call(body=w.training_body())
 
 
+def train_a_stranger(w: World, fresh: bool) -> Call:
+    return Call(body=w.training_body() | {"volunteer_ids": [w.volunteer, w.stranger]})
+
+
 def evaluate(w: World, fresh: bool) -> Call:
     signup = w.verified() if fresh else w.unevaluated
     return Call(body={"signup_id": signup, "score": 4, "by": "organiser"})
@@ -494,6 +527,10 @@ def evaluate(w: World, fresh: bool) -> Call:
 
 def commend(w: World, fresh: bool) -> Call:
     return Call(body=w.commendation_body())
+
+
+def commend_a_stranger(w: World, fresh: bool) -> Call:
+    return Call(body=w.commendation_body() | {"volunteer_id": w.stranger})
 
 
 def object_to(w: World, fresh: bool) -> Call:
@@ -519,13 +556,23 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/readyz"): Rule(PUBLIC, shared),
     ("GET", "/v1/accounts/{volunteer_id}"): Rule(ACCOUNT_READERS, shared),
     ("GET", "/v1/accounts/{volunteer_id}/statement"): Rule(ACCOUNT_READERS, shared),
-    ("POST", "/v1/transfers"): Rule(OVER | {SELF}, transfer),
-    ("POST", "/v1/activities"): Rule(OVER, publish),
+    ("POST", "/v1/transfers"): Rule(
+        OVER | {SELF},
+        transfer,
+        cases=(("a gift to someone not family", Rule(frozenset(), gift_to_a_stranger)),),
+    ),
+    ("POST", "/v1/activities"): Rule(
+        OVER, publish, cases=(("for the team below", Rule(OVER | {COORD_BELOW}, publish_below)),)
+    ),
     ("GET", "/v1/activities/{activity_id}"): Rule(TOKENS, shared),
     ("POST", "/v1/activities/{activity_id}/signups"): Rule(OVER | {SELF}, sign_up),
     ("GET", "/v1/signups/{signup_id}"): Rule(RECORD_READERS, shared),
     ("POST", "/v1/signups/{signup_id}/cancel"): Rule(OVER | {SELF}, cancel),
-    ("POST", "/v1/signups/{signup_id}/check-in"): Rule(OVER | {SELF}, check_in),
+    ("POST", "/v1/signups/{signup_id}/check-in"): Rule(
+        OVER | {SELF},
+        check_in,
+        cases=(("without the code", Rule(OVER, check_in_without_code)),),
+    ),
     ("POST", "/v1/signups/{signup_id}/check-out"): Rule(OVER | {SELF}, check_out),
     ("POST", "/v1/signups/{signup_id}/verify"): Rule(OVER, verify),
     ("POST", "/v1/rewards"): Rule(VENUE_OVER, list_reward),
@@ -547,7 +594,11 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/volunteers/{volunteer_id}/transfer-membership"): Rule(
         OVER | {COORD_SIBLING}, transfer_membership
     ),
-    ("POST", "/v1/organisations"): Rule(OVER, register_organisation),
+    ("POST", "/v1/organisations"): Rule(
+        OVER,
+        register_organisation,
+        cases=(("at the top of the tree", Rule(frozenset({ADMIN}), register_top_organisation)),),
+    ),
     ("GET", "/v1/organisations/{org_id}"): Rule(TOKENS, shared),
     ("POST", "/v1/backfills"): Rule(OVER, submit_backfill),
     ("GET", "/v1/backfills/{backfill_id}"): Rule(RECORD_READERS, shared),
@@ -557,11 +608,29 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/disputes/{dispute_id}"): Rule(RECORD_READERS, shared),
     ("POST", "/v1/disputes/{dispute_id}/resolve"): Rule(OVER, resolve_dispute),
     ("POST", "/v1/activities/{activity_id}/complete"): Rule(OVER, complete),
-    ("POST", "/v1/trainings"): Rule(OVER, hold_training),
+    ("POST", "/v1/trainings"): Rule(
+        OVER,
+        hold_training,
+        cases=(
+            (
+                "with a participant from the sibling street",
+                Rule(frozenset({ADMIN, COORD_ABOVE}), train_a_stranger),
+            ),
+        ),
+    ),
     ("GET", "/v1/trainings/{training_id}"): Rule(RECORD_READERS, shared),
     ("POST", "/v1/evaluations"): Rule(OVER, evaluate),
     ("GET", "/v1/evaluations/{evaluation_id}"): Rule(RECORD_READERS, shared),
-    ("POST", "/v1/commendations"): Rule(OVER, commend),
+    ("POST", "/v1/commendations"): Rule(
+        OVER,
+        commend,
+        cases=(
+            (
+                "of a member of the sibling street",
+                Rule(frozenset({ADMIN, COORD_ABOVE}), commend_a_stranger),
+            ),
+        ),
+    ),
     ("POST", "/v1/objections"): Rule(TOKENS, object_to),
     ("POST", "/v1/awards/{award_id}/review"): Rule(OVER, review),
     # The notice of the world's awards runs for days: an allowed caller is told it has not ended.
@@ -577,7 +646,17 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/rankings/teams"): Rule(TOKENS, rankings),
     ("GET", "/v1/rankings/volunteers"): Rule(TOKENS, rankings),
     ("GET", "/v1/reports/organisations/{org_id}.csv"): Rule(READ_OVER, report),
-    ("GET", "/v1/reports/organisations/{org_id}"): Rule(READ_OVER, report),
+    ("GET", "/v1/reports/organisations/{org_id}"): Rule(
+        READ_OVER,
+        report,
+        cases=(
+            ("of the team below", Rule(READ_OVER | {COORD_BELOW}, report_of("below"))),
+            (
+                "of the sibling street",
+                Rule(frozenset({ADMIN, AUDITOR, COORD_ABOVE, COORD_SIBLING}), report_of("sibling")),
+            ),
+        ),
+    ),
     ("GET", "/v1/volunteers/{volunteer_id}/audit-trail"): Rule(RECORD_READERS, shared),
     ("GET", "/v1/activities/{activity_id}/audit-trail"): Rule(READ_OVER, shared),
     ("GET", "/v1/redemptions/{redemption_id}/audit-trail"): Rule(
@@ -629,18 +708,19 @@ def answered_as_expected(rule: Rule, caller: str, status: int) -> bool:
 def test_every_operation_admits_exactly_the_callers_of_its_rule(world: World) -> None:
     assert_matrix_covers(documented_operations(world.town.rt))
     wrong: list[str] = []
-    for (method, template), rule in MATRIX.items():
-        for caller in CALLERS:
-            call = rule.build(world, caller in rule.allowed)
-            path = template.format(**(world.ids | call.ids))
-            api = world.api(caller, call.owner)
-            if method == "GET":
-                r = api.client.get(path, params=call.query)
-            else:
-                r = api.client.post(path, json=call.body, params=call.query)
-            if not answered_as_expected(rule, caller, r.status_code):
-                wrong.append(
-                    f"{method} {template} as {caller}: expected {expected(rule, caller)}, "
-                    f"got {r.status_code} {r.text[:200]}"
-                )
+    for (method, template), main in MATRIX.items():
+        for label, rule in (("", main), *main.cases):
+            for caller in CALLERS:
+                call = rule.build(world, caller in rule.allowed)
+                path = template.format(**(world.ids | call.ids))
+                api = world.api(caller, call.owner)
+                if method == "GET":
+                    r = api.client.get(path, params=call.query)
+                else:
+                    r = api.client.post(path, json=call.body, params=call.query)
+                if not answered_as_expected(rule, caller, r.status_code):
+                    wrong.append(
+                        f"{method} {template} {label} as {caller}: expected "
+                        f"{expected(rule, caller)}, got {r.status_code} {r.text[:200]}"
+                    )
     assert not wrong, "\n".join(wrong)
