@@ -133,10 +133,12 @@ class World:
         self.evaluation = self.evaluate(self.signup)
         self.open_activity = self.new_activity()[0]  # SELF has not signed up
         self.accepted = self.accepted_signup()  # cancelled by the refused
-        self.attendee = self.new_volunteer()  # refused check-ins and check-outs
-        self.to_check_in = self.accepted_signup(slotted=True, volunteer=self.attendee)
+        # The refused check-ins and check-outs: a volunteer each, as an open check-in holds
+        # off any other of its volunteer.
+        self.arriving, self.leaving = self.new_volunteer(), self.new_volunteer()
+        self.to_check_in = self.accepted_signup(slotted=True, volunteer=self.arriving)
         self.to_check_in_start, self.to_check_in_code = self.last_start, self.last_code
-        self.checked_in = self.checked_in_signup(self.attendee)
+        self.checked_in = self.checked_in_signup(self.leaving)
         self.checked_in_start, self.checked_in_code = self.last_start, self.last_code
         self.checked_out = self.checked_out_signup()
         self.unevaluated = self.verified()
@@ -184,6 +186,7 @@ class World:
         self.clients[ANON] = Api(town.base_url, "")
         self.clients[ANON].client.headers.pop("Authorization")
         self.owners: dict[str, Api] = {}
+        self.caller = ADMIN  # the caller a call is being built for
 
     @staticmethod
     def ok(r: Any) -> dict[str, Any]:
@@ -296,9 +299,9 @@ class World:
             "description": "义诊",
         }
 
-    def new_backfill(self) -> str:
+    def new_backfill(self, submitter: Api | None = None) -> str:
         body = self.backfill_body(self.slot())
-        return str(self.ok(self.admin.post("/v1/backfills", body))["id"])
+        return str(self.ok((submitter or self.admin).post("/v1/backfills", body))["id"])
 
     def new_dispute(self) -> str:
         body = {"record_id": self.verified(), "reason": "少算了"}
@@ -410,7 +413,7 @@ def cancel(w: World, fresh: bool) -> Call:
 
 
 def check_in(w: World, fresh: bool) -> Call:
-    owner = w.new_volunteer() if fresh else w.attendee
+    owner = w.new_volunteer() if fresh else w.arriving
     if fresh:
         signup = w.accepted_signup(slotted=True, volunteer=owner)
         start, code = w.last_start, w.last_code
@@ -429,7 +432,7 @@ def check_in_without_code(w: World, fresh: bool) -> Call:
 
 
 def check_out(w: World, fresh: bool) -> Call:
-    owner = w.new_volunteer() if fresh else w.attendee
+    owner = w.new_volunteer() if fresh else w.leaving
     if fresh:
         signup = w.checked_in_signup(owner)
         start, code = w.last_start, w.last_code
@@ -492,6 +495,12 @@ def submit_backfill(w: World, fresh: bool) -> Call:
 
 def approve_backfill(w: World, fresh: bool) -> Call:
     return Call({"backfill_id": w.new_backfill() if fresh else w.backfill}, {})
+
+
+def approve_own_backfill(w: World, fresh: bool) -> Call:
+    """A back-fill submitted by the caller when they may submit one (maker-checker)."""
+    submitter = w.clients[w.caller] if w.caller in OVER else None
+    return Call({"backfill_id": w.new_backfill(submitter)}, {})
 
 
 def reject_backfill(w: World, fresh: bool) -> Call:
@@ -602,7 +611,11 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/organisations/{org_id}"): Rule(TOKENS, shared),
     ("POST", "/v1/backfills"): Rule(OVER, submit_backfill),
     ("GET", "/v1/backfills/{backfill_id}"): Rule(RECORD_READERS, shared),
-    ("POST", "/v1/backfills/{backfill_id}/approve"): Rule(OVER, approve_backfill),
+    ("POST", "/v1/backfills/{backfill_id}/approve"): Rule(
+        OVER,
+        approve_backfill,
+        cases=(("submitted by the caller", Rule(frozenset(), approve_own_backfill)),),
+    ),
     ("POST", "/v1/backfills/{backfill_id}/reject"): Rule(OVER, reject_backfill),
     ("POST", "/v1/disputes"): Rule(OVER | {SELF}, open_dispute),
     ("GET", "/v1/disputes/{dispute_id}"): Rule(RECORD_READERS, shared),
@@ -711,6 +724,7 @@ def test_every_operation_admits_exactly_the_callers_of_its_rule(world: World) ->
     for (method, template), main in MATRIX.items():
         for label, rule in (("", main), *main.cases):
             for caller in CALLERS:
+                world.caller = caller
                 call = rule.build(world, caller in rule.allowed)
                 path = template.format(**(world.ids | call.ids))
                 api = world.api(caller, call.owner)
