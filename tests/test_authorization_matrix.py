@@ -7,7 +7,10 @@ Rule(<who may>, <builder>)`, where the builder returns the request's path ids an
 (`shared` when the world's objects and no body will do). A builder is asked for a `fresh`
 object whenever the caller is allowed, so that an allowed call never finds the state an earlier
 call left; a refused caller is sent against the world's shared objects, which are kept in the
-state where the call would succeed, so that a widened permission shows as a 2xx.
+state where the call would succeed, so that a widened permission shows as a 2xx. A rule's
+`cases` are further calls of the same operation whose objects move the scope (an object
+below S, a member of the sibling subtree, no check-in code); `World.caller` names the caller
+a call is being built for, for the rules that depend on who acts (maker-checker).
 
 Out-of-scope calls are refused with 403 (the code hides no object's existence with a 404);
 calls without a valid token with 401."""
