@@ -96,6 +96,7 @@ class TokenStore:
         self._expiry_days = expiry_days
         self._cache: OrderedDict[str, _Answer] = OrderedDict()
         self._lock = threading.Lock()
+        self._checking = threading.Lock()
         self._revocations: tuple[int, str | None] | None = None
         self._revocations_read = -float("inf")  # monotonic
 
@@ -196,22 +197,30 @@ class TokenStore:
             return True, None
         return True, answer.actor
 
+    def _revocations_fresh(self) -> bool:
+        return time.monotonic() - self._revocations_read < REVOCATION_CHECK_SECONDS
+
     def _check_revocations(self) -> None:
-        if time.monotonic() - self._revocations_read < REVOCATION_CHECK_SECONDS:
+        if self._revocations_fresh():
             return
-        started = time.monotonic()
-        with self.db.read() as cur:
-            cur.execute(
-                "SELECT count(*), max(revoked_at) FROM tb_tokens WHERE revoked_at IS NOT NULL"
-            )
-            row = cur.fetchone()
-        seen = (int(row[0]), row[1])
-        with self._lock:
-            if seen != self._revocations:
-                self._cache.clear()
-                self._revocations = seen
-            # From when the read began: a revocation committed during it may be unseen.
-            self._revocations_read = max(self._revocations_read, started)
+        # One thread reads them; the requests that arrive meanwhile wait for its answer
+        # rather than each sending the same read.
+        with self._checking:
+            if self._revocations_fresh():
+                return
+            started = time.monotonic()
+            with self.db.read() as cur:
+                cur.execute(
+                    "SELECT count(*), max(revoked_at) FROM tb_tokens WHERE revoked_at IS NOT NULL"
+                )
+                row = cur.fetchone()
+            seen = (int(row[0]), row[1])
+            with self._lock:
+                if seen != self._revocations:
+                    self._cache.clear()
+                    self._revocations = seen
+                # From when the read began: a revocation committed during it may be unseen.
+                self._revocations_read = started
 
     def authenticate(self, token: str) -> Actor | None:
         """The token's actor, or None for a token that is unknown, revoked or expired."""
