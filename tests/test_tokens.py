@@ -11,8 +11,10 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+import sqlalchemy
 from typer.testing import CliRunner, Result
 
+import migrations
 from entrypoints.cli import app
 from ledger.context import Role
 from projections.pagination import Page
@@ -258,3 +260,29 @@ def test_every_worker_process_refuses_a_revoked_token_within_a_second(
         api.close()
     finally:
         server.stop()
+
+
+def test_tokens_made_before_expiries_get_their_roles_days_from_the_upgrade(
+    database_url: str,
+) -> None:
+    url = make_settings(database_url).store.sqlalchemy_url
+    migrations.upgrade(url, "0004")
+    engine = sqlalchemy.create_engine(url)
+    made = datetime(2025, 1, 1, tzinfo=UTC).isoformat()
+    with engine.begin() as conn:
+        for role in ("admin", "volunteer"):
+            conn.execute(
+                sqlalchemy.text(
+                    "INSERT INTO tb_tokens (id, token_hash, name, role, created_at) "
+                    "VALUES (:id, :hash, :name, :role, :made)"
+                ),
+                {"id": str(uuid.uuid4()), "hash": role, "name": role, "role": role, "made": made},
+            )
+    upgraded = datetime.now(UTC)
+    migrations.upgrade(url)
+    with engine.begin() as conn:
+        rows = conn.execute(sqlalchemy.text("SELECT role, expires_at FROM tb_tokens")).all()
+    engine.dispose()
+    life = {role: datetime.fromisoformat(expires) - upgraded for role, expires in rows}
+    assert timedelta(days=30) <= life["admin"] < timedelta(days=30, minutes=5)
+    assert timedelta(days=365) <= life["volunteer"] < timedelta(days=365, minutes=5)
