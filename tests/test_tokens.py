@@ -72,7 +72,7 @@ def test_a_token_expires_after_its_roles_days_or_those_asked_for(runtime: Runtim
     rt.tokens.create(Role.ADMIN, "ops")
     rt.tokens.create(Role.AUDITOR, "books")
     rt.tokens.create(Role.ADMIN, "short", expires_in_days=2)
-    rows, cursor = rt.tokens.page_as_operator(_page(10))
+    rows, cursor = rt.tokens.page_as_operator(Page(10, None))
     assert cursor is None
     life = {t.name: t.expires_at - t.created_at for t in rows if t.expires_at}
     assert life == {"ops": timedelta(days=30), "books": timedelta(days=180), "short": timedelta(2)}
@@ -84,14 +84,10 @@ def test_the_days_of_a_role_are_a_setting(database_url: str) -> None:
     try:
         venue = uuid.uuid4()
         rt.tokens.create(Role.DESK, "desk", venue)
-        (desk,), _ = rt.tokens.page_as_operator(_page(10))
+        (desk,), _ = rt.tokens.page_as_operator(Page(10, None))
         assert desk.expires_at is not None and desk.expires_at - desk.created_at == timedelta(7)
     finally:
         rt.close()
-
-
-def _page(limit: int, cursor: str | None = None) -> Page:
-    return Page(limit, cursor)
 
 
 def test_an_expired_token_is_refused_like_an_unknown_one(town: Town) -> None:
