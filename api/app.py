@@ -24,6 +24,7 @@ from api.routes import (
     recognition,
     reports,
     rewards,
+    tokens,
     volunteers,
 )
 from timebank.runtime import Runtime
@@ -42,6 +43,7 @@ MATCHED = (
     recognition,
     reports,
     audit,
+    tokens,
     metrics,
 )
 REQUEST_ID = "X-Request-ID"

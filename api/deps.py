@@ -101,21 +101,26 @@ class Commander:
         return body
 
 
+# Out of bounds: a 400 problem (invalid-idempotency-key, api/problems.py).
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=MAX_IDEMPOTENCY_KEY,
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="makes a retry safe: the same key and body return the first response "
+        "(1 to 200 visible ASCII characters, e.g. a UUID), for at least "
+        "TIMEBANK_IDEMPOTENCY_EXPIRY_HOURS (24 h); after that a retry is a new request",
+    ),
+]
+
+
 async def commander(
     request: Request,
     response: Response,
     ctx: ContextDep,
-    key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=MAX_IDEMPOTENCY_KEY,
-            pattern=IDEMPOTENCY_KEY_PATTERN,
-            description="makes a retry safe: the same key and body return the first response "
-            "(1 to 200 visible ASCII characters, e.g. a UUID)",
-        ),
-    ] = None,
+    key: IdempotencyKeyHeader = None,
 ) -> Commander:
     idempotency = None
     if key is not None:

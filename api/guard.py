@@ -109,7 +109,7 @@ class RequestGuard:
 def unauthenticated(token_given: bool) -> ProblemError:
     if token_given:
         return ProblemError(
-            401, "invalid-token", "the bearer token is unknown or revoked", UNAUTHORIZED
+            401, "invalid-token", "the bearer token is unknown, expired or revoked", UNAUTHORIZED
         )
     return ProblemError(401, "unauthenticated", "a bearer token is required", UNAUTHORIZED)
 

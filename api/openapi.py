@@ -40,6 +40,10 @@ TAGS: list[dict[str, Any]] = [
     {"name": "rankings", "description": "Rankings of teams and volunteers by service time."},
     {"name": "reports", "description": "Organisation reports, as JSON and as CSV."},
     {"name": "audit", "description": "Audit trails: every event, who did it, when and why."},
+    {
+        "name": "tokens",
+        "description": "API tokens: listed and revoked by admins; never shown after creation.",
+    },
     {"name": "operations", "description": "Liveness and readiness, without a token."},
 ]
 

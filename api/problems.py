@@ -131,6 +131,11 @@ def install(app: FastAPI) -> None:
             detail = "the request body is not valid JSON"
             path = request.url.path
             return problem(400, "malformed-json", detail, instance=path, errors=errors)
+        keys = [e for e in errors if e["location"] == ["header", "Idempotency-Key"]]
+        if keys:  # not a value of the request but its framing, like malformed JSON
+            detail = f"Idempotency-Key: {keys[0]['message']}"
+            path = request.url.path
+            return problem(400, "invalid-idempotency-key", detail, instance=path, errors=keys)
         first = errors[0] if errors else {"location": [], "message": "invalid request"}
         where = ".".join(p for p in first["location"] if p != "body") or "request"
         return problem(

@@ -1707,17 +1707,19 @@ def test_an_unexpected_error_is_a_500_problem_that_keeps_the_request_id(runtime:
 
 def test_tokens_are_verified_by_the_store_and_tracked_within_a_bound(runtime: Runtime) -> None:
     tokens = [runtime.tokens.create(Role.AUDITOR, f"auditor-{n}") for n in range(3)]
-    verifier = TokenVerifier(TokenStore(runtime.db), size=2)
+    store = TokenStore(runtime.db, cached=2)
+    verifier = TokenVerifier(store)
 
     def verify(token: str) -> Actor | None:
         return asyncio.run(verifier.verify(token))
 
     for n, token in enumerate(tokens):
         assert verify(token) == Actor(f"auditor-{n}", Role.AUDITOR)
+        assert store.remembered(token) == (True, Actor(f"auditor-{n}", Role.AUDITOR))
         assert verify(token) == Actor(f"auditor-{n}", Role.AUDITOR)  # now answered on the loop
-    assert len(verifier) == 2
+    assert len(store) == 2
     assert verify("tb_unknown") is None and verify(tokens[0] + "x") is None
-    assert len(verifier) == 2
+    assert len(store) == 2
 
 
 def test_the_token_store_keeps_a_bounded_number_of_answers(runtime: Runtime) -> None:

@@ -168,5 +168,6 @@ def test_idempotency_keys_are_short_visible_ascii(town: Town, key: str) -> None:
         json={"name": "新区", "kind": "district"},
         headers=[*town.admin.client.headers.raw, (b"Idempotency-Key", key.encode())],
     )
-    assert r.status_code == 422, r.text
+    assert r.status_code == 400, r.text
+    assert r.json()["type"] == "urn:timebank:problem:invalid-idempotency-key"
     assert r.json()["errors"][0]["location"] == ["header", "Idempotency-Key"]

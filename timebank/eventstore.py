@@ -1,17 +1,24 @@
 """Event-store recorders that also store idempotent responses in the same transaction as
 the events a command produced, so a retried request is answered from what was recorded, and
 that show the group writer, inside each batch's transaction and under the event table's
-lock, the events other writers committed since its last batch (`ForeignEvents`)."""
+lock, the events other writers committed since its last batch (`ForeignEvents`).
 
+A stored response is kept sealed (AES-GCM): it may carry a secret, such as the code of a
+reserved reward, which a replay must give back but the table must not show. Responses expire:
+the sweeper removes those older than the configured life in small batches."""
+
+import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.cipher import AESCipher
 from eventsourcing.persistence import InterfaceError, Notification, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
-from eventsourcing.utils import retry
+from eventsourcing.utils import Environment, retry
 from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier
@@ -20,28 +27,75 @@ from ledger.engine.group_commit import ForeignEvents
 from ledger.engine.recorder import PendingResponse, Response, StaleReads, StoredResponse
 
 TABLE = "idempotency_keys"
+CREATED_INDEX = f"{TABLE}_created"
+SEALED = "sealed"  # the one field of a sealed response: nonce, tag and ciphertext in base64
 
 
-def _response_rows(
-    responses: Sequence[Response], notification_ids: Sequence[int] | None
-) -> list[tuple[str, str, str, str, int | None]]:
-    """Each command's response, and the log position of its last event."""
-    return [
-        (
-            r.value.principal,
-            r.value.key,
-            r.value.fingerprint,
-            json.dumps(dict(r.value.body)),
-            notification_ids[r.last_event] if notification_ids else None,
+class ResponseSealer:
+    """Seals the responses stored for idempotency keys with AES-GCM under a 32-byte key, and
+    opens them again; a response stored before they were sealed is read as it is."""
+
+    def __init__(self, key: bytes) -> None:
+        self._cipher = AESCipher(Environment(env={"CIPHER_KEY": base64.b64encode(key).decode()}))
+
+    def seal(self, body: Mapping[str, Any]) -> str:
+        sealed = self._cipher.encrypt(json.dumps(dict(body)).encode())
+        return json.dumps({SEALED: base64.b64encode(sealed).decode()})
+
+    def open(self, body: dict[str, Any]) -> dict[str, Any]:
+        if body.keys() != {SEALED}:
+            return body
+        opened: dict[str, Any] = json.loads(self._cipher.decrypt(base64.b64decode(body[SEALED])))
+        return opened
+
+
+class Sealed:
+    """What both recorders share: the sealer the runtime gives them (timebank/runtime.py)."""
+
+    sealer: ResponseSealer | None = None
+
+    def _dump(self, body: Mapping[str, Any]) -> str:
+        if self.sealer is None:
+            raise RuntimeError("the recorder was given no ResponseSealer")
+        return self.sealer.seal(body)
+
+    def _stored(self, fingerprint: str, body: Any, position: int | None) -> StoredResponse:
+        body = json.loads(body) if isinstance(body, str) else dict(body)
+        if self.sealer is not None:
+            body = self.sealer.open(body)
+        elif body.keys() == {SEALED}:
+            raise RuntimeError("the recorder was given no ResponseSealer")
+        # Responses stored before the position had a column of its own carry it in the body.
+        return StoredResponse(
+            fingerprint, body, body.get("position") if position is None else position
         )
-        for r in responses
-    ]
 
+    def _response_rows(
+        self, responses: Sequence[Response], notification_ids: Sequence[int] | None
+    ) -> list[tuple[str, str, str, str, int | None]]:
+        """Each command's response, and the log position of its last event."""
+        return [
+            (
+                r.value.principal,
+                r.value.key,
+                r.value.fingerprint,
+                self._dump(r.value.body),
+                notification_ids[r.last_event] if notification_ids else None,
+            )
+            for r in responses
+        ]
 
-def _stored(fingerprint: str, body: Any, position: int | None) -> StoredResponse:
-    # Responses stored before the position had a column of its own carry it in the body.
-    body = json.loads(body) if isinstance(body, str) else dict(body)
-    return StoredResponse(fingerprint, body, body.get("position") if position is None else position)
+    def _response_columns(
+        self, responses: Sequence[Response]
+    ) -> tuple[list[str], list[str], list[str], list[str], list[int]]:
+        pending: list[PendingResponse] = [r.value for r in responses]
+        return (
+            [p.principal for p in pending],
+            [p.key for p in pending],
+            [p.fingerprint for p in pending],
+            [self._dump(p.body) for p in pending],
+            [r.last_event for r in responses],
+        )
 
 
 # One batch of the group writer in one statement, holding the event table's lock: the other
@@ -89,19 +143,6 @@ $BODY$
 """
 
 
-def _response_columns(
-    responses: Sequence[Response],
-) -> tuple[list[str], list[str], list[str], list[str], list[int]]:
-    pending: list[PendingResponse] = [r.value for r in responses]
-    return (
-        [p.principal for p in pending],
-        [p.key for p in pending],
-        [p.fingerprint for p in pending],
-        [json.dumps(dict(p.body)) for p in pending],
-        [r.last_event for r in responses],
-    )
-
-
 def _columns(
     stored_events: Sequence[StoredEvent],
 ) -> tuple[list[Any], list[int], list[str], list[bytes]]:
@@ -113,7 +154,7 @@ def _columns(
     )
 
 
-class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
+class SQLiteLedgerRecorder(Sealed, SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
@@ -121,7 +162,22 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             "principal TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, "
             "response TEXT NOT NULL, created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, "
             "position INTEGER, PRIMARY KEY (principal, key))",
+            f"CREATE INDEX IF NOT EXISTS {CREATED_INDEX} ON {TABLE} (created_at)",
         ]
+
+    def expire_responses(self, before: datetime, limit: int) -> int:
+        """Removes at most `limit` responses stored before `before`, in one short
+        transaction; returns how many."""
+        # created_at is SQLite's CURRENT_TIMESTAMP: UTC, "YYYY-MM-DD HH:MM:SS".
+        cutoff = before.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                f"DELETE FROM {TABLE} WHERE rowid IN "
+                f"(SELECT rowid FROM {TABLE} WHERE created_at < ? LIMIT ?)",
+                (cutoff, limit),
+            )
+            removed: int = c.sqlite_cursor.rowcount
+        return removed
 
     def _create_table(self, c: SQLiteCursor) -> None:
         super()._create_table(c)
@@ -148,7 +204,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             moved = self._not_as_read(c, check.reads, first)
             if stale or moved:
                 raise StaleReads(stale or [s for s in check.batch if moved & s.reads.keys()])
-        rows = _response_rows(kwargs.get("responses", ()), notification_ids)
+        rows = self._response_rows(kwargs.get("responses", ()), notification_ids)
         if rows:
             c.executemany(
                 f"INSERT INTO {TABLE} (principal, key, fingerprint, response, position) "
@@ -179,10 +235,10 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                 (principal, key),
             )
             row = c.fetchone()
-        return _stored(row[0], row[1], row[2]) if row else None
+        return self._stored(row[0], row[1], row[2]) if row else None
 
 
-class PostgresLedgerRecorder(PostgresApplicationRecorder):
+class PostgresLedgerRecorder(Sealed, PostgresApplicationRecorder):
     # The library tries a read ten times over two seconds and more, each try waiting for a
     # connection: a request reading from a database that is down is told so after one try
     # (503). Connections that a restart of the database broke are replaced when the store's
@@ -207,6 +263,15 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 self.responses_table
             )
         )
+        self.sql_create_statements.append(
+            SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (created_at)").format(
+                Identifier(CREATED_INDEX), self.responses_table
+            )
+        )
+        self._expire = SQL(
+            "DELETE FROM {0} WHERE ctid = ANY(ARRAY("
+            "SELECT ctid FROM {0} WHERE created_at < %s LIMIT %s))"
+        ).format(self.responses_table)
         append = Identifier(f"{self.events_table_name}_append")
         self.sql_create_statements.append(
             SQL(APPEND_FUNCTION).format(
@@ -295,7 +360,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             list(reads),
             list(reads.values()),
             *_columns(stored_events),
-            *_response_columns(responses),
+            *self._response_columns(responses),
         )
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self._append, params, prepare=True)
@@ -321,4 +386,12 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 (principal, key),
             )
             row = curs.fetchone()
-        return _stored(row["fingerprint"], row["response"], row["position"]) if row else None
+        return self._stored(row["fingerprint"], row["response"], row["position"]) if row else None
+
+    def expire_responses(self, before: datetime, limit: int) -> int:
+        """Removes at most `limit` responses stored before `before`, in one short
+        transaction; returns how many."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(self._expire, (before, limit))
+            removed: int = curs.rowcount
+        return removed

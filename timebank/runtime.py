@@ -6,12 +6,14 @@ positions (`follow_positions`)."""
 
 import fcntl
 import gc
+import hashlib
+import hmac
 import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import psycopg
@@ -36,6 +38,11 @@ from projections.reads import Views
 from projections.records.queries import RecordsQueries
 from projections.records.service_record import awards_due
 from projections.runner import ProjectionRunner
+from timebank.eventstore import (
+    PostgresLedgerRecorder,
+    ResponseSealer,
+    SQLiteLedgerRecorder,
+)
 from timebank.health import PostgresProbe, Probe, StoreHealth
 from timebank.metrics import Metrics
 from timebank.settings import Settings
@@ -49,6 +56,8 @@ POLL_SECONDS = 0.2
 POLL_SECONDS_OTHERS_WRITE = 0.05
 # Seconds between reads of the projections' positions in a process that does not run them.
 POSITIONS_SECONDS = 0.1
+# Idempotency responses removed in one transaction: a short lock, whatever the backlog.
+EXPIRED_RESPONSES_BATCH = 1000
 SCHEMA_LOCK = 0x7469_6D65_6261_6E6B  # "timebank": the advisory lock of schema changes
 
 
@@ -100,6 +109,14 @@ def open_database(settings: Settings) -> Database:
     return PostgresDatabase(
         store.libpq_conninfo, settings.pool_size, settings.store_timeout_seconds
     )
+
+
+def response_key(settings: Settings) -> bytes:
+    """The 32-byte AES key of the stored idempotency responses: from TIMEBANK_RESPONSE_KEY,
+    else from the ID pepper (another purpose, so another key than the pepper itself)."""
+    secret = settings.response_key or settings.id_pepper
+    purpose = b"timebank idempotency responses"
+    return hmac.new(secret.get_secret_value().encode(), purpose, hashlib.sha256).digest()
 
 
 @contextmanager
@@ -155,6 +172,7 @@ class Runtime:
             if migrate:
                 migrations.upgrade(settings.store.sqlalchemy_url)
             self.app = TimebankApplication(env=eventsourcing_env(settings))
+        self.recorder.sealer = ResponseSealer(response_key(settings))
         if isinstance(self._datastore, PostgresDatastore):  # the library does not pass it on
             self._datastore.pool.reconnect_timeout = RECONNECT_SECONDS
         self.db = open_database(settings)
@@ -173,7 +191,7 @@ class Runtime:
             on_command=self.metrics.command,
             on_batch=self.metrics.batch,
         )
-        self.tokens = TokenStore(self.db)
+        self.tokens = TokenStore(self.db, expiry_days=settings.token_expiry_days.of)
         self.queries = open_queries(settings, self.db, self.service, self.runner)
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
@@ -196,6 +214,12 @@ class Runtime:
             rebuilder.start()
         self._sweeper = threading.Thread(target=self._sweep, name="sweeper", daemon=True)
         self._sweeper.start()
+
+    @property
+    def recorder(self) -> SQLiteLedgerRecorder | PostgresLedgerRecorder:
+        recorder = self.app.recorder
+        assert isinstance(recorder, SQLiteLedgerRecorder | PostgresLedgerRecorder)
+        return recorder
 
     @property
     def _datastore(self) -> object:
@@ -264,16 +288,32 @@ class Runtime:
         due = unattended_check_ins(self.db, now)
         return sum(self._as_system(CloseUnattendedCheckIn(s), now, s) for s in due)
 
+    def expire_idempotency_responses(self, now: datetime | None = None) -> int:
+        """Removes the responses stored for idempotency keys longer ago than their life, a
+        batch a transaction so that no writer waits long; a retry with such a key is then a
+        new request."""
+        now = now or datetime.now(UTC)
+        before = now - timedelta(hours=self.settings.idempotency_expiry_hours)
+        removed = 0
+        while True:
+            batch = self.recorder.expire_responses(before, EXPIRED_RESPONSES_BATCH)
+            removed += batch
+            if batch < EXPIRED_RESPONSES_BATCH or self._stop.is_set():
+                return removed
+
     def sweep(self, now: datetime | None = None) -> None:
         """One run of the sweeper: expires overdue redemptions, confirms awards whose notice
         has ended and closes check-ins left open past their window; counted in the metrics
-        with what it did."""
+        with what it did. Then removes expired idempotency responses."""
         expired = confirmed = closed = 0
         failed = False
         try:
             expired = self.expire_overdue(now)
             confirmed = self.confirm_due_awards(now)
             closed = self.close_unattended_check_ins(now)
+            removed = self.expire_idempotency_responses(now)
+            if removed:
+                log.info("expired idempotency responses removed", count=removed)
         except Exception:
             failed = True
             log.exception("sweep failed")

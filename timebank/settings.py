@@ -4,12 +4,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from ledger.context import Role
 from ledger.rules import Rules
+from timebank.tokens import MAX_TOKEN_DAYS
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,21 @@ class Store:
     @property
     def libpq_conninfo(self) -> str:
         return self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class TokenExpiryDays(BaseModel):
+    """How long a new API token of each role lasts unless `--expires-in-days` says otherwise:
+    the more a role may do, the sooner its token has to be renewed."""
+
+    admin: int = Field(30, ge=1, le=MAX_TOKEN_DAYS)
+    coordinator: int = Field(180, ge=1, le=MAX_TOKEN_DAYS)
+    auditor: int = Field(180, ge=1, le=MAX_TOKEN_DAYS)
+    desk: int = Field(365, ge=1, le=MAX_TOKEN_DAYS)
+    volunteer: int = Field(365, ge=1, le=MAX_TOKEN_DAYS)
+
+    def of(self, role: Role) -> int:
+        days: int = getattr(self, role.value)
+        return days
 
 
 class Settings(BaseSettings):
@@ -94,6 +111,19 @@ class Settings(BaseSettings):
         None,
         description="directory the processes of `serve --workers N` share their metrics in, "
         "emptied at start; none: a fresh temporary one",
+    )
+    token_expiry_days: TokenExpiryDays = TokenExpiryDays()
+    idempotency_expiry_hours: float = Field(
+        24.0,
+        gt=0,
+        description="how long the response to an Idempotency-Key is kept for its retries; the "
+        "sweeper removes older ones, and a retry after that is a new request",
+    )
+    response_key: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="key (16 characters or more) that encrypts the responses stored for "
+        "Idempotency-Keys; none: one derived from id_pepper",
     )
     rules: Rules = Rules()
 

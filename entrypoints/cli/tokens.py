@@ -1,4 +1,5 @@
-"""`timebank token create`: API tokens, printed once and stored only as hashes."""
+"""`timebank token create|list|revoke`: API tokens, printed once and stored only as hashes;
+each expires, and a revoked one is refused by every process within a second."""
 
 from typing import Annotated
 from uuid import UUID
@@ -10,7 +11,9 @@ from ledger.context import Role
 from ledger.errors import Invalid
 from ledger.organisations import Organisation, OrgKind
 from ledger.volunteers import Volunteer
+from projections.pagination import Page
 from timebank.runtime import Runtime
+from timebank.tokens import MAX_TOKEN_DAYS, TokenInfo
 
 app = typer.Typer(help="API tokens.", no_args_is_help=True)
 
@@ -34,6 +37,14 @@ def token_create(
     org: Annotated[UUID | None, typer.Option(help="The organisation of a coordinator")] = None,
     venue: Annotated[UUID | None, typer.Option(help="The venue of a desk")] = None,
     volunteer: Annotated[UUID | None, typer.Option(help="The volunteer of a volunteer")] = None,
+    expires_in_days: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=MAX_TOKEN_DAYS,
+            help="Days until it expires (default: TIMEBANK_TOKEN_EXPIRY_DAYS__<ROLE>)",
+        ),
+    ] = None,
 ) -> None:
     """Create an API token; it is printed alone on the last line and never shown again."""
     try:
@@ -56,8 +67,39 @@ def token_create(
     with runtime() as rt:
         if scope_id is not None:
             check_scope(rt, chosen, scope_id)
-        token = rt.tokens.create(chosen, name, scope_id)
+        token = rt.tokens.create(chosen, name, scope_id, expires_in_days)
     scope = f" for {wanted} {scope_id}" if scope_id else ""
     message = f"Created {chosen.value} token {name.strip()!r}{scope}; it is shown only once:"
     typer.echo(message, err=True)  # so that TOKEN=$(timebank token create ...) gets the token
     typer.echo(token)
+
+
+def _when(moment: object) -> str:
+    return "-" if moment is None else str(moment)
+
+
+@app.command("list")
+def token_list() -> None:
+    """List the tokens (id, name, role, scope, created, expires, revoked); never a token or
+    its hash."""
+    with runtime() as rt:
+        tokens: list[TokenInfo] = []
+        cursor = None
+        while True:
+            page, cursor = rt.tokens.page_as_operator(Page(1000, cursor))
+            tokens.extend(page)
+            if cursor is None:
+                break
+    typer.echo("id\tname\trole\tscope\tcreated\texpires\trevoked")
+    for t in tokens:
+        row = (t.id, t.name, t.role.value, t.scope_id, t.created_at, t.expires_at, t.revoked_at)
+        typer.echo("\t".join(_when(v) for v in row))
+
+
+@app.command("revoke")
+def token_revoke(token_id: Annotated[UUID, typer.Argument(help="The token's id")]) -> None:
+    """Revoke a token: every process refuses it within a second (revoking again keeps the
+    first revocation)."""
+    with runtime() as rt:
+        revoked = rt.tokens.revoke_as_operator(token_id)
+    typer.echo(f"Revoked {revoked.role.value} token {revoked.name!r} at {revoked.revoked_at}")
