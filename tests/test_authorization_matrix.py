@@ -460,6 +460,15 @@ def redeem(w: World, fresh: bool) -> Call:
     return Call(body=w.redemption_body())
 
 
+def revoke_token(w: World, fresh: bool) -> Call:
+    """A token of its own each time: never one of the callers'."""
+    name = f"matrix-{uuid.uuid4().hex[:12]}"
+    w.town.rt.tokens.create(Role.AUDITOR, name)
+    with w.town.rt.db.read() as cur:
+        cur.execute("SELECT id FROM tb_tokens WHERE name = %s", (name,))
+        return Call({"token_id": str(cur.fetchone()[0])})
+
+
 def fulfil(w: World, fresh: bool) -> Call:
     redemption, code = w.new_redemption() if fresh else (w.redemption, w.code)
     return Call({"redemption_id": redemption}, {"code": code})
@@ -565,6 +574,8 @@ RECORD = "/v1/volunteers/{volunteer_id}/record"
 
 MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): Rule(PUBLIC, shared),
+    ("GET", "/v1/tokens"): Rule(frozenset({ADMIN}), shared),
+    ("POST", "/v1/tokens/{token_id}/revoke"): Rule(frozenset({ADMIN}), revoke_token),
     ("GET", "/readyz"): Rule(PUBLIC, shared),
     ("GET", "/v1/accounts/{volunteer_id}"): Rule(ACCOUNT_READERS, shared),
     ("GET", "/v1/accounts/{volunteer_id}/statement"): Rule(ACCOUNT_READERS, shared),
