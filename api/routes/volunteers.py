@@ -50,7 +50,8 @@ async def register_volunteer(body: VolunteerIn, run: CommanderDep) -> dict[str, 
 
 
 def _view(found: VolunteerView) -> VolunteerOut:
-    volunteer, pii, masked = found.volunteer, found.personal_data, found.masked
+    volunteer, pii = found.volunteer, found.personal_data
+    family: dict[str, str] | None = pii["family"]
     return VolunteerOut(
         id=volunteer.id,
         volunteer_number=volunteer.number,
@@ -58,14 +59,16 @@ def _view(found: VolunteerView) -> VolunteerOut:
         id_document=IdDocument(type=DocumentType(volunteer.id_type), number=str(pii["id_number"])),
         phone=str(pii["phone"]),
         birth_date=pii["birth_date"],
-        party_member=volunteer.party_member,
+        party_member=pii["party_member"],
         skills=volunteer.skills,
         home_org_id=volunteer.home_org_id,
-        family=[
+        family=None
+        if family is None
+        else [
             FamilyLinkOut(relative_id=UUID(rid), relation=Relation(rel))
-            for rid, rel in volunteer.family.items()
+            for rid, rel in family.items()
         ],
-        pii_masked=masked,
+        pii_masked=found.masked,
     )
 
 
@@ -76,8 +79,7 @@ def find_volunteer_by_number(
     number: Annotated[str, Query(max_length=32, pattern=PRINTABLE_PATTERN)],
 ) -> VolunteerOut:
     """The volunteer with this volunteer number (志愿者编号; only its digits count).
-    Personal data is masked except for admins and coordinators of the home organisation or
-    above.
+    Personal data as for `GET /v1/volunteers/{volunteer_id}`.
 
     Who: a desk, a coordinator, an auditor or an admin."""
     return _view(q.aggregates.volunteer_by_number(ctx, number))
@@ -85,9 +87,10 @@ def find_volunteer_by_number(
 
 @router.get("/{volunteer_id}", response_model=VolunteerOut, summary="Get a volunteer")
 def get_volunteer(volunteer_id: UUID, q: QueriesDep, ctx: ContextDep) -> VolunteerOut:
-    """A volunteer. Personal data (name, ID number, phone, birth date) is shown in full only
-    to admins and coordinators of the home organisation or above; to everyone else masked,
-    and the birth date null (`pii_masked` says which).
+    """A volunteer. Personal data is shown in full only to admins, coordinators of the home
+    organisation or above and the volunteer themself; to everyone else the name, ID number
+    and phone are masked (at most a quarter of their characters kept) and the birth date,
+    party membership and family links are null (`pii_masked` says so).
 
     Who: any role."""
     return _view(q.aggregates.volunteer(ctx, volunteer_id))

@@ -47,12 +47,23 @@ class VolunteerOut(Out):
     name: str
     id_document: IdDocument
     phone: str
-    birth_date: date | None
-    party_member: bool
+    birth_date: date | None = Field(
+        description="null unless the caller is an admin, a coordinator of the home "
+        "organisation or above, or the volunteer"
+    )
+    party_member: bool | None = Field(
+        description="sensitive personal information (PIPL): null unless the caller is an "
+        "admin, a coordinator of the home organisation or above, or the volunteer"
+    )
     skills: list[str]
     home_org_id: UUID
-    family: list[FamilyLinkOut]
-    pii_masked: bool = Field(description="true when personal data is shown masked for this caller")
+    family: list[FamilyLinkOut] | None = Field(
+        description="confirmed family links: null unless the caller is an admin, a "
+        "coordinator of the home organisation or above, or the volunteer"
+    )
+    pii_masked: bool = Field(
+        description="true when some personal data is masked or left out for this caller"
+    )
 
 
 class MembershipTransferIn(Body):
