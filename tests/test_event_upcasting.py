@@ -9,12 +9,13 @@ from uuid import UUID
 import psycopg
 
 from ledger.accounts import Account
+from ledger.awards import Award
 from ledger.identity import account_id
 from ledger.organisations import Organisation
 from ledger.rewards import Reward
 from ledger.signups import Signup
 from tests.conftest import make_settings
-from tests.http import Town, serve
+from tests.http import Api, Town, serve
 from timebank.runtime import Runtime
 
 
@@ -171,3 +172,37 @@ def test_responses_stored_with_their_position_in_the_body_still_replay(database_
         )
         assert again.status_code == 201 and again.json() == answer, again.text
     rt.close()
+
+
+def test_objections_recorded_before_objectors_were_named_still_count_once(
+    database_url: str,
+) -> None:
+    """Objections recorded before v2 name no objector: each counts as its token's, so that
+    token cannot object again during the notice."""
+    rt = Runtime(make_settings(database_url))
+    rt.start()
+    with serve(rt) as base_url:
+        town = Town(rt, base_url)
+        body = {"volunteer_id": town.volunteer(), "org_id": town.team, "title": "t", "reason": "r"}
+        award = town.admin.post("/v1/commendations", body).json()["id"]
+        r = town.admin.post("/v1/objections", {"award_id": award, "reason": "名不副实"})
+        assert r.status_code == 201, r.text
+    rt.close()
+
+    def as_v1(state: dict[str, Any]) -> None:
+        del state["objector"]
+
+    rt = Runtime(make_settings(database_url))
+    rt.start()
+    try:
+        assert downgrade_events(rt, "Award.Objected", as_v1) == 1
+        loaded = rt.service.load(Award, UUID(award), "award")
+        assert loaded.objections_filed == 1 and len(loaded.objectors) == 1
+        (objector,) = loaded.objectors
+        assert objector.startswith("token:admin-")
+        with serve(rt) as base_url:
+            town.admin = Api(base_url, town.admin.client.headers["Authorization"].split()[1])
+            r = town.admin.post("/v1/objections", {"award_id": award, "reason": "again"})
+            assert r.status_code == 409 and r.json()["code"] == "objection-already-filed"
+    finally:
+        rt.close()
