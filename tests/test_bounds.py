@@ -133,6 +133,10 @@ def text_edges(bound: bounds.Text, prefix: str = "") -> list[Edge[str]]:
         Edge(prefix + "a\x1bb", False, "an escape"),
         Edge(prefix + "a\x85b", False, "a C1 control character"),
         Edge(prefix + "a\ud800b", False, "half a surrogate pair"),
+        Edge(prefix + "a\u202eb", False, "a right-to-left override"),
+        Edge(prefix + "\u2067a", False, "a right-to-left isolate"),
+        Edge(prefix + "\u200b\u200d", bool(prefix.strip()), "zero-width only"),
+        Edge(prefix + "\u3164", bool(prefix.strip()), "a Hangul filler only"),
     ]
     if room >= 6:
         edges.append(Edge(prefix + "a\tb\r\nc", len(prefix) + 6 >= bound.low, "tab, line break"))
@@ -712,6 +716,11 @@ def leaf_edges(leaf: Leaf) -> list[Edge[Any]]:
         most = s["maxLength"]
         edges += [Edge("名" * most, True, "longest"), Edge("a" * (most + 1), False, "too long")]
         edges += [Edge("a\x00b", False, "a NUL")]
+        edges += [Edge("a\u202eb", False, "a right-to-left override")]
+        edges += [Edge("\u2066a\u2069", False, "an isolate")]
+        edges += [Edge("\u200b" * min(most, 3), False, "zero-width only")]
+        edges += [Edge("\u3164", False, "a Hangul filler only")]
+        edges += [Edge("a\u200b", True, "a zero-width space beside a letter")]
     return edges
 
 
