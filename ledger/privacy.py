@@ -37,6 +37,7 @@ FIELDS: dict[str, tuple[Shown, ...]] = {
     "birth_date": (_F, _F, _F, _A, _A, _A, _A),
     "party_member": (_F, _F, _F, _A, _A, _A, _A),
     "family": (_F, _F, _F, _A, _A, _A, _A),
+    "family_requests": (_F, _F, _F, _A, _A, _A, _A),
 }
 SHOWN_KEPT_DENOMINATOR = 4  # a masked value keeps at most 1/4 of its characters, rounded down
 
@@ -73,6 +74,7 @@ def personal_data(volunteer: Volunteer, viewer: Viewer) -> dict[str, Any]:
         "birth_date": _value("birth_date", viewer, volunteer.birth_date),
         "party_member": _value("party_member", viewer, volunteer.party_member),
         "family": _value("family", viewer, dict(volunteer.family)),
+        "family_requests": _value("family_requests", viewer, dict(volunteer.family_requests)),
     }
 
 

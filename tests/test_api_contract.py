@@ -969,6 +969,7 @@ def test_personal_data_is_masked_for_everyone_but_admin_and_home_coordinators(to
         **common,
         "party_member": True,
         "family": [],
+        "family_requests": [],
         "name": "张三",
         "id_document": {"type": "resident_id", "number": ZHANG_SAN_ID},
         "phone": "13812345678",
@@ -993,6 +994,7 @@ def test_personal_data_is_masked_for_everyone_but_admin_and_home_coordinators(to
         "birth_date": None,
         "party_member": None,
         "family": None,
+        "family_requests": None,
         "pii_masked": True,
     }
     viewers: list[tuple[str, Api, bool]] = [

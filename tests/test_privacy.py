@@ -87,7 +87,7 @@ def expected(viewer: Viewer, full: dict[str, Any]) -> dict[str, Any]:
         "type": full["id_document"]["type"],
         "number": value("id_document.number", full["id_document"]["number"]),
     }
-    for field in ("phone", "birth_date", "party_member", "family"):
+    for field in ("phone", "birth_date", "party_member", "family", "family_requests"):
         seen[field] = value(field, full[field])
     seen["pii_masked"] = any(shown(f, viewer) is not Shown.FULL for f in FIELDS)
     return seen
@@ -103,6 +103,11 @@ def test_every_role_sees_the_fields_the_table_gives_it(town: Town) -> None:
         f"/v1/volunteers/{zhang}/family-links", {"relative_id": relative, "relation": "child"}
     )
     assert r.status_code == 201, r.text
+    asked = town.volunteer(town.org("西湖队", "team", other_street))
+    r = town.client(Role.VOLUNTEER, zhang).post(
+        f"/v1/volunteers/{zhang}/family-links", {"relative_id": asked, "relation": "sibling"}
+    )
+    assert r.status_code == 201 and r.json()["status"] == "pending", r.text
     full = {
         "id": zhang,
         "volunteer_number": number,
@@ -114,6 +119,7 @@ def test_every_role_sees_the_fields_the_table_gives_it(town: Town) -> None:
         "skills": ["护理"],
         "home_org_id": town.team,
         "family": [{"relative_id": relative, "relation": "child"}],
+        "family_requests": [{"relative_id": asked, "relation": "sibling"}],
         "pii_masked": False,
     }
     callers: list[tuple[Viewer, str, Api, bool]] = [
@@ -137,7 +143,8 @@ def test_every_role_sees_the_fields_the_table_gives_it(town: Town) -> None:
             assert r.status_code == 200, (who, r.text)
             assert r.json() == want, who
             if want["pii_masked"]:
-                for secret in ("张三", ZHANG_SAN_ID, "13812345678", "1949-12-31", relative):
+                secrets = ("张三", ZHANG_SAN_ID, "13812345678", "1949-12-31", relative, asked)
+                for secret in secrets:
                     assert secret not in r.text, f"{who} sees {secret}"
     masked_number = expected(Viewer.DESK, full)["id_document"]["number"]
     assert masked_number == "11**************2X"
@@ -146,7 +153,7 @@ def test_every_role_sees_the_fields_the_table_gives_it(town: Town) -> None:
 def test_the_openapi_says_which_fields_may_be_null(town: Town) -> None:
     doc = town.admin.get("/openapi.json").json()
     schema = doc["components"]["schemas"]["VolunteerOut"]["properties"]
-    for field in ("birth_date", "party_member", "family"):
+    for field in ("birth_date", "party_member", "family", "family_requests"):
         types = {option.get("type") for option in schema[field]["anyOf"]}
         assert "null" in types, field
         assert re.search("admin", schema[field]["description"]), field

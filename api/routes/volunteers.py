@@ -5,10 +5,10 @@ from fastapi import APIRouter, Query
 
 from api.deps import ActorDep, CommanderDep, ContextDep, QueriesDep
 from api.openapi import location
-from api.schemas.common import CreatedOut
 from api.schemas.volunteers import (
     FamilyLinkIn,
     FamilyLinkOut,
+    FamilyLinkStateOut,
     IdDocument,
     MembershipOut,
     MembershipTransferIn,
@@ -16,7 +16,12 @@ from api.schemas.volunteers import (
     VolunteerIn,
     VolunteerOut,
 )
-from ledger.commands.members import LinkFamily, RegisterVolunteer, TransferMembership
+from ledger.commands.members import (
+    AnswerFamilyLink,
+    LinkFamily,
+    RegisterVolunteer,
+    TransferMembership,
+)
 from ledger.engine.reads import VolunteerView
 from ledger.identity import DocumentType
 from ledger.text import PRINTABLE_PATTERN
@@ -52,6 +57,7 @@ async def register_volunteer(body: VolunteerIn, run: CommanderDep) -> dict[str, 
 def _view(found: VolunteerView) -> VolunteerOut:
     volunteer, pii = found.volunteer, found.personal_data
     family: dict[str, str] | None = pii["family"]
+    requests: dict[str, str] | None = pii["family_requests"]
     return VolunteerOut(
         id=volunteer.id,
         volunteer_number=volunteer.number,
@@ -67,6 +73,12 @@ def _view(found: VolunteerView) -> VolunteerOut:
         else [
             FamilyLinkOut(relative_id=UUID(rid), relation=Relation(rel))
             for rid, rel in family.items()
+        ],
+        family_requests=None
+        if requests is None
+        else [
+            FamilyLinkOut(relative_id=UUID(rid), relation=Relation(rel))
+            for rid, rel in requests.items()
         ],
         pii_masked=found.masked,
     )
@@ -99,16 +111,22 @@ def get_volunteer(volunteer_id: UUID, q: QueriesDep, ctx: ContextDep) -> Volunte
 @router.post(
     "/{volunteer_id}/family-links",
     status_code=201,
-    response_model=CreatedOut,
-    summary="Link a family member",
-    responses=location("the volunteer, whose `family` now lists the link"),
+    response_model=FamilyLinkStateOut,
+    summary="Ask for a family link",
+    responses=location("the volunteer, whose `family` or `family_requests` lists the link"),
 )
 async def link_family(
     volunteer_id: UUID, body: FamilyLinkIn, run: CommanderDep
 ) -> dict[str, object]:
-    """Links the volunteer to a relative (`relation` is what the relative is to the
-    volunteer; the relative gets the inverse link), so that hours can be given between them.
-    `id` is the relative's. Linking again as the same relation changes nothing.
+    """Asks to link the volunteer to a relative (`relation` is what the relative is to the
+    volunteer), so that hours can be given between them. The link needs the relative's
+    consent: it is `confirmed` at once (both volunteers' `family` list it, the relative's
+    with the inverse relation) when the caller may answer for the relative (an admin, a
+    coordinator of the relative's home organisation or above) or the relative asked for the
+    same link; otherwise it is `pending` in the volunteer's `family_requests`, and nothing is
+    recorded on the relative until they confirm it (`.../family-links/{requester_id}/confirm`).
+    Asking again as the same relation changes nothing; as another, it replaces the request.
+    `id` is the relative's.
 
     Who: the volunteer themself; a coordinator of the volunteer's home organisation or
     above; an admin."""
@@ -116,6 +134,38 @@ async def link_family(
         LinkFamily(volunteer_id, body.relative_id, body.relation),
         lambda _: f"/v1/volunteers/{volunteer_id}",
     )
+
+
+ANSWER = """The answer of the volunteer in the path to the family link `requester_id` asked
+for; `id` is the requester's and `relation` what the requester is to this volunteer. A 409
+`no-family-request` when there is no such request (or it was answered).
+
+Who: the volunteer themself; a coordinator of the volunteer's home organisation or above;
+an admin."""
+
+
+@router.post(
+    "/{volunteer_id}/family-links/{requester_id}/confirm",
+    response_model=FamilyLinkStateOut,
+    summary="Confirm a family link asked for",
+    description="Confirms: both volunteers' `family` list the link. " + ANSWER,
+)
+async def confirm_family_link(
+    volunteer_id: UUID, requester_id: UUID, run: CommanderDep, _: ActorDep
+) -> dict[str, object]:
+    return await run.run(AnswerFamilyLink(volunteer_id, requester_id, confirm=True))
+
+
+@router.post(
+    "/{volunteer_id}/family-links/{requester_id}/decline",
+    response_model=FamilyLinkStateOut,
+    summary="Decline a family link asked for",
+    description="Declines: the request is dropped, and nothing is linked. " + ANSWER,
+)
+async def decline_family_link(
+    volunteer_id: UUID, requester_id: UUID, run: CommanderDep, _: ActorDep
+) -> dict[str, object]:
+    return await run.run(AnswerFamilyLink(volunteer_id, requester_id, confirm=False))
 
 
 @router.post(
