@@ -14,6 +14,7 @@ from ledger.identity import account_id
 from ledger.organisations import Organisation
 from ledger.rewards import Reward
 from ledger.signups import Signup
+from ledger.volunteers import Volunteer
 from tests.conftest import make_settings
 from tests.http import Api, Town, serve
 from timebank.runtime import Runtime
@@ -204,5 +205,54 @@ def test_objections_recorded_before_objectors_were_named_still_count_once(
             town.admin = Api(base_url, town.admin.client.headers["Authorization"].split()[1])
             r = town.admin.post("/v1/objections", {"award_id": award, "reason": "again"})
             assert r.status_code == 409 and r.json()["code"] == "objection-already-filed"
+    finally:
+        rt.close()
+
+
+def test_family_links_recorded_before_consent_and_volunteer_snapshots_still_load(
+    database_url: str,
+) -> None:
+    """Links recorded before consent existed are confirmed links; a volunteer's snapshot
+    taken before family requests existed (v1) loads with none pending."""
+    rt = Runtime(make_settings(database_url))
+    rt.start()
+    with serve(rt) as base_url:
+        town = Town(rt, base_url)
+        a, b = town.volunteer(), town.volunteer()
+        r = town.admin.post(
+            f"/v1/volunteers/{a}/family-links", {"relative_id": b, "relation": "child"}
+        )
+        assert r.status_code == 201 and r.json()["status"] == "confirmed", r.text
+    rt.app.take_snapshot(UUID(a))
+    rt.close()
+
+    rt = Runtime(make_settings(database_url))
+    try:
+        table = rt.app.snapshots.recorder.events_table_name  # type: ignore[union-attr]
+        placeholder = "?" if rt.db.is_sqlite else "%s"
+        if rt.db.is_sqlite:
+            conn: Any = sqlite3.connect(rt.settings.store.sqlite_path)
+        else:
+            conn = psycopg.connect(rt.settings.database_url)
+        with conn:
+            rows = conn.execute(
+                f"SELECT originator_version, state FROM {table} WHERE originator_id = "
+                f"{placeholder}",
+                (UUID(a).hex if rt.db.is_sqlite else UUID(a),),
+            ).fetchall()
+            assert rows, "no snapshot taken"
+            for version, state in rows:
+                snapshot = json.loads(bytes(state))
+                snapshot["state"].pop("family_requests")
+                snapshot["state"].pop("class_version", None)
+                snapshot.pop("class_version", None)
+                conn.execute(
+                    f"UPDATE {table} SET state = {placeholder} WHERE originator_version = "
+                    f"{placeholder}",
+                    (json.dumps(snapshot).encode(), version),
+                )
+        conn.close()
+        volunteer = rt.service.load(Volunteer, UUID(a), "volunteer")
+        assert volunteer.family == {b: "child"} and volunteer.family_requests == {}
     finally:
         rt.close()
