@@ -27,13 +27,16 @@ class Shown(StrEnum):
 _F, _M, _A = Shown.FULL, Shown.MASKED, Shown.ABSENT
 VIEWERS = tuple(Viewer)
 # The fields of a volunteer, by viewer in the order of VIEWERS. The README's "Personal data by
-# role" table is this one (tests/test_privacy.py compares them). Party membership is
-# sensitive personal information under PIPL; a family link tells who is related to whom.
+# role" table is this one (tests/test_privacy.py compares them). As the SPEC has it, name,
+# ID number and phone are in full only for admins and the home organisation's coordinators
+# (the volunteer too sees them masked: a shared phone or a leaked volunteer token does not
+# give them away); party membership (sensitive personal information under PIPL), birth
+# date and family links also for the volunteer.
 FIELDS: dict[str, tuple[Shown, ...]] = {
     "id, volunteer_number, skills, home_org_id": (_F, _F, _F, _F, _F, _F, _F),
-    "name": (_F, _F, _F, _M, _M, _M, _M),
-    "id_document.number": (_F, _F, _F, _M, _M, _M, _M),
-    "phone": (_F, _F, _F, _M, _M, _M, _M),
+    "name": (_F, _F, _M, _M, _M, _M, _M),
+    "id_document.number": (_F, _F, _M, _M, _M, _M, _M),
+    "phone": (_F, _F, _M, _M, _M, _M, _M),
     "birth_date": (_F, _F, _F, _A, _A, _A, _A),
     "party_member": (_F, _F, _F, _A, _A, _A, _A),
     "family": (_F, _F, _F, _A, _A, _A, _A),
