@@ -59,6 +59,7 @@ from ledger.commands.exchange import (
     Transfer,
 )
 from ledger.commands.members import (
+    AnswerFamilyLink,
     LinkFamily,
     RegisterOrganisation,
     RegisterVolunteer,
@@ -233,6 +234,9 @@ class Edges:
         volunteer = self.volunteer(team)
         relative = self.volunteer(team)
         self.run(LinkFamily(volunteer, relative, Relation.SPOUSE))
+        asker = self.volunteer(team)  # asks as themself: the link waits for the relative
+        self.run(LinkFamily(asker, relative, Relation.SIBLING), Actor("a", Role.VOLUNTEER, asker))
+        self.run(AnswerFamilyLink(relative, asker, True), Actor("r", Role.VOLUNTEER, relative))
         self.run(SignUp(self.activity(team), relative))
         activity = self.activity(team, edges=False)
         sid = self.serve(activity, volunteer)
