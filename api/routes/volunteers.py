@@ -99,10 +99,12 @@ def find_volunteer_by_number(
 
 @router.get("/{volunteer_id}", response_model=VolunteerOut, summary="Get a volunteer")
 def get_volunteer(volunteer_id: UUID, q: QueriesDep, ctx: ContextDep) -> VolunteerOut:
-    """A volunteer. Personal data is shown in full only to admins, coordinators of the home
-    organisation or above and the volunteer themself; to everyone else the name, ID number
-    and phone are masked (at most a quarter of their characters kept) and the birth date,
-    party membership and family links are null (`pii_masked` says so).
+    """A volunteer, as the README's "Personal data by role" table shows it to the caller.
+    The name, ID number and phone are in full only for admins and coordinators of the home
+    organisation or above, masked for everyone else, the volunteer included (at most a
+    quarter of their characters kept); the birth date, party membership, family links and
+    requests are for those and the volunteer themself, null for everyone else
+    (`pii_masked` is true when anything is masked or null).
 
     Who: any role."""
     return _view(q.aggregates.volunteer(ctx, volunteer_id))
