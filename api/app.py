@@ -52,7 +52,7 @@ MAX_REQUEST_ID = 100
 
 
 class RequestContext:
-    """Gives each HTTP request an id (its X-Request-ID if it sent a usable one), binds it to
+    """Gives each HTTP request an id (its X-Request-ID if that is a UUID), binds it to
     every log line of the request, returns it as X-Request-ID, turns an unexpected error into
     a 500 problem, and logs one line per request; `observe` is told each request's scope,
     status and seconds (the metrics). A plain ASGI middleware: Starlette's BaseHTTPMiddleware
@@ -104,12 +104,18 @@ class RequestContext:
 
 
 def _request_id(scope: Scope) -> str:
+    """The client's X-Request-ID when it is a UUID (written in its canonical form), else a new
+    one: the id goes into every event of the request, which can never be changed, so it must
+    not carry whatever a client chose to put there (an ID number, a name)."""
     headers: list[tuple[bytes, bytes]] = scope["headers"]
     for name, value in headers:
         if name == REQUEST_ID_HEADER:
             incoming = value.decode("latin-1")
-            if 0 < len(incoming) <= MAX_REQUEST_ID:
-                return incoming
+            if len(incoming) <= MAX_REQUEST_ID:
+                try:
+                    return str(uuid.UUID(incoming))
+                except ValueError:
+                    pass
             break
     return str(uuid.uuid4())
 

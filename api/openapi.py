@@ -48,9 +48,9 @@ TAGS: list[dict[str, Any]] = [
 ]
 
 REQUEST_ID = {
-    "description": "the request's id: the `X-Request-ID` it came with (1 to 100 characters), "
+    "description": "the request's id: the `X-Request-ID` it came with if that is a UUID, "
     "else a new UUID; every log line and every event of the request carries it",
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "format": "uuid"},
 }
 RETRY_AFTER = {
     "description": "seconds to wait before trying again",

@@ -81,13 +81,16 @@ class ProblemError(Exception):
 
 
 def _message(error: Any) -> str:
-    """A validation error in words: pydantic's, but for the pattern that keeps control
-    characters out, which would otherwise be quoted back as a regular expression."""
+    """A validation error in words: pydantic's, but for the pattern of printable text
+    (ledger/text.py), which would otherwise be quoted back as a regular expression."""
     if (
         error.get("type") == "string_pattern_mismatch"
         and error.get("ctx", {}).get("pattern") == PRINTABLE_PATTERN
     ):
-        return "must not contain control characters (tab and line breaks may)"
+        return (
+            "must not contain control characters, bidirectional ones included (tab and line "
+            "breaks may), and must be blank or show a visible character"
+        )
     return str(error.get("msg", ""))
 
 

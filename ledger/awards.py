@@ -3,11 +3,12 @@ then confirmed, or withdrawn after an objection is upheld."""
 
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from ledger import bounds
 from ledger.base import LedgerAggregate
-from ledger.context import Context
+from ledger.context import Actor, Context, Role
 from ledger.errors import Conflict, Invalid
 from ledger.identity import derived_id
 from ledger.rules import Rules
@@ -34,6 +35,14 @@ class Review(StrEnum):
     WITHDRAW = "withdraw"  # an objection is upheld
 
 
+def objector_of(actor: Actor) -> str:
+    """The person behind an objection: a volunteer by their volunteer id (whichever of their
+    tokens they use), anyone else by their token's name."""
+    if actor.role is Role.VOLUNTEER and actor.scope_id is not None:
+        return f"volunteer:{actor.scope_id}"
+    return f"token:{actor.name}"
+
+
 def star_award_id(volunteer_id: UUID, level: int) -> UUID:
     return derived_id(volunteer_id, f"star:{level}")
 
@@ -49,13 +58,20 @@ class Award(LedgerAggregate):
         notice_ends_at: datetime
 
     class Objected(LedgerAggregate.Event):
+        class_version = 2  # v2: objector
         objection_id: UUID
         reason: str
+        objector: str  # who objected (objector_of): one objection each per notice
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["objector"] = "token:" + state["actor"]
 
         def apply(self, award: "Award") -> None:
             award.status = AwardStatus.OBJECTED
             award.open_objections.append(str(self.objection_id))
             award.objections_filed += 1
+            award.objectors.append(self.objector)
 
     class Reviewed(LedgerAggregate.Event):
         decision: str
@@ -88,6 +104,7 @@ class Award(LedgerAggregate):
             award.status = AwardStatus.IN_NOTICE
             award.notice_ends_at = self.notice_ends_at
             award.open_objections = []
+            award.objectors = []  # a new notice: anyone may object to it again
 
     def __init__(
         self,
@@ -109,6 +126,7 @@ class Award(LedgerAggregate):
         self.status = AwardStatus.IN_NOTICE
         self.open_objections: list[str] = []
         self.objections_filed = 0
+        self.objectors: list[str] = []  # a list: snapshots are JSON
 
     @classmethod
     def announce(
@@ -149,7 +167,15 @@ class Award(LedgerAggregate):
             ctx.now
         ):
             raise Conflict("notice-closed", "objections can only be filed during the public notice")
-        self.emit(ctx, self.Objected, objection_id=objection_id, reason=reason.strip())
+        objector = objector_of(ctx.actor)
+        if objector in self.objectors:
+            raise Conflict(
+                "objection-already-filed",
+                "you have already objected to this award during its public notice",
+            )
+        self.emit(
+            ctx, self.Objected, objection_id=objection_id, reason=reason.strip(), objector=objector
+        )
 
     def review(self, ctx: Context, decision: Review, reason: str) -> None:
         if self.status != AwardStatus.OBJECTED:

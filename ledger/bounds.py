@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ledger.errors import Invalid
-from ledger.text import has_control_characters, has_lone_surrogates
+from ledger.text import has_control_characters, has_lone_surrogates, is_printable
 
 BIGINT = 2**63  # what a BIGINT column (and a SQLite INTEGER) holds: -BIGINT up to BIGINT - 1
 
@@ -36,8 +36,9 @@ class Whole:
 @dataclass(frozen=True)
 class Text:
     """Text of `low` to `high` characters (blank counts as empty when `low` > 0), without
-    control characters other than tab and line breaks; refused as `invalid-<name>`, in
-    words that call it `label`."""
+    control characters other than tab and line breaks, and blank or with a visible
+    character (ledger/text.py); refused as `invalid-<name>`, in words that call it
+    `label`."""
 
     name: str
     low: int
@@ -58,7 +59,12 @@ class Text:
         if has_control_characters(value) or has_lone_surrogates(value):
             raise Invalid(
                 f"invalid-{self.name}",
-                f"{self.what} must not contain control characters (tab and line breaks may)",
+                f"{self.what} must not contain control characters, bidirectional ones "
+                "included (tab and line breaks may)",
+            )
+        if not is_printable(value):
+            raise Invalid(
+                f"invalid-{self.name}", f"{self.what} must show at least one visible character"
             )
         if len(value.strip()) < self.low:
             raise Invalid(f"invalid-{self.name}", f"{self.what} is required")

@@ -1,4 +1,4 @@
-"""Identity documents, volunteer numbers and the masking of personal data."""
+"""Identity documents and volunteer numbers (the masking of personal data: privacy.py)."""
 
 import hashlib
 import hmac
@@ -65,22 +65,6 @@ def number_claim_id(number: str) -> UUID:
 @lru_cache(maxsize=DERIVED_IDS_CACHED)
 def derived_id(owner: UUID, what: str) -> UUID:
     return uuid5(NAMESPACE, f"{what}:{owner}")
-
-
-def mask_name(name: str) -> str:
-    return name[:1] + "*" * max(len(name) - 1, 1) if name else name
-
-
-def mask_document(number: str) -> str:
-    if len(number) <= 8:
-        return number[:1] + "*" * max(len(number) - 2, 1) + number[-1:]
-    return number[:4] + "*" * (len(number) - 8) + number[-4:]
-
-
-def mask_phone(phone: str) -> str:
-    if len(phone) <= 7:
-        return "*" * len(phone)
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
 # The ids of the aggregates a volunteer owns, derived from theirs.

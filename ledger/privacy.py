@@ -1,20 +1,86 @@
-"""A volunteer's personal data, in full or masked (who sees which: commands/permissions.py)."""
+"""A volunteer's fields as each viewer may see them: the one table of who sees what, and the
+masking it refers to. Which viewer a caller is (admin, a coordinator of the home
+organisation, the volunteer themself, ...) is decided in commands/permissions.py."""
 
-from ledger.identity import mask_document, mask_name, mask_phone
+from enum import StrEnum
+from typing import Any
+
 from ledger.volunteers import Volunteer
 
 
-def personal_data(volunteer: Volunteer, masked: bool) -> dict[str, str | None]:
-    if not masked:
-        return {
-            "name": volunteer.name,
-            "id_number": volunteer.id_number,
-            "phone": volunteer.phone,
-            "birth_date": volunteer.birth_date,
-        }
+class Viewer(StrEnum):
+    ADMIN = "admin"
+    HOME_COORDINATOR = "home coordinator"  # of the home organisation or an ancestor of it
+    SELF = "the volunteer"
+    OTHER_COORDINATOR = "other coordinator"
+    DESK = "desk"
+    AUDITOR = "auditor"
+    OTHER_VOLUNTEER = "other volunteer"  # and any other caller
+
+
+class Shown(StrEnum):
+    FULL = "full"
+    MASKED = "masked"  # at most a quarter of the characters (mask)
+    ABSENT = "-"  # null in the response
+
+
+_F, _M, _A = Shown.FULL, Shown.MASKED, Shown.ABSENT
+VIEWERS = tuple(Viewer)
+# The fields of a volunteer, by viewer in the order of VIEWERS. The README's "Personal data by
+# role" table is this one (tests/test_privacy.py compares them). As the SPEC has it, name,
+# ID number and phone are in full only for admins and the home organisation's coordinators
+# (the volunteer too sees them masked: a shared phone or a leaked volunteer token does not
+# give them away); party membership (sensitive personal information under PIPL), birth
+# date and family links also for the volunteer.
+FIELDS: dict[str, tuple[Shown, ...]] = {
+    "id, volunteer_number, skills, home_org_id": (_F, _F, _F, _F, _F, _F, _F),
+    "name": (_F, _F, _M, _M, _M, _M, _M),
+    "id_document.number": (_F, _F, _M, _M, _M, _M, _M),
+    "phone": (_F, _F, _M, _M, _M, _M, _M),
+    "birth_date": (_F, _F, _F, _A, _A, _A, _A),
+    "party_member": (_F, _F, _F, _A, _A, _A, _A),
+    "family": (_F, _F, _F, _A, _A, _A, _A),
+    "family_requests": (_F, _F, _F, _A, _A, _A, _A),
+}
+SHOWN_KEPT_DENOMINATOR = 4  # a masked value keeps at most 1/4 of its characters, rounded down
+
+
+def shown(field: str, viewer: Viewer) -> Shown:
+    return FIELDS[field][VIEWERS.index(viewer)]
+
+
+def mask(text: str) -> str:
+    """Keeps at most a quarter of the characters (rounded down), split between the first and
+    the last, and stars the rest: enough to tell two records apart, never to rebuild one
+    (an 18-digit resident ID keeps 4, a 9-character passport 2, a 2-character name none)."""
+    kept = len(text) // SHOWN_KEPT_DENOMINATOR
+    head = (kept + 1) // 2
+    tail = kept - head
+    return text[:head] + "*" * (len(text) - kept) + (text[len(text) - tail :] if tail else "")
+
+
+def _value(field: str, viewer: Viewer, value: Any) -> Any:
+    how = shown(field, viewer)
+    if how is Shown.ABSENT:
+        return None
+    if how is Shown.MASKED:
+        return mask(value)
+    return value
+
+
+def personal_data(volunteer: Volunteer, viewer: Viewer) -> dict[str, Any]:
+    """The personal fields as `viewer` sees them: the value, masked, or None."""
     return {
-        "name": mask_name(volunteer.name),
-        "id_number": mask_document(volunteer.id_number),
-        "phone": mask_phone(volunteer.phone),
-        "birth_date": None,
+        "name": _value("name", viewer, volunteer.name),
+        "id_number": _value("id_document.number", viewer, volunteer.id_number),
+        "phone": _value("phone", viewer, volunteer.phone),
+        "birth_date": _value("birth_date", viewer, volunteer.birth_date),
+        "party_member": _value("party_member", viewer, volunteer.party_member),
+        "family": _value("family", viewer, dict(volunteer.family)),
+        "family_requests": _value("family_requests", viewer, dict(volunteer.family_requests)),
     }
+
+
+def masked_for(viewer: Viewer) -> bool:
+    """True when `viewer` sees any field masked or not at all."""
+    return any(shown(field, viewer) is not Shown.FULL for field in FIELDS)

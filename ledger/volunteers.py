@@ -31,6 +31,12 @@ INVERSE_RELATION = {
 
 
 class Volunteer(LedgerAggregate):
+    class_version = 2  # v2: family_requests
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["family_requests"] = {}
+
     class Registered(LedgerAggregate.Created):
         number: str
         name: str
@@ -43,11 +49,30 @@ class Volunteer(LedgerAggregate):
         home_org_id: UUID
 
     class FamilyLinked(LedgerAggregate.Event):
+        """A confirmed link (every link recorded before requests existed was one)."""
+
         relative_id: UUID
         relation: str
 
         def apply(self, volunteer: "Volunteer") -> None:
             volunteer.family[str(self.relative_id)] = self.relation
+            volunteer.family_requests.pop(str(self.relative_id), None)
+
+    class FamilyLinkRequested(LedgerAggregate.Event):
+        """Asks the relative to confirm a link; recorded on the requester only, so nothing
+        lands on the relative's record without their consent."""
+
+        relative_id: UUID
+        relation: str
+
+        def apply(self, volunteer: "Volunteer") -> None:
+            volunteer.family_requests[str(self.relative_id)] = self.relation
+
+    class FamilyLinkDeclined(LedgerAggregate.Event):
+        relative_id: UUID
+
+        def apply(self, volunteer: "Volunteer") -> None:
+            volunteer.family_requests.pop(str(self.relative_id), None)
 
     class MembershipTransferred(LedgerAggregate.Event):
         from_org_id: UUID
@@ -80,7 +105,8 @@ class Volunteer(LedgerAggregate):
         self.skills = list(skills)
         self.home_org_id = home_org_id
         self.past_org_ids: list[str] = []
-        self.family: dict[str, str] = {}
+        self.family: dict[str, str] = {}  # confirmed links: relative id -> relation
+        self.family_requests: dict[str, str] = {}  # asked, not yet answered: the same
 
     @classmethod
     def register(cls, ctx: Context, volunteer_id: UUID, **fields: Any) -> "Volunteer":
@@ -102,16 +128,48 @@ class Volunteer(LedgerAggregate):
         relation = self.family.get(str(other_id))
         return Relation(relation) if relation else None
 
-    def link(self, ctx: Context, relative: "Volunteer", relation: Relation) -> None:
+    def request_link(
+        self, ctx: Context, relative: "Volunteer", relation: Relation, consented: bool
+    ) -> bool:
+        """Links to `relative` (`relation`: what the relative is to this volunteer) at once
+        when the relative's side has `consented` (the caller may answer for them), else asks
+        them; True when linked. Asking again as the same relation changes nothing; asking as
+        another relation replaces the request."""
         if relative.id == self.id:
             raise Invalid("invalid-family-link", "a volunteer cannot be linked to themself")
         existing = self.relation_to(relative.id)
         if existing is not None:
             if existing == relation:
-                return
+                return True
             raise Conflict(
                 "family-link-exists", f"already linked to that volunteer as {existing.value}"
             )
+        # The relative asked for the same link the other way round: both sides have consented.
+        crossed = relative.family_requests.get(str(self.id)) == INVERSE_RELATION[relation].value
+        if consented or crossed:
+            self._link(ctx, relative, relation)
+            return True
+        if self.family_requests.get(str(relative.id)) != relation.value:
+            self.emit(
+                ctx, self.FamilyLinkRequested, relative_id=relative.id, relation=relation.value
+            )
+        return False
+
+    def answer_link(self, ctx: Context, relative: "Volunteer", confirmed: bool) -> Relation:
+        """The relative's answer to this volunteer's request: linked, or the request
+        dropped. Answers the relation asked for."""
+        asked = self.family_requests.get(str(relative.id))
+        if asked is None:
+            raise Conflict(
+                "no-family-request", "that volunteer has not asked to be linked to this one"
+            )
+        if confirmed:
+            self._link(ctx, relative, Relation(asked))
+        else:
+            self.emit(ctx, self.FamilyLinkDeclined, relative_id=relative.id)
+        return Relation(asked)
+
+    def _link(self, ctx: Context, relative: "Volunteer", relation: Relation) -> None:
         self.emit(ctx, self.FamilyLinked, relative_id=relative.id, relation=relation.value)
         relative.emit(
             ctx,

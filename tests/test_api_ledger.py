@@ -1,5 +1,6 @@
 """The whole path over HTTP, on SQLite and PostgreSQL: registration to a reward handed over."""
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -316,16 +317,55 @@ def test_membership_transfer_keeps_history_and_moves_scope(town: Town) -> None:
     assert r.status_code == 422
 
 
+AUDIT_REQUEST_ID = "0b1e5c64-7d1f-4c39-9a57-3a3d2f6f1e01"
+
+
+def logged_events(town: Town) -> list[LedgerAggregate.Event]:
+    app = town.rt.app
+    events: list[LedgerAggregate.Event] = []
+    for notification in app.recorder.select_notifications(1, 10_000):
+        event = app.mapper.to_domain_event(notification)
+        assert isinstance(event, LedgerAggregate.Event), event
+        events.append(event)
+    return events
+
+
+def test_a_request_id_that_is_not_a_uuid_never_reaches_an_event(town: Town) -> None:
+    volunteer = town.volunteer()
+    chosen = [
+        "11010519491231002X",  # an ID number
+        "zhang san 13812345678",
+        "0b1e5c64-7d1f-4c39-9a57-3a3d2f6f1e0",  # one digit short
+        "",
+    ]
+    returned = set()
+    for n, value in enumerate(chosen):
+        r = town.admin.client.post(
+            f"/v1/volunteers/{volunteer}/transfer-membership",
+            json={"to_org_id": town.org(f"队{n}", "team", town.street), "reason": "搬家"},
+            headers={"X-Request-ID": value},
+        )
+        assert r.status_code == 200, r.text
+        made = r.headers["x-request-id"]
+        assert made != value and str(uuid.UUID(made)) == made
+        returned.add(made)
+    assert len(returned) == len(chosen)
+    ids = {e.request_id for e in logged_events(town)}
+    assert returned <= ids
+    for value in chosen[:3]:
+        assert value not in ids
+
+
 def test_every_event_records_who_in_which_role_when_and_the_request_id(town: Town) -> None:
     volunteer = town.volunteer()
     coordinator = town.client(Role.COORDINATOR, town.team)
     r = coordinator.client.post(
         f"/v1/volunteers/{volunteer}/transfer-membership",
         json={"to_org_id": town.org("新队", "team", town.street), "reason": "搬家"},
-        headers={"X-Request-ID": "req-audit-1"},
+        headers={"X-Request-ID": AUDIT_REQUEST_ID},
     )
     assert r.status_code == 200, r.text
-    assert r.headers["x-request-id"] == "req-audit-1"
+    assert r.headers["x-request-id"] == AUDIT_REQUEST_ID
     app = town.rt.app
     events: list[LedgerAggregate.Event] = []
     for notification in app.recorder.select_notifications(1, 10_000):
@@ -333,7 +373,7 @@ def test_every_event_records_who_in_which_role_when_and_the_request_id(town: Tow
         assert isinstance(event, LedgerAggregate.Event), event
         events.append(event)
     assert events and all(e.actor and e.role and e.request_id and e.occurred_at for e in events)
-    ours = [e for e in events if e.request_id == "req-audit-1"]
+    ours = [e for e in events if e.request_id == AUDIT_REQUEST_ID]
     assert len(ours) == 1
     transfer = ours[0]
     assert isinstance(transfer, Volunteer.MembershipTransferred), transfer

@@ -306,6 +306,37 @@ def system_confirm(town: Town, award_id: UUID, now: datetime) -> dict[str, Any]:
     return town.rt.service.execute(Context(SYSTEM, "sweep", now), ConfirmAward(award_id)).body
 
 
+def test_a_person_objects_to_an_award_once_per_notice(town: Town) -> None:
+    volunteer, objector = town.volunteer(), town.volunteer()
+    body = {"volunteer_id": volunteer, "org_id": town.team, "title": "优秀志愿者", "reason": "年度"}
+    award = town.admin.post("/v1/commendations", body).json()["id"]
+    path = f"/v1/awards/{award}"
+    first = town.client(Role.VOLUNTEER, objector)
+    second_token = town.client(Role.VOLUNTEER, objector)  # the same person, another token
+    auditor = town.client(Role.AUDITOR)
+    assert (
+        first.post("/v1/objections", {"award_id": award, "reason": "名不副实"}).status_code == 201
+    )
+    for api, reason in ((first, "again"), (second_token, "又一次"), (first, "名不副实")):
+        r = api.post("/v1/objections", {"award_id": award, "reason": reason})
+        assert r.status_code == 409, r.text
+        assert r.json()["code"] == "objection-already-filed"
+    assert auditor.post("/v1/objections", {"award_id": award, "reason": "x"}).status_code == 201
+    r = auditor.post("/v1/objections", {"award_id": award, "reason": "y"})
+    assert r.status_code == 409 and r.json()["code"] == "objection-already-filed"
+    assert town.admin.get(path).json()["objections"] == 2
+
+    # Dismissed: the notice goes on, and an objector still has had their say.
+    r = town.admin.post(f"{path}/review", {"decision": "confirm", "reason": "不成立"})
+    assert r.status_code == 200, r.text
+    r = first.post("/v1/objections", {"award_id": award, "reason": "again"})
+    assert r.status_code == 409 and r.json()["code"] == "objection-already-filed"
+    assert [e.objector for e in events(town, Award.Objected)] == [
+        f"volunteer:{objector}",
+        f"token:{events(town, Award.Objected)[1].actor}",
+    ]
+
+
 def test_a_star_is_confirmed_only_after_its_notice_and_once_objections_are_dismissed(
     database_url: str,
 ) -> None:

@@ -59,6 +59,7 @@ from ledger.commands.exchange import (
     Transfer,
 )
 from ledger.commands.members import (
+    AnswerFamilyLink,
     LinkFamily,
     RegisterOrganisation,
     RegisterVolunteer,
@@ -133,6 +134,10 @@ def text_edges(bound: bounds.Text, prefix: str = "") -> list[Edge[str]]:
         Edge(prefix + "a\x1bb", False, "an escape"),
         Edge(prefix + "a\x85b", False, "a C1 control character"),
         Edge(prefix + "a\ud800b", False, "half a surrogate pair"),
+        Edge(prefix + "a\u202eb", False, "a right-to-left override"),
+        Edge(prefix + "\u2067a", False, "a right-to-left isolate"),
+        Edge(prefix + "\u200b\u200d", bool(prefix.strip()), "zero-width only"),
+        Edge(prefix + "\u3164", bool(prefix.strip()), "a Hangul filler only"),
     ]
     if room >= 6:
         edges.append(Edge(prefix + "a\tb\r\nc", len(prefix) + 6 >= bound.low, "tab, line break"))
@@ -229,6 +234,9 @@ class Edges:
         volunteer = self.volunteer(team)
         relative = self.volunteer(team)
         self.run(LinkFamily(volunteer, relative, Relation.SPOUSE))
+        asker = self.volunteer(team)  # asks as themself: the link waits for the relative
+        self.run(LinkFamily(asker, relative, Relation.SIBLING), Actor("a", Role.VOLUNTEER, asker))
+        self.run(AnswerFamilyLink(relative, asker, True), Actor("r", Role.VOLUNTEER, relative))
         self.run(SignUp(self.activity(team), relative))
         activity = self.activity(team, edges=False)
         sid = self.serve(activity, volunteer)
@@ -712,6 +720,11 @@ def leaf_edges(leaf: Leaf) -> list[Edge[Any]]:
         most = s["maxLength"]
         edges += [Edge("名" * most, True, "longest"), Edge("a" * (most + 1), False, "too long")]
         edges += [Edge("a\x00b", False, "a NUL")]
+        edges += [Edge("a\u202eb", False, "a right-to-left override")]
+        edges += [Edge("\u2066a\u2069", False, "an isolate")]
+        edges += [Edge("\u200b" * min(most, 3), False, "zero-width only")]
+        edges += [Edge("\u3164", False, "a Hangul filler only")]
+        edges += [Edge("a\u200b", True, "a zero-width space beside a letter")]
     return edges
 
 

@@ -219,12 +219,18 @@ def test_serve_logs_a_json_line_per_request_at_its_level(
     server = ServeProcess(sqlite_url, tmp_path)
     servers.append(server)
     server.wait_healthy()
-    r = httpx.get(f"{server.base}/healthz", headers={"X-Request-ID": "req-log-1"}, timeout=10)
-    assert r.headers["x-request-id"] == "req-log-1"
-    server.find('"req-log-1"')
+    r = httpx.get(
+        f"{server.base}/healthz",
+        headers={"X-Request-ID": "5b0a1c2e-0000-4000-8000-00000000001a"},
+        timeout=10,
+    )
+    assert r.headers["x-request-id"] == "5b0a1c2e-0000-4000-8000-00000000001a"
+    server.find('"5b0a1c2e-0000-4000-8000-00000000001a"')
     server.stop()
     lines = json_lines(server.output)
-    request = next(line for line in lines if line.get("request_id") == "req-log-1")
+    request = next(
+        line for line in lines if line.get("request_id") == "5b0a1c2e-0000-4000-8000-00000000001a"
+    )
     assert request["event"] == "request" and request["logger"] == "timebank.http"
     assert (request["level"], request["method"], request["path"]) == ("info", "GET", "/healthz")
     assert request["status"] == 200 and "timestamp" in request
@@ -234,9 +240,15 @@ def test_serve_logs_a_json_line_per_request_at_its_level(
     quiet = ServeProcess(sqlite_url, tmp_path, TIMEBANK_LOG_LEVEL="warning")
     servers.append(quiet)
     quiet.wait_healthy()
-    httpx.get(f"{quiet.base}/healthz", headers={"X-Request-ID": "req-log-2"}, timeout=10)
+    httpx.get(
+        f"{quiet.base}/healthz",
+        headers={"X-Request-ID": "5b0a1c2e-0000-4000-8000-00000000002b"},
+        timeout=10,
+    )
     quiet.stop()
-    assert "req-log-2" not in quiet.output and not json_lines(quiet.output)
+    assert "5b0a1c2e-0000-4000-8000-00000000002b" not in quiet.output and not json_lines(
+        quiet.output
+    )
 
 
 def test_a_database_url_that_is_not_a_url_is_refused_with_exit_2() -> None:

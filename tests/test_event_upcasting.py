@@ -9,12 +9,14 @@ from uuid import UUID
 import psycopg
 
 from ledger.accounts import Account
+from ledger.awards import Award
 from ledger.identity import account_id
 from ledger.organisations import Organisation
 from ledger.rewards import Reward
 from ledger.signups import Signup
+from ledger.volunteers import Volunteer
 from tests.conftest import make_settings
-from tests.http import Town, serve
+from tests.http import Api, Town, serve
 from timebank.runtime import Runtime
 
 
@@ -171,3 +173,86 @@ def test_responses_stored_with_their_position_in_the_body_still_replay(database_
         )
         assert again.status_code == 201 and again.json() == answer, again.text
     rt.close()
+
+
+def test_objections_recorded_before_objectors_were_named_still_count_once(
+    database_url: str,
+) -> None:
+    """Objections recorded before v2 name no objector: each counts as its token's, so that
+    token cannot object again during the notice."""
+    rt = Runtime(make_settings(database_url))
+    rt.start()
+    with serve(rt) as base_url:
+        town = Town(rt, base_url)
+        body = {"volunteer_id": town.volunteer(), "org_id": town.team, "title": "t", "reason": "r"}
+        award = town.admin.post("/v1/commendations", body).json()["id"]
+        r = town.admin.post("/v1/objections", {"award_id": award, "reason": "名不副实"})
+        assert r.status_code == 201, r.text
+    rt.close()
+
+    def as_v1(state: dict[str, Any]) -> None:
+        del state["objector"]
+
+    rt = Runtime(make_settings(database_url))
+    rt.start()
+    try:
+        assert downgrade_events(rt, "Award.Objected", as_v1) == 1
+        loaded = rt.service.load(Award, UUID(award), "award")
+        assert loaded.objections_filed == 1 and len(loaded.objectors) == 1
+        (objector,) = loaded.objectors
+        assert objector.startswith("token:admin-")
+        with serve(rt) as base_url:
+            town.admin = Api(base_url, town.admin.client.headers["Authorization"].split()[1])
+            r = town.admin.post("/v1/objections", {"award_id": award, "reason": "again"})
+            assert r.status_code == 409 and r.json()["code"] == "objection-already-filed"
+    finally:
+        rt.close()
+
+
+def test_family_links_recorded_before_consent_and_volunteer_snapshots_still_load(
+    database_url: str,
+) -> None:
+    """Links recorded before consent existed are confirmed links; a volunteer's snapshot
+    taken before family requests existed (v1) loads with none pending."""
+    rt = Runtime(make_settings(database_url))
+    rt.start()
+    with serve(rt) as base_url:
+        town = Town(rt, base_url)
+        a, b = town.volunteer(), town.volunteer()
+        r = town.admin.post(
+            f"/v1/volunteers/{a}/family-links", {"relative_id": b, "relation": "child"}
+        )
+        assert r.status_code == 201 and r.json()["status"] == "confirmed", r.text
+    rt.app.take_snapshot(UUID(a))
+    rt.close()
+
+    rt = Runtime(make_settings(database_url))
+    try:
+        table = rt.app.snapshots.recorder.events_table_name  # type: ignore[union-attr]
+        placeholder = "?" if rt.db.is_sqlite else "%s"
+        if rt.db.is_sqlite:
+            conn: Any = sqlite3.connect(rt.settings.store.sqlite_path)
+        else:
+            conn = psycopg.connect(rt.settings.database_url)
+        with conn:
+            rows = conn.execute(
+                f"SELECT originator_version, state FROM {table} WHERE originator_id = "
+                f"{placeholder}",
+                (UUID(a).hex if rt.db.is_sqlite else UUID(a),),
+            ).fetchall()
+            assert rows, "no snapshot taken"
+            for version, state in rows:
+                snapshot = json.loads(bytes(state))
+                snapshot["state"].pop("family_requests")
+                snapshot["state"].pop("class_version", None)
+                snapshot.pop("class_version", None)
+                conn.execute(
+                    f"UPDATE {table} SET state = {placeholder} WHERE originator_version = "
+                    f"{placeholder}",
+                    (json.dumps(snapshot).encode(), version),
+                )
+        conn.close()
+        volunteer = rt.service.load(Volunteer, UUID(a), "volunteer")
+        assert volunteer.family == {b: "child"} and volunteer.family_requests == {}
+    finally:
+        rt.close()

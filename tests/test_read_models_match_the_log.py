@@ -69,6 +69,7 @@ from ledger.commands.exchange import (
     Transfer,
 )
 from ledger.commands.members import (
+    AnswerFamilyLink,
     LinkFamily,
     RegisterOrganisation,
     RegisterVolunteer,
@@ -1106,7 +1107,16 @@ class History:
 
     def link_family(self) -> None:
         relation = self.pick(list(Relation), "relation")
-        self.run(LinkFamily(self.volunteer(), self.volunteer("relative"), relation))
+        volunteer, relative = self.volunteer(), self.volunteer("relative")
+        if self.mostly("linked by the admin"):
+            self.run(LinkFamily(volunteer, relative, relation))
+            return
+        # Asked by the volunteer: recorded on them only, until the relative answers.
+        self.run(LinkFamily(volunteer, relative, relation), self.self_actor(volunteer))
+        answer = self.pick(["confirm", "decline", "none"], "answer")
+        if answer != "none":
+            command = AnswerFamilyLink(relative, volunteer, answer == "confirm")
+            self.run(command, self.self_actor(relative))
 
     def publish(self) -> None:
         if len(self.activities) >= MAX_ACTIVITIES:

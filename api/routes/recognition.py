@@ -146,7 +146,10 @@ async def commend(body: CommendationIn, run: CommanderDep) -> dict[str, object]:
 )
 async def file_objection(body: ObjectionIn, run: CommanderDep) -> dict[str, object]:
     """Files an objection, with a reason, to a star or commendation while its public notice
-    runs; the award is held until a coordinator reviews it.
+    runs; the award is held until a coordinator reviews it. One objection per person and
+    notice (a volunteer whatever token they use; anyone else by token): a second one is a
+    409 `objection-already-filed`, also after the first was dismissed; a renewed award's new
+    notice may be objected to again.
 
     Who: any role."""
     return await run.create(

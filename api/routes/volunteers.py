@@ -5,10 +5,10 @@ from fastapi import APIRouter, Query
 
 from api.deps import ActorDep, CommanderDep, ContextDep, QueriesDep
 from api.openapi import location
-from api.schemas.common import CreatedOut
 from api.schemas.volunteers import (
     FamilyLinkIn,
     FamilyLinkOut,
+    FamilyLinkStateOut,
     IdDocument,
     MembershipOut,
     MembershipTransferIn,
@@ -16,7 +16,12 @@ from api.schemas.volunteers import (
     VolunteerIn,
     VolunteerOut,
 )
-from ledger.commands.members import LinkFamily, RegisterVolunteer, TransferMembership
+from ledger.commands.members import (
+    AnswerFamilyLink,
+    LinkFamily,
+    RegisterVolunteer,
+    TransferMembership,
+)
 from ledger.engine.reads import VolunteerView
 from ledger.identity import DocumentType
 from ledger.text import PRINTABLE_PATTERN
@@ -50,7 +55,9 @@ async def register_volunteer(body: VolunteerIn, run: CommanderDep) -> dict[str, 
 
 
 def _view(found: VolunteerView) -> VolunteerOut:
-    volunteer, pii, masked = found.volunteer, found.personal_data, found.masked
+    volunteer, pii = found.volunteer, found.personal_data
+    family: dict[str, str] | None = pii["family"]
+    requests: dict[str, str] | None = pii["family_requests"]
     return VolunteerOut(
         id=volunteer.id,
         volunteer_number=volunteer.number,
@@ -58,14 +65,22 @@ def _view(found: VolunteerView) -> VolunteerOut:
         id_document=IdDocument(type=DocumentType(volunteer.id_type), number=str(pii["id_number"])),
         phone=str(pii["phone"]),
         birth_date=pii["birth_date"],
-        party_member=volunteer.party_member,
+        party_member=pii["party_member"],
         skills=volunteer.skills,
         home_org_id=volunteer.home_org_id,
-        family=[
+        family=None
+        if family is None
+        else [
             FamilyLinkOut(relative_id=UUID(rid), relation=Relation(rel))
-            for rid, rel in volunteer.family.items()
+            for rid, rel in family.items()
         ],
-        pii_masked=masked,
+        family_requests=None
+        if requests is None
+        else [
+            FamilyLinkOut(relative_id=UUID(rid), relation=Relation(rel))
+            for rid, rel in requests.items()
+        ],
+        pii_masked=found.masked,
     )
 
 
@@ -76,8 +91,7 @@ def find_volunteer_by_number(
     number: Annotated[str, Query(max_length=32, pattern=PRINTABLE_PATTERN)],
 ) -> VolunteerOut:
     """The volunteer with this volunteer number (志愿者编号; only its digits count).
-    Personal data is masked except for admins and coordinators of the home organisation or
-    above.
+    Personal data as for `GET /v1/volunteers/{volunteer_id}`.
 
     Who: a desk, a coordinator, an auditor or an admin."""
     return _view(q.aggregates.volunteer_by_number(ctx, number))
@@ -85,9 +99,12 @@ def find_volunteer_by_number(
 
 @router.get("/{volunteer_id}", response_model=VolunteerOut, summary="Get a volunteer")
 def get_volunteer(volunteer_id: UUID, q: QueriesDep, ctx: ContextDep) -> VolunteerOut:
-    """A volunteer. Personal data (name, ID number, phone, birth date) is shown in full only
-    to admins and coordinators of the home organisation or above; to everyone else masked,
-    and the birth date null (`pii_masked` says which).
+    """A volunteer, as the README's "Personal data by role" table shows it to the caller.
+    The name, ID number and phone are in full only for admins and coordinators of the home
+    organisation or above, masked for everyone else, the volunteer included (at most a
+    quarter of their characters kept); the birth date, party membership, family links and
+    requests are for those and the volunteer themself, null for everyone else
+    (`pii_masked` is true when anything is masked or null).
 
     Who: any role."""
     return _view(q.aggregates.volunteer(ctx, volunteer_id))
@@ -96,16 +113,22 @@ def get_volunteer(volunteer_id: UUID, q: QueriesDep, ctx: ContextDep) -> Volunte
 @router.post(
     "/{volunteer_id}/family-links",
     status_code=201,
-    response_model=CreatedOut,
-    summary="Link a family member",
-    responses=location("the volunteer, whose `family` now lists the link"),
+    response_model=FamilyLinkStateOut,
+    summary="Ask for a family link",
+    responses=location("the volunteer, whose `family` or `family_requests` lists the link"),
 )
 async def link_family(
     volunteer_id: UUID, body: FamilyLinkIn, run: CommanderDep
 ) -> dict[str, object]:
-    """Links the volunteer to a relative (`relation` is what the relative is to the
-    volunteer; the relative gets the inverse link), so that hours can be given between them.
-    `id` is the relative's. Linking again as the same relation changes nothing.
+    """Asks to link the volunteer to a relative (`relation` is what the relative is to the
+    volunteer), so that hours can be given between them. The link needs the relative's
+    consent: it is `confirmed` at once (both volunteers' `family` list it, the relative's
+    with the inverse relation) when the caller may answer for the relative (an admin, a
+    coordinator of the relative's home organisation or above) or the relative asked for the
+    same link; otherwise it is `pending` in the volunteer's `family_requests`, and nothing is
+    recorded on the relative until they confirm it (`.../family-links/{requester_id}/confirm`).
+    Asking again as the same relation changes nothing; as another, it replaces the request.
+    `id` is the relative's.
 
     Who: the volunteer themself; a coordinator of the volunteer's home organisation or
     above; an admin."""
@@ -113,6 +136,38 @@ async def link_family(
         LinkFamily(volunteer_id, body.relative_id, body.relation),
         lambda _: f"/v1/volunteers/{volunteer_id}",
     )
+
+
+ANSWER = """The answer of the volunteer in the path to the family link `requester_id` asked
+for; `id` is the requester's and `relation` what the requester is to this volunteer. A 409
+`no-family-request` when there is no such request (or it was answered).
+
+Who: the volunteer themself; a coordinator of the volunteer's home organisation or above;
+an admin."""
+
+
+@router.post(
+    "/{volunteer_id}/family-links/{requester_id}/confirm",
+    response_model=FamilyLinkStateOut,
+    summary="Confirm a family link asked for",
+    description="Confirms: both volunteers' `family` list the link. " + ANSWER,
+)
+async def confirm_family_link(
+    volunteer_id: UUID, requester_id: UUID, run: CommanderDep, _: ActorDep
+) -> dict[str, object]:
+    return await run.run(AnswerFamilyLink(volunteer_id, requester_id, confirm=True))
+
+
+@router.post(
+    "/{volunteer_id}/family-links/{requester_id}/decline",
+    response_model=FamilyLinkStateOut,
+    summary="Decline a family link asked for",
+    description="Declines: the request is dropped, and nothing is linked. " + ANSWER,
+)
+async def decline_family_link(
+    volunteer_id: UUID, requester_id: UUID, run: CommanderDep, _: ActorDep
+) -> dict[str, object]:
+    return await run.run(AnswerFamilyLink(volunteer_id, requester_id, confirm=False))
 
 
 @router.post(

@@ -1,7 +1,7 @@
 """Bodies of the volunteers routes."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -9,7 +9,16 @@ from pydantic import (
     StrictBool,
 )
 
-from api.schemas.common import BirthDate, Body, CreatedOut, Name, Out, Positioned, Text, length
+from api.schemas.common import (
+    BirthDate,
+    Body,
+    CreatedOut,
+    Name,
+    Out,
+    Positioned,
+    Text,
+    length,
+)
 from ledger import bounds
 from ledger.identity import DocumentType
 from ledger.volunteers import Relation
@@ -47,12 +56,28 @@ class VolunteerOut(Out):
     name: str
     id_document: IdDocument
     phone: str
-    birth_date: date | None
-    party_member: bool
+    birth_date: date | None = Field(
+        description="null unless the caller is an admin, a coordinator of the home "
+        "organisation or above, or the volunteer"
+    )
+    party_member: bool | None = Field(
+        description="sensitive personal information (PIPL): null unless the caller is an "
+        "admin, a coordinator of the home organisation or above, or the volunteer"
+    )
     skills: list[str]
     home_org_id: UUID
-    family: list[FamilyLinkOut]
-    pii_masked: bool = Field(description="true when personal data is shown masked for this caller")
+    family: list[FamilyLinkOut] | None = Field(
+        description="confirmed family links: null unless the caller is an admin, a "
+        "coordinator of the home organisation or above, or the volunteer"
+    )
+    family_requests: list[FamilyLinkOut] | None = Field(
+        description="links this volunteer asked for that the relative has not answered yet: "
+        "null unless the caller is an admin, a coordinator of the home organisation or above, "
+        "or the volunteer"
+    )
+    pii_masked: bool = Field(
+        description="true when some personal data is masked or left out for this caller"
+    )
 
 
 class MembershipTransferIn(Body):
@@ -67,4 +92,13 @@ class MembershipOut(Positioned):
 
 class FamilyLinkIn(Body):
     relative_id: UUID
-    relation: Relation
+    relation: Relation = Field(description="what the relative is to the volunteer")
+
+
+class FamilyLinkStateOut(Positioned):
+    id: UUID = Field(description="the other volunteer of the link")
+    relation: Relation = Field(description="what that volunteer is to the one in the path")
+    status: Literal["confirmed", "pending", "declined"] = Field(
+        description="confirmed: the link is in both volunteers' `family`; pending: it waits "
+        "for the relative's answer; declined: the request is dropped"
+    )

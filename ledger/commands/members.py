@@ -6,6 +6,8 @@ from uuid import UUID, uuid4
 from ledger.accounts import Account
 from ledger.commands.base import Command, Created, UnitOfWork
 from ledger.commands.permissions import (
+    coordinates,
+    is_self,
     require_coordinator_of,
     require_role,
     require_self_or_coordinator,
@@ -21,7 +23,7 @@ from ledger.identity import (
     volunteer_id_for,
 )
 from ledger.organisations import Organisation, OrgKind
-from ledger.volunteers import Relation, Volunteer, VolunteerNumber
+from ledger.volunteers import INVERSE_RELATION, Relation, Volunteer, VolunteerNumber
 
 
 @dataclass(frozen=True)
@@ -111,17 +113,53 @@ class RegisterVolunteer(Command):
 
 
 @dataclass(frozen=True)
+class FamilyLinkState:
+    id: UUID  # the relative's
+    relation: Relation
+    status: str  # "confirmed" or "pending" (or "declined" for an answer)
+
+
+@dataclass(frozen=True)
 class LinkFamily(Command):
+    """Asks for a family link. It takes effect at once when the caller may answer for the
+    relative (an admin, a coordinator of the relative's home organisation or above), or
+    when the relative has asked for the same link; otherwise it waits for the relative's
+    answer (AnswerFamilyLink)."""
+
     volunteer_id: UUID
     relative_id: UUID
     relation: Relation
 
-    def handle(self, uow: UnitOfWork) -> Created:
+    def handle(self, uow: UnitOfWork) -> FamilyLinkState:
+        actor = uow.ctx.actor
         volunteer = uow.get(Volunteer, self.volunteer_id, "volunteer")
-        require_self_or_coordinator(uow, uow.ctx.actor, volunteer.id, volunteer.home_org_id)
+        require_self_or_coordinator(uow, actor, volunteer.id, volunteer.home_org_id)
         relative = uow.get(Volunteer, self.relative_id, "volunteer")
-        volunteer.link(uow.ctx, relative, self.relation)
-        return Created(relative.id)
+        consented = coordinates(uow, actor, relative.home_org_id)
+        linked = volunteer.request_link(uow.ctx, relative, self.relation, consented)
+        return FamilyLinkState(relative.id, self.relation, "confirmed" if linked else "pending")
+
+
+@dataclass(frozen=True)
+class AnswerFamilyLink(Command):
+    """The relative's answer to a family link `requester_id` asked for: the relative
+    themself, or a coordinator of their home organisation or above (or an admin)."""
+
+    relative_id: UUID
+    requester_id: UUID
+    confirm: bool
+
+    def handle(self, uow: UnitOfWork) -> FamilyLinkState:
+        actor = uow.ctx.actor
+        relative = uow.get(Volunteer, self.relative_id, "volunteer")
+        if not is_self(actor, relative.id):
+            if actor.role is Role.VOLUNTEER:
+                raise Forbidden("not-yourself", "only the relative may answer for themself")
+            require_coordinator_of(uow, actor, relative.home_org_id)
+        requester = uow.get(Volunteer, self.requester_id, "volunteer")
+        relation = requester.answer_link(uow.ctx, relative, self.confirm)
+        status = "confirmed" if self.confirm else "declined"
+        return FamilyLinkState(requester.id, INVERSE_RELATION[relation], status)
 
 
 @dataclass(frozen=True)

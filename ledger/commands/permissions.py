@@ -7,6 +7,7 @@ from ledger.commands.base import UnitOfWork
 from ledger.context import Actor, Role
 from ledger.errors import Forbidden
 from ledger.organisations import Organisation
+from ledger.privacy import Viewer
 from ledger.volunteers import Volunteer
 
 
@@ -117,9 +118,19 @@ def require_audit_reader(uow: UnitOfWork, actor: Actor, org_id: UUID, party: boo
         raise Forbidden("outside-scope", "this audit trail is outside your scope")
 
 
-def sees_pii(uow: UnitOfWork, actor: Actor, volunteer: Volunteer) -> bool:
-    """Personal data is shown in full only to admins and coordinators of the home
-    organisation or above."""
+def viewer_of(uow: UnitOfWork, actor: Actor, volunteer: Volunteer) -> Viewer:
+    """Which column of the table in ledger/privacy.py the actor reads a volunteer by: the
+    home organisation's coordinators are those of it or above, as for every other right."""
     if actor.role is Role.ADMIN:
-        return True
-    return actor.role is Role.COORDINATOR and coordinates(uow, actor, volunteer.home_org_id)
+        return Viewer.ADMIN
+    if is_self(actor, volunteer.id):
+        return Viewer.SELF
+    if actor.role is Role.COORDINATOR:
+        if coordinates(uow, actor, volunteer.home_org_id):
+            return Viewer.HOME_COORDINATOR
+        return Viewer.OTHER_COORDINATOR
+    if actor.role is Role.DESK:
+        return Viewer.DESK
+    if actor.role is Role.AUDITOR:
+        return Viewer.AUDITOR
+    return Viewer.OTHER_VOLUNTEER

@@ -2,6 +2,7 @@
 each with its read permission; the API serves them as they are."""
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from ledger.activities import Activity
@@ -13,7 +14,7 @@ from ledger.commands.permissions import (
     require_role,
     require_signup_reader,
     require_training_reader,
-    sees_pii,
+    viewer_of,
 )
 from ledger.context import Context, Role
 from ledger.disputes import Dispute
@@ -21,7 +22,7 @@ from ledger.engine.service import LedgerService
 from ledger.errors import Forbidden
 from ledger.identity import normalise_volunteer_number, number_claim_id
 from ledger.organisations import Organisation
-from ledger.privacy import personal_data
+from ledger.privacy import Viewer, masked_for, personal_data
 from ledger.rewards import Redemption, Reward
 from ledger.signups import Signup
 from ledger.trainings import Evaluation, Training
@@ -43,8 +44,12 @@ class RedemptionView:
 @dataclass(frozen=True)
 class VolunteerView:
     volunteer: Volunteer
-    personal_data: dict[str, str | None]  # name, id_number, phone, birth_date; masked or not
-    masked: bool
+    personal_data: dict[str, Any]  # as ledger/privacy.py shows them to the caller
+    viewer: Viewer
+
+    @property
+    def masked(self) -> bool:
+        return masked_for(self.viewer)
 
 
 class AggregateReads:
@@ -56,8 +61,7 @@ class AggregateReads:
         return self.service.load(Organisation, org_id, "organisation")
 
     def volunteer(self, ctx: Context, volunteer_id: UUID) -> VolunteerView:
-        """Any role; personal data in full only to admins and coordinators of the home
-        organisation or above."""
+        """Any role; each field as ledger/privacy.py shows it to the caller."""
         return self._view(ctx, self.service.load(Volunteer, volunteer_id, "volunteer"))
 
     def volunteer_by_number(self, ctx: Context, number: str) -> VolunteerView:
@@ -69,8 +73,8 @@ class AggregateReads:
         return self._view(ctx, self.service.load(Volunteer, claim.volunteer_id, "volunteer"))
 
     def _view(self, ctx: Context, volunteer: Volunteer) -> VolunteerView:
-        masked = not sees_pii(self.service.reader(ctx), ctx.actor, volunteer)
-        return VolunteerView(volunteer, personal_data(volunteer, masked), masked)
+        viewer = viewer_of(self.service.reader(ctx), ctx.actor, volunteer)
+        return VolunteerView(volunteer, personal_data(volunteer, viewer), viewer)
 
     def activity(self, ctx: Context, activity_id: UUID) -> ActivityView:
         """Any role; the check-in code only for coordinators of the organising organisation
