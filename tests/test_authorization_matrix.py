@@ -487,6 +487,17 @@ def link_family(w: World, fresh: bool) -> Call:
     return Call(body=w.link(w.new_volunteer()))
 
 
+def family_request(w: World, fresh: bool) -> Call:
+    """A request of its own each time, asked by a new volunteer of S of SELF, to answer."""
+    requester = w.new_volunteer()
+    asker = w.town.client(Role.VOLUNTEER, requester)
+    try:
+        w.ok(asker.post(f"/v1/volunteers/{requester}/family-links", w.link(w.volunteer)))
+    finally:
+        asker.close()
+    return Call({"requester_id": requester})
+
+
 def transfer_membership(w: World, fresh: bool) -> Call:
     """From S to its sibling S2: the coordinators of either side (or above) may."""
     volunteer = w.new_volunteer() if fresh else w.volunteer
@@ -614,6 +625,12 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/v1/volunteers/{volunteer_id}"): Rule(TOKENS, shared),
     ("POST", "/v1/volunteers/{volunteer_id}/family-links"): Rule(OVER | {SELF}, link_family),
+    ("POST", "/v1/volunteers/{volunteer_id}/family-links/{requester_id}/confirm"): Rule(
+        OVER | {SELF}, family_request
+    ),
+    ("POST", "/v1/volunteers/{volunteer_id}/family-links/{requester_id}/decline"): Rule(
+        OVER | {SELF}, family_request
+    ),
     ("POST", "/v1/volunteers/{volunteer_id}/transfer-membership"): Rule(
         OVER | {COORD_SIBLING}, transfer_membership
     ),
