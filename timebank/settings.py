@@ -95,6 +95,15 @@ class Settings(BaseSettings):
         description="directory the processes of `serve --workers N` share their metrics in, "
         "emptied at start; none: a fresh temporary one",
     )
+    guess_limit: int = Field(
+        5,
+        ge=1,
+        description="wrong check-in codes, redemption codes or PINs one caller, or anyone at "
+        "one target, may try within the guess window before being refused with 429",
+    )
+    guess_window_seconds: int = Field(
+        15 * 60, ge=1, description="the window of the guess limit, and how long a lockout lasts"
+    )
     rules: Rules = Rules()
 
     @model_validator(mode="after")

@@ -9,7 +9,17 @@ from pydantic import (
     StrictBool,
 )
 
-from api.schemas.common import BirthDate, Body, CreatedOut, Name, Out, Positioned, Text, length
+from api.schemas.common import (
+    BirthDate,
+    Body,
+    CreatedOut,
+    Name,
+    Out,
+    Pin,
+    Positioned,
+    Text,
+    length,
+)
 from ledger import bounds
 from ledger.identity import DocumentType
 from ledger.volunteers import Relation
@@ -63,6 +73,15 @@ class MembershipTransferIn(Body):
 class MembershipOut(Positioned):
     id: UUID
     home_org_id: UUID
+
+
+class PinIn(Body):
+    pin: Pin
+
+
+class PinOut(Positioned):
+    id: UUID
+    pin_set: bool = Field(description="true: the PIN is set (it is never shown)")
 
 
 class FamilyLinkIn(Body):
