@@ -4,6 +4,7 @@ They are coroutines: each runs on the event loop, where a sync dependency would 
 through the threadpool per request; only the command (or a read) goes to a thread."""
 
 import hashlib
+import hmac
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,13 +67,15 @@ async def command_context(request: Request, credentials: Credentials) -> Context
 ContextDep = Annotated[Context, Depends(command_context)]
 
 
-def _fingerprint(request: Request, body: bytes) -> str:
+def _fingerprint(request: Request, body: bytes, key: bytes) -> str:
+    """A keyed hash of the request: a body may hold a PIN, which a plain hash of six digits
+    kept in the idempotency table would give away."""
     try:
         canonical = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":"))
     except ValueError:
         canonical = body.decode(errors="replace")
-    digest = hashlib.sha256(f"{request.method} {request.url.path}\n{canonical}".encode())
-    return digest.hexdigest()
+    message = f"{request.method} {request.url.path}\n{canonical}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,8 @@ async def commander(
 ) -> Commander:
     idempotency = None
     if key is not None:
-        fingerprint = _fingerprint(request, await request.body())
+        rt = await runtime(request)
+        fingerprint = _fingerprint(request, await request.body(), rt.service.pepper)
         idempotency = IdempotencyKey(ctx.actor.name, key, fingerprint)
     return Commander(await runtime(request), ctx, idempotency, response)
 

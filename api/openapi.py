@@ -126,8 +126,10 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
             for status, response in responses.items():
                 headers = response.setdefault("headers", {})
                 headers["X-Request-ID"] = REQUEST_ID
-                if status == "503":
+                if status in ("429", "503"):
                     headers["Retry-After"] = RETRY_AFTER
+                if status == "429":
+                    response["content"] = content
                 if status == "201":
                     headers.setdefault("Location", LOCATION)
             operation["responses"] = dict(sorted(responses.items(), key=_status_order))

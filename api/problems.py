@@ -11,13 +11,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ledger import bounds
 from ledger.engine.recorder import StoreUnavailable
-from ledger.errors import DomainError, Kind
+from ledger.errors import DomainError, Kind, TooManyAttempts
 from ledger.text import PRINTABLE_PATTERN
 from projections.reads import Lagging
 
 MEDIA_TYPE = "application/problem+json"
-STATUS = {Kind.INVALID: 422, Kind.NOT_FOUND: 404, Kind.FORBIDDEN: 403, Kind.CONFLICT: 409}
+STATUS = {
+    Kind.INVALID: 422,
+    Kind.NOT_FOUND: 404,
+    Kind.FORBIDDEN: 403,
+    Kind.CONFLICT: 409,
+    Kind.TOO_MANY: 429,
+}
 TITLES = {
     400: "Bad request",
     401: "Unauthorized",
@@ -27,6 +34,7 @@ TITLES = {
     409: "Conflict",
     413: "Content too large",
     422: "Unprocessable content",
+    429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",
 }
@@ -91,6 +99,11 @@ def _message(error: Any) -> str:
             "must not contain control characters, bidirectional ones included (tab and line "
             "breaks may), and must be blank or show a visible character"
         )
+    if (
+        error.get("type") == "string_pattern_mismatch"
+        and error.get("ctx", {}).get("pattern") == bounds.PIN_PATTERN
+    ):
+        return f"must be exactly {bounds.PIN_DIGITS} digits"
     return str(error.get("msg", ""))
 
 
@@ -113,7 +126,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        return problem(STATUS[exc.kind], exc.code, exc.detail, instance=request.url.path)
+        headers = None
+        if isinstance(exc, TooManyAttempts):
+            headers = {"Retry-After": str(exc.retry_after_seconds)}
+        return problem(STATUS[exc.kind], exc.code, exc.detail, headers, instance=request.url.path)
 
     @app.exception_handler(Lagging)
     async def lagging(request: Request, exc: Lagging) -> JSONResponse:

@@ -124,6 +124,8 @@ PHONE = Text("phone", 3, 32)
 SKILL = Text("skill", 0, 100)
 EVIDENCE_ITEM = Text("evidence", 0, 500)
 CODE = Text("code", 1, 20)  # a check-in or redemption code as typed
+PIN_DIGITS = 6  # a volunteer's PIN: exactly this many digits
+PIN_PATTERN = rf"^[0-9]{{{PIN_DIGITS}}}$"
 
 # Time ------------------------------------------------------------------------------------
 MOMENT = Moments("time", 2000, 2099, r"^20[0-9]{2}-")  # services, schedules, trainings

@@ -15,6 +15,8 @@ class Rules(BaseModel):
 
     timezone: str = "Asia/Shanghai"
     max_check_ins_per_day: int = Field(3, ge=1)
+    # How far a volunteer's own check-in or check-out time may be from the server's clock.
+    self_time_tolerance_minutes: int = Field(2, ge=0)
     grace_minutes: int = Field(30, ge=0)
     granularity_minutes: int = Field(1, ge=1)
     backfill_window_days: int = Field(90, ge=0)

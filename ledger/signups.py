@@ -48,6 +48,8 @@ class Verdict:
 
 class Signup(LedgerAggregate):
     check_out_missed = False  # closed by the system; a class default for earlier snapshots
+    check_in_time_given: bool | None = None  # class defaults for earlier snapshots
+    check_out_time_given: bool | None = None
 
     class Requested(LedgerAggregate.Created):
         activity_id: UUID
@@ -74,26 +76,41 @@ class Signup(LedgerAggregate):
             signup.status = SignupStatus.CANCELLED
 
     class CheckedIn(LedgerAggregate.Event):
-        class_version = 2  # v2: closes_at
+        class_version = 3  # v2: closes_at; v3: time_given
         at: datetime
         closes_at: datetime | None  # when it is closed if never checked out (None before v2)
+        # `at` was given by a coordinator rather than taken from the server's clock (None:
+        # recorded before this was noted)
+        time_given: bool | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["closes_at"] = None
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["time_given"] = None
+
         def apply(self, signup: "Signup") -> None:
             signup.status = SignupStatus.CHECKED_IN
             signup.checked_in_at = self.at
+            signup.check_in_time_given = self.time_given
 
     class CheckedOut(LedgerAggregate.Event):
+        class_version = 2  # v2: time_given
         at: datetime
         minutes: int
+        time_given: bool | None  # as for CheckedIn (False when the system closed it)
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["time_given"] = None
 
         def apply(self, signup: "Signup") -> None:
             signup.status = SignupStatus.CHECKED_OUT
             signup.checked_out_at = self.at
             signup.measured_minutes = self.minutes
+            signup.check_out_time_given = self.time_given
 
     class CheckOutMissed(CheckedOut):
         """Never checked out: closed at the end of the widened window, for the coordinator
@@ -179,7 +196,7 @@ class Signup(LedgerAggregate):
             )
         self.emit(ctx, self.Cancelled, reason=reason)
 
-    def check_in(self, ctx: Context, rules: Rules, at: datetime) -> None:
+    def check_in(self, ctx: Context, rules: Rules, at: datetime, time_given: bool) -> None:
         if self.status is not SignupStatus.ACCEPTED:
             raise Conflict(
                 "cannot-check-in", f"a signup that is {self.status.value} cannot check in"
@@ -189,9 +206,11 @@ class Signup(LedgerAggregate):
             raise Invalid("time-in-future", "check-in time is in the future")
         if at > self.closes_at(rules):
             raise Conflict("activity-over", "the activity has already ended")
-        self.emit(ctx, self.CheckedIn, at=at, closes_at=self.closes_at(rules))
+        self.emit(
+            ctx, self.CheckedIn, at=at, closes_at=self.closes_at(rules), time_given=time_given
+        )
 
-    def check_out(self, ctx: Context, rules: Rules, at: datetime) -> int:
+    def check_out(self, ctx: Context, rules: Rules, at: datetime, time_given: bool) -> int:
         if self.status is not SignupStatus.CHECKED_IN or self.checked_in_at is None:
             raise Conflict(
                 "cannot-check-out", f"a signup that is {self.status.value} cannot check out"
@@ -202,7 +221,7 @@ class Signup(LedgerAggregate):
         if at <= self.checked_in_at:
             raise Invalid("invalid-check-out", "check-out must be after check-in")
         minutes = service_minutes(self.checked_in_at, at, self.starts_at, self.ends_at, rules)
-        self.emit(ctx, self.CheckedOut, at=at, minutes=minutes)
+        self.emit(ctx, self.CheckedOut, at=at, minutes=minutes, time_given=time_given)
         return minutes
 
     def closes_at(self, rules: Rules) -> datetime:
@@ -219,7 +238,7 @@ class Signup(LedgerAggregate):
         if ctx.now < at:
             raise Conflict("window-open", "the activity's window has not closed yet")
         minutes = service_minutes(self.checked_in_at, at, self.starts_at, self.ends_at, rules)
-        self.emit(ctx, self.CheckOutMissed, at=at, minutes=minutes)
+        self.emit(ctx, self.CheckOutMissed, at=at, minutes=minutes, time_given=False)
         return minutes
 
     def decide(self, decision: Decision, minutes: int | None, reason: str | None) -> Verdict | None:

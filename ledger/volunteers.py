@@ -1,5 +1,6 @@
 """Volunteers: real-name registration, volunteer numbers, family links, membership."""
 
+import re
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -30,12 +31,21 @@ INVERSE_RELATION = {
 }
 
 
+def check_pin(pin: str) -> str:
+    """A PIN as the volunteer chose it: exactly bounds.PIN_DIGITS digits."""
+    if not isinstance(pin, str) or re.fullmatch(bounds.PIN_PATTERN, pin) is None:
+        raise Invalid("invalid-pin", f"a PIN is exactly {bounds.PIN_DIGITS} digits")
+    return pin
+
+
 class Volunteer(LedgerAggregate):
     class_version = 2  # v2: family_requests
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         state["family_requests"] = {}
+
+    has_pin = False  # a class default for snapshots taken before PINs
 
     class Registered(LedgerAggregate.Created):
         number: str
@@ -82,6 +92,13 @@ class Volunteer(LedgerAggregate):
         def apply(self, volunteer: "Volunteer") -> None:
             volunteer.home_org_id = self.to_org_id
             volunteer.past_org_ids.append(str(self.from_org_id))
+
+    class PinSet(LedgerAggregate.Event):
+        """A PIN was set (by the volunteer, or a coordinator for them); the PIN itself is
+        kept outside the log, as a slow salted hash."""
+
+        def apply(self, volunteer: "Volunteer") -> None:
+            volunteer.has_pin = True
 
     def __init__(
         self,
@@ -177,6 +194,10 @@ class Volunteer(LedgerAggregate):
             relative_id=self.id,
             relation=INVERSE_RELATION[relation].value,
         )
+
+    def set_pin(self, ctx: Context, pin: str) -> None:
+        check_pin(pin)
+        self.emit(ctx, self.PinSet)
 
     def transfer_membership(self, ctx: Context, to_org_id: UUID, reason: str) -> None:
         if to_org_id == self.home_org_id:

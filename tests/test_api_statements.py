@@ -72,7 +72,8 @@ def test_running_balance_across_credits_gifts_donations_and_a_redemption(town: T
         "/v1/rewards", {"venue_id": town.venue, "name": "大米", "cost_minutes": 20, "stock": 5}
     ).json()["id"]
     desk = town.client(Role.DESK, town.venue)
-    reserved = desk.post(
+    me = town.client(Role.VOLUNTEER, volunteer)  # reserves; shows the code at the desk
+    reserved = me.post(
         "/v1/redemptions", {"volunteer_id": volunteer, "reward_id": reward, "quantity": 2}
     ).json()
     # A reservation only holds credits: it posts nothing until handed over.

@@ -63,6 +63,7 @@ from ledger.commands.members import (
     LinkFamily,
     RegisterOrganisation,
     RegisterVolunteer,
+    SetPin,
     TransferMembership,
 )
 from ledger.commands.recognition import (
@@ -443,6 +444,17 @@ class Edges:
             if body is not None:
                 self.redemptions.append(UUID(body["id"]))
                 reserved.append(body)
+        pins: list[Edge[Any]] = [
+            Edge("123456", True, "six digits"),
+            Edge("12345", False, "five digits"),
+            Edge("1234567", False, "seven digits"),
+            Edge("12345六", False, "not a digit"),
+        ]
+        self.attempt(
+            lambda pin: SetPin(volunteer, pin),
+            {"pin": self.edge(pins, "pin")},
+            {"invalid-pin"},
+        )
         codes = text_edges(bounds.CODE)
         if reserved:
             first = UUID(reserved[0]["id"])
@@ -601,7 +613,8 @@ def all_commands() -> set[type[Command]]:
 
 @pytest.fixture
 def store(database_url: str) -> Iterator[Store]:
-    rt = Runtime(make_settings(database_url, rules=RULES))
+    # Wrong codes are tried here for their bounds, not to be locked out for guessing.
+    rt = Runtime(make_settings(database_url, rules=RULES, guess_limit=10**6))
     try:
         yield Store(rt)
     finally:
@@ -685,6 +698,8 @@ def example(doc: dict[str, Any], schema: dict[str, Any]) -> Any:
     }
     if schema.get("format") in formats:
         return formats[schema["format"]]
+    if schema.get("pattern") == bounds.PIN_PATTERN:
+        return "1" * bounds.PIN_DIGITS
     return "x" * max(schema.get("minLength", 1), 1)
 
 
@@ -716,6 +731,10 @@ def leaf_edges(leaf: Leaf) -> list[Edge[Any]]:
         edges += [Edge(e.value.isoformat(), e.within, e.label) for e in MOMENT_EDGES[:4]]
     elif s.get("format") == "date":
         edges += [Edge("1900-01-01", True, "earliest"), Edge("1899-12-31", False, "too early")]
+    elif s.get("pattern") == bounds.PIN_PATTERN:  # digits, not text
+        edges += [Edge("0" * bounds.PIN_DIGITS, True, "digits"), Edge("12345", False, "short")]
+        edges += [Edge("1234567", False, "long"), Edge("12345a", False, "not a digit")]
+        edges += [Edge("a\x00b", False, "a NUL")]
     elif s.get("type") == "string" and "format" not in s and "enum" not in s:
         most = s["maxLength"]
         edges += [Edge("名" * most, True, "longest"), Edge("a" * (most + 1), False, "too long")]

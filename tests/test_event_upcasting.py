@@ -256,3 +256,42 @@ def test_family_links_recorded_before_consent_and_volunteer_snapshots_still_load
         assert volunteer.family == {b: "child"} and volunteer.family_requests == {}
     finally:
         rt.close()
+
+
+def test_attendance_recorded_before_the_time_was_marked_reads_as_unknown(
+    database_url: str,
+) -> None:
+    """Check-ins (v2) and check-outs (v1) recorded before `time_given` read with it unknown
+    (None): whether a coordinator gave their time was not noted then."""
+    rt = Runtime(make_settings(database_url))
+    rt.start()
+    with serve(rt) as base_url:
+        town = Town(rt, base_url)
+        volunteer = town.volunteer()
+        town.earn(volunteer, 40)
+    rt.close()
+
+    def as_v2_check_in(state: dict[str, Any]) -> None:
+        del state["time_given"]
+        state["class_version"] = 2
+
+    def as_v1_check_out(state: dict[str, Any]) -> None:
+        del state["time_given"]
+
+    rt = Runtime(make_settings(database_url))
+    try:
+        assert downgrade_events(rt, "Signup.CheckedIn", as_v2_check_in) == 1
+        assert downgrade_events(rt, "Signup.CheckedOut", as_v1_check_out) == 1
+        (signup_id,) = [
+            n.originator_id
+            for n in rt.app.recorder.select_notifications(start=1, limit=10_000)
+            if n.topic.endswith("Signup.CheckedIn")
+        ]
+        assert isinstance(signup_id, UUID)
+        signup = rt.service.load(Signup, signup_id, "signup")
+        assert signup.checked_in_at is not None and signup.measured_minutes == 40
+        assert (signup.check_in_time_given, signup.check_out_time_given) == (None, None)
+        for projection in rt.runner.projections:
+            rt.runner.rebuild(projection.name)
+    finally:
+        rt.close()

@@ -165,16 +165,17 @@ def run_flow(rt: Runtime, gen: Generated) -> None:
     checked_in = op("signups", "check_in").sync(
         signup_id=signup.id,
         client=volunteer,
-        body=m.AttendanceIn(at=now - timedelta(minutes=90), code=activity.check_in_code),
+        body=m.AttendanceIn(code=activity.check_in_code),
     )
     assert isinstance(checked_in, m.CheckInOut), checked_in
     assert checked_in.status is m.SignupStatus.CHECKED_IN
+    assert checked_in.time_given_by_coordinator is False  # the server's clock
     checked_out = op("signups", "check_out").sync(
         signup_id=signup.id,
         client=volunteer,
-        body=m.AttendanceIn(at=now - timedelta(minutes=30), code=activity.check_in_code),
+        body=m.AttendanceIn(code=activity.check_in_code),
     )
-    assert isinstance(checked_out, m.CheckOutOut) and checked_out.minutes == 60, checked_out
+    assert isinstance(checked_out, m.CheckOutOut) and checked_out.minutes == 0, checked_out
 
     # on the volunteer's behalf the coordinator checks in and out of another with no body,
     # and cancels a third signup with no body
@@ -194,9 +195,12 @@ def run_flow(rt: Runtime, gen: Generated) -> None:
     cancelled = op("signups", "cancel_signup").sync(signup_id=third.id, client=coordinator)
     assert isinstance(cancelled, m.SignupOut) and cancelled.status is m.SignupStatus.CANCELLED
 
-    # the coordinator verifies the first; a back-fill is approved (no body) by a second person
+    # the coordinator verifies the first (the hour the volunteer served, by an adjustment:
+    # they checked in and out just now); a back-fill is approved (no body) by a second person
     verified = op("signups", "verify_signup").sync(
-        signup_id=signup.id, client=coordinator, body=m.VerifyIn(decision=m.Decision.APPROVE)
+        signup_id=signup.id,
+        client=coordinator,
+        body=m.VerifyIn(decision=m.Decision.ADJUST, minutes=60, reason="签到晚了"),
     )
     assert isinstance(verified, m.VerificationOut), verified
     assert (verified.status, verified.credited_minutes) == (m.SignupStatus.VERIFIED, 60)

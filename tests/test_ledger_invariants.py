@@ -83,7 +83,7 @@ from ledger.commands.members import LinkFamily, RegisterOrganisation, RegisterVo
 from ledger.context import SYSTEM, Actor, Context, Role
 from ledger.disputes import Resolution
 from ledger.engine.service import IdempotencyKey
-from ledger.errors import Conflict, DomainError, Forbidden, Invalid
+from ledger.errors import Conflict, DomainError, Forbidden, Invalid, WrongSecret
 from ledger.identity import DocumentType, account_id, signup_id
 from ledger.organisations import OrgKind
 from ledger.rewards import Redemption, Reward
@@ -1152,7 +1152,7 @@ class LedgerMachine(RuleBasedStateMachine):
         elif redemption.status != "reserved":
             refusal = Conflict, f"redemption-{redemption.status}"
         elif code == "wrong":
-            refusal = Conflict, "wrong-code"
+            refusal = WrongSecret, "wrong-code"
         body = self.execute(FulfilRedemption(redemption.id, given), refusal, self.ctx(actor, now))
         if refusal is not None:
             return False
@@ -1248,6 +1248,8 @@ class LedgerMachine(RuleBasedStateMachine):
         refusal: Refusal = None
         if acting == "other-desk":
             refusal = Forbidden, "outside-scope"
+        elif acting == "desk":  # without the volunteer's PIN
+            refusal = Forbidden, "pin-required"
         elif quantity < 1:
             refusal = Invalid, "invalid-quantity"
         elif quantity > reward.stock:
@@ -1410,7 +1412,8 @@ class LedgerMachine(RuleBasedStateMachine):
 
 @pytest.mark.parametrize("config", list(CONFIGS))
 def test_ledger_invariants(database_url: str, config: str) -> None:
-    rt = Runtime(make_settings(database_url, rules=CONFIGS[config]))
+    # Wrong codes are part of the model, not guessing: no lockout here (tests/test_desk_*).
+    rt = Runtime(make_settings(database_url, rules=CONFIGS[config], guess_limit=10**6))
     try:
         machine = type("LedgerInvariants", (LedgerMachine,), {"rt": rt})
         run_state_machine_as_test(machine, settings=SETTINGS)

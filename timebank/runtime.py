@@ -45,6 +45,7 @@ from timebank.eventstore import (
 )
 from timebank.health import PostgresProbe, Probe, StoreHealth
 from timebank.metrics import Metrics
+from timebank.secrets import SecretStore
 from timebank.settings import Settings
 from timebank.tokens import TokenStore
 
@@ -182,6 +183,7 @@ class Runtime:
         )
         self.metrics = Metrics([p.name for p in self.runner.projections])
         self.runner.on_failure = self.metrics.projection_failed
+        self.secrets = SecretStore(self.db, settings.guess_limit, settings.guess_window_seconds)
         self.service = LedgerService(
             self.app,
             settings.rules,
@@ -190,6 +192,7 @@ class Runtime:
             cached_states=settings.aggregate_cache_size,
             on_command=self.metrics.command,
             on_batch=self.metrics.batch,
+            secrets=self.secrets,
         )
         self.tokens = TokenStore(self.db, expiry_days=settings.token_expiry_days.of)
         self.queries = open_queries(settings, self.db, self.service, self.runner)

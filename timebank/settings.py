@@ -125,6 +125,15 @@ class Settings(BaseSettings):
         description="key (16 characters or more) that encrypts the responses stored for "
         "Idempotency-Keys; none: one derived from id_pepper",
     )
+    guess_limit: int = Field(
+        5,
+        ge=1,
+        description="wrong check-in codes, redemption codes or PINs one caller, or anyone at "
+        "one target, may try within the guess window before being refused with 429",
+    )
+    guess_window_seconds: int = Field(
+        15 * 60, ge=1, description="the window of the guess limit, and how long a lockout lasts"
+    )
     rules: Rules = Rules()
 
     @model_validator(mode="after")

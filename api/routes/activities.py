@@ -27,9 +27,11 @@ from ledger.commands.attendance import (
 )
 
 router = APIRouter()
-ATTENDANCE_WHO = """Who: the volunteer themself, with the activity's check-in code in `code`; a
-coordinator of the organising organisation or above, or an admin, on their behalf (the body
-may then be left out)."""
+ATTENDANCE_WHO = """Who: the volunteer themself, with the activity's check-in code in `code`, at
+the server's time; a coordinator of the organising organisation or above, or an admin, on
+their behalf (the body may then be left out), at any moment `at` (marked as given by them).
+Wrong codes are counted per signup and per caller: past the deployment's guess limit, a 429
+with Retry-After, even with the right code, until the guess window has passed."""
 
 
 @router.post(
@@ -120,6 +122,8 @@ def get_signup(signup_id: UUID, q: QueriesDep, ctx: ContextDep) -> SignupDetailO
         checked_out_at=signup.checked_out_at,
         measured_minutes=signup.measured_minutes,
         check_out_missed=signup.check_out_missed,
+        check_in_time_given_by_coordinator=signup.check_in_time_given,
+        check_out_time_given_by_coordinator=signup.check_out_time_given,
         decision=signup.decision,
         verified_minutes=signup.verified_minutes,
     )
@@ -147,6 +151,7 @@ async def cancel_signup(
     response_model=CheckInOut,
     tags=["signups"],
     summary="Check in",
+    responses={429: {"description": "Too many requests"}},
     description=f"""Checks an accepted signup in, now or `at` a given moment: at most 3
 check-ins a day per volunteer (a deployment rule), never overlapping the volunteer's other
 service.
@@ -165,6 +170,7 @@ async def check_in(
     response_model=CheckOutOut,
     tags=["signups"],
     summary="Check out",
+    responses={429: {"description": "Too many requests"}},
     description=f"""Checks a checked-in signup out, now or `at` a given moment, and answers the
 service minutes measured: the time in, clipped to the scheduled window widened by the grace
 period, rounded down to the granularity.

@@ -60,13 +60,17 @@ def get_reward(reward_id: UUID, q: QueriesDep, _: ActorDep) -> RewardOut:
     response_model=ReservationOut,
     tags=["redemptions"],
     summary="Reserve a reward",
+    responses={429: {"description": "Too many requests"}},
 )
 async def redeem(body: RedemptionIn, run: CommanderDep) -> dict[str, object]:
     """Reserves `quantity` of a reward for a volunteer: holds the credits and the stock, and
-    answers the redemption code and when the reservation expires unless fulfilled. A 409
-    when the balance or the stock does not cover it.
+    answers when the reservation expires unless fulfilled, and the redemption code when the
+    volunteer (or an admin) reserved. A 409 when the balance or the stock does not cover it.
 
-    Who: the volunteer themself; the desk of the reward's venue; an admin."""
+    Who: the volunteer themself; the desk of the reward's venue only with the volunteer's
+    `pin` (403 `pin-required` without, 403 `wrong-pin`, 409 `pin-not-set`; the code is then
+    not answered to the desk); an admin. Wrong PINs are counted per volunteer and per caller:
+    past the deployment's guess limit, a 429 with Retry-After until the window has passed."""
     return await run.create(
         Redeem(**body.model_dump()), lambda made: f"/v1/redemptions/{made['id']}"
     )
@@ -82,7 +86,7 @@ def get_redemption(redemption_id: UUID, q: QueriesDep, ctx: ContextDep) -> Redem
     """A redemption and its state.
 
     Who: the volunteer themself; the desk of the reward's venue; an auditor; an admin. The
-    code is shown to all of them but the auditor (null)."""
+    code is shown to the volunteer and admins only (null to the desk and the auditor)."""
     found = q.aggregates.redemption(ctx, redemption_id)
     redemption, holder = found.redemption, found.holder
     return RedemptionDetailOut(
@@ -103,16 +107,19 @@ def get_redemption(redemption_id: UUID, q: QueriesDep, ctx: ContextDep) -> Redem
     response_model=FulfilmentOut,
     tags=["redemptions"],
     summary="Hand a reserved reward out",
+    responses={429: {"description": "Too many requests"}},
 )
 async def fulfil_redemption(
     redemption_id: UUID, body: FulfilIn, run: CommanderDep
 ) -> dict[str, object]:
-    """Hands the reward out against the redemption code: the held credits are posted to the
-    venue. A redemption is fulfilled at most once; a wrong code, or a redemption no longer
-    reserved, is a 409.
+    """Hands the reward out against a secret only the volunteer holds: the redemption `code`
+    the volunteer shows, or the volunteer's `pin`. The held credits are posted to the venue.
+    A redemption is fulfilled at most once; a wrong code, or a redemption no longer reserved,
+    is a 409, a wrong PIN a 403. Wrong codes and PINs are counted per redemption, per
+    volunteer and per caller: past the deployment's guess limit, a 429 with Retry-After.
 
     Who: the desk of the reward's venue; an admin."""
-    return await run.run(FulfilRedemption(redemption_id, body.code))
+    return await run.run(FulfilRedemption(redemption_id, body.code, body.pin))
 
 
 @router.post(

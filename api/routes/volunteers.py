@@ -2,6 +2,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import ActorDep, CommanderDep, ContextDep, QueriesDep
 from api.openapi import location
@@ -12,6 +13,8 @@ from api.schemas.volunteers import (
     IdDocument,
     MembershipOut,
     MembershipTransferIn,
+    PinIn,
+    PinOut,
     VolunteerCreatedOut,
     VolunteerIn,
     VolunteerOut,
@@ -20,6 +23,7 @@ from ledger.commands.members import (
     AnswerFamilyLink,
     LinkFamily,
     RegisterVolunteer,
+    SetPin,
     TransferMembership,
 )
 from ledger.engine.reads import VolunteerView
@@ -184,3 +188,18 @@ async def transfer_membership(
     Who: a coordinator of the current home organisation or of the new one (or above either);
     an admin."""
     return await run.run(TransferMembership(volunteer_id, body.to_org_id, body.reason))
+
+
+@router.post("/{volunteer_id}/pin", response_model=PinOut, summary="Set a volunteer's PIN")
+async def set_pin(volunteer_id: UUID, body: PinIn, run: CommanderDep) -> dict[str, object]:
+    """Sets (or changes) the volunteer's PIN: six digits the volunteer types at a redemption
+    desk as the proof that they are there. It is stored only as a slow salted hash, never
+    shown; the log records that it was set and by whom.
+
+    Who: the volunteer themself; a coordinator of the home organisation or above (for a
+    volunteer without a phone; the volunteer may change it); an admin."""
+    done = await run.run(SetPin(volunteer_id, body.pin))
+    # Stored once the log says who set it: a failure here leaves the old PIN (or none), and a
+    # retry of the request stores it.
+    await run_in_threadpool(run.rt.secrets.set_pin, volunteer_id, body.pin)
+    return done

@@ -70,7 +70,12 @@ class SignupOut(Positioned):
 
 
 class AttendanceIn(Body):
-    at: Moment | None = Field(None, description="defaults to now")
+    at: Moment | None = Field(
+        None,
+        description="defaults to now; a volunteer's own time is the server's (`at` may "
+        "differ from it by the rule self_time_tolerance_minutes at most), only a coordinator "
+        "records another moment",
+    )
     code: Code | None = Field(
         None, description="the activity's check-in code (required when checking in yourself)"
     )
@@ -80,6 +85,9 @@ class CheckInOut(Positioned):
     id: UUID
     status: SignupStatus = Field(description="the signup's state: checked_in")
     at: AwareDatetime = Field(description="when the volunteer checked in")
+    time_given_by_coordinator: bool = Field(
+        description="the time was given by a coordinator (or admin), not the server's clock"
+    )
 
 
 class CheckOutOut(Positioned):
@@ -87,6 +95,9 @@ class CheckOutOut(Positioned):
     status: SignupStatus = Field(description="the signup's state: checked_out")
     at: AwareDatetime = Field(description="when the volunteer checked out")
     minutes: int = Field(description="service minutes measured at check-out")
+    time_given_by_coordinator: bool = Field(
+        description="the time was given by a coordinator (or admin), not the server's clock"
+    )
 
 
 class VerifyIn(Body):
@@ -117,6 +128,14 @@ class SignupDetailOut(Out):
     check_out_missed: bool = Field(
         description="nobody checked out: closed at the end of the activity's window by the "
         "system, for the coordinator to verify"
+    )
+    check_in_time_given_by_coordinator: bool | None = Field(
+        None,
+        description="the check-in time was given by a coordinator, not the server's clock "
+        "(null: not checked in, or recorded before this was noted)",
+    )
+    check_out_time_given_by_coordinator: bool | None = Field(
+        None, description="the same of the check-out time"
     )
     decision: Decision | None
     verified_minutes: int | None

@@ -86,6 +86,16 @@ Text = Annotated[str, length(bounds.REASON)]
 Name = Annotated[str, length(bounds.NAME)]
 Reason = Annotated[str, length(bounds.REASON), Field(min_length=1)]
 Code = Annotated[str, length(bounds.CODE)]
+Pin = Annotated[
+    str,
+    Field(
+        min_length=bounds.PIN_DIGITS,
+        max_length=bounds.PIN_DIGITS,
+        pattern=bounds.PIN_PATTERN,
+        description=f"the volunteer's PIN: exactly {bounds.PIN_DIGITS} digits, typed by the "
+        "volunteer",
+    ),
+]
 
 
 class Body(BaseModel):

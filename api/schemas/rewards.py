@@ -7,9 +7,10 @@ from pydantic import (
     AwareDatetime,
     Field,
     StrictInt,
+    model_validator,
 )
 
-from api.schemas.common import Body, Code, Integral, Name, Out, Positioned, within
+from api.schemas.common import Body, Code, Integral, Name, Out, Pin, Positioned, within
 from ledger import bounds
 from ledger.rewards import RedemptionStatus
 
@@ -42,12 +43,20 @@ class RedemptionIn(Body):
     volunteer_id: UUID
     reward_id: UUID
     quantity: Annotated[StrictInt, within(bounds.QUANTITY), Integral] = 1
+    pin: Pin | None = Field(
+        None,
+        description="the volunteer's PIN, typed by the volunteer: required when a desk "
+        "reserves for them (their proof of presence)",
+    )
 
 
 class ReservationOut(Positioned):
     id: UUID
     status: RedemptionStatus = Field(description="the redemption's state: reserved")
-    code: str = Field(description="the redemption code the desk asks for to hand the reward out")
+    code: str | None = Field(
+        description="the redemption code, for the volunteer to show at the desk; null when a "
+        "desk reserved (the code is the volunteer's, never the desk's)"
+    )
     expires_at: AwareDatetime = Field(description="the reservation is released if not fulfilled")
     minutes: int = Field(description="the credits held: cost times quantity")
 
@@ -64,7 +73,16 @@ class RedemptionStateOut(Positioned):
 
 
 class FulfilIn(Body):
-    code: Code
+    code: Code | None = Field(
+        None, description="the redemption code the volunteer shows (give this or `pin`)"
+    )
+    pin: Pin | None = Field(None, description="or the volunteer's PIN, typed by the volunteer")
+
+    @model_validator(mode="after")
+    def _code_or_pin(self) -> "FulfilIn":
+        if (self.code is None) == (self.pin is None):
+            raise ValueError("give the redemption code or the volunteer's PIN (one of them)")
+        return self
 
 
 class RedemptionDetailOut(Out):
@@ -77,5 +95,7 @@ class RedemptionDetailOut(Out):
     status: RedemptionStatus
     expires_at: AwareDatetime
     code: str | None = Field(
-        None, description="shown to the volunteer, the venue's desk and admins; null to others"
+        None,
+        description="shown to the volunteer and admins; null to others (a desk too: it "
+        "fulfils with the code the volunteer shows)",
     )

@@ -15,6 +15,7 @@ from api.schemas.common import (
     CreatedOut,
     Name,
     Out,
+    Pin,
     Positioned,
     Text,
     length,
@@ -88,6 +89,15 @@ class MembershipTransferIn(Body):
 class MembershipOut(Positioned):
     id: UUID
     home_org_id: UUID
+
+
+class PinIn(Body):
+    pin: Pin
+
+
+class PinOut(Positioned):
+    id: UUID
+    pin_set: bool = Field(description="true: the PIN is set (it is never shown)")
 
 
 class FamilyLinkIn(Body):

@@ -1,10 +1,12 @@
 """Activities and their attendance: publication, signups, check-in and check-out (and the
 closing of a check-in nobody closed), and the verification that credits the service."""
 
-from dataclasses import dataclass
-from datetime import datetime
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from uuid import UUID
 
+from ledger import bounds
 from ledger.activities import Activity, Category
 from ledger.commands.base import Command, UnitOfWork
 from ledger.commands.crediting import credit_service, volunteer_timesheet
@@ -15,7 +17,7 @@ from ledger.commands.permissions import (
     require_self_or_coordinator,
 )
 from ledger.context import Role
-from ledger.errors import Forbidden
+from ledger.errors import Invalid, Kind, WrongSecret
 from ledger.identity import (
     signup_id,
     timesheet_id,
@@ -122,15 +124,41 @@ class CancelSignup(Command):
         return SignupState(signup.id, signup.status.value)
 
 
-def _authorise_attendance(uow: UnitOfWork, signup: Signup, code: str | None) -> None:
-    """The volunteer with the activity's check-in code, or a coordinator on their behalf."""
+CHECK_IN_CODE = "check-in-code"  # the target kind of a wrong check-in code, as counted
+
+
+def _attendance_time(
+    uow: UnitOfWork, signup: Signup, code: str | None, at: datetime | None
+) -> tuple[datetime, bool]:
+    """Who may record attendance, and at what time: the volunteer with the activity's
+    check-in code, at the server's time (`at` may differ from it by the tolerance at most);
+    or a coordinator on their behalf, at any time they give (then marked as given)."""
     actor = uow.ctx.actor
+    now = uow.ctx.now
     if is_self(actor, signup.volunteer_id):
         activity = uow.get(Activity, signup.activity_id, "activity")
-        if code is None or code.strip() != activity.check_in_code:
-            raise Forbidden("wrong-check-in-code", "the check-in code is missing or wrong")
-        return
+        target = str(signup.id)
+        typed = bounds.CODE.check(code).strip().encode() if code is not None else None
+        uow.secrets.check(CHECK_IN_CODE, target)
+        if typed is None or not secrets.compare_digest(typed, activity.check_in_code.encode()):
+            raise WrongSecret(
+                Kind.FORBIDDEN,
+                "wrong-check-in-code",
+                "the check-in code is missing or wrong",
+                CHECK_IN_CODE,
+                target,
+            )
+        tolerance = timedelta(minutes=uow.rules.self_time_tolerance_minutes)
+        if at is not None and abs(at - now) > tolerance:
+            raise Invalid(
+                "time-not-now",
+                "a volunteer's own check-in and check-out are recorded at the server's time; "
+                f"`at` may differ from it by {uow.rules.self_time_tolerance_minutes} minutes "
+                "at most (a coordinator records another time)",
+            )
+        return now, False
     require_self_or_coordinator(uow, actor, signup.volunteer_id, signup.org_id)
+    return at or now, at is not None
 
 
 @dataclass(frozen=True)
@@ -139,36 +167,35 @@ class Attendance:
     status: str
     at: datetime
     minutes: int | None = None
+    time_given_by_coordinator: bool = False
 
 
 @dataclass(frozen=True)
 class CheckIn(Command):
     signup_id: UUID
     at: datetime | None = None
-    code: str | None = None
+    code: str | None = field(default=None, repr=False)
 
     def handle(self, uow: UnitOfWork) -> Attendance:
         signup = _load_signup(uow, self.signup_id)
-        _authorise_attendance(uow, signup, self.code)
-        at = self.at or uow.ctx.now
-        signup.check_in(uow.ctx, uow.rules, at)
+        at, given = _attendance_time(uow, signup, self.code, self.at)
+        signup.check_in(uow.ctx, uow.rules, at, given)
         volunteer_timesheet(uow, signup.volunteer_id).check_in(uow.ctx, uow.rules, signup.id, at)
-        return Attendance(signup.id, signup.status.value, at)
+        return Attendance(signup.id, signup.status.value, at, None, given)
 
 
 @dataclass(frozen=True)
 class CheckOut(Command):
     signup_id: UUID
     at: datetime | None = None
-    code: str | None = None
+    code: str | None = field(default=None, repr=False)
 
     def handle(self, uow: UnitOfWork) -> Attendance:
         signup = _load_signup(uow, self.signup_id)
-        _authorise_attendance(uow, signup, self.code)
-        at = self.at or uow.ctx.now
-        minutes = signup.check_out(uow.ctx, uow.rules, at)
+        at, given = _attendance_time(uow, signup, self.code, self.at)
+        minutes = signup.check_out(uow.ctx, uow.rules, at, given)
         uow.get(Timesheet, timesheet_id(signup.volunteer_id)).check_out(uow.ctx, signup.id, at)
-        return Attendance(signup.id, signup.status.value, at, minutes)
+        return Attendance(signup.id, signup.status.value, at, minutes, given)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,20 @@ from ledger.rules import Rules
 A = TypeVar("A", bound=Aggregate)
 
 
+class Secrets(Protocol):
+    """What a command may ask of the secrets kept outside the log: whether a caller may try a
+    code or PIN at a target now, and whether a PIN is the volunteer's."""
+
+    def check(self, target_kind: str, target_id: str) -> None:
+        """Raises TooManyAttempts when the caller, or anyone at the target, has failed too
+        often lately."""
+        ...
+
+    def pin_matches(self, volunteer_id: UUID, pin: str) -> bool:
+        """Whether `pin` is the volunteer's PIN (False when none is set)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """The aggregates one attempt of a command loads, keeps and changes; what it changed is
     saved by the engine, all of it or none."""
@@ -20,6 +34,7 @@ class UnitOfWork(Protocol):
     ctx: Context
     rules: Rules
     pepper: bytes  # the key of the hash that makes volunteer ids from ID documents
+    secrets: Secrets  # PINs and the count of failed codes, kept outside the log
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         """The aggregate if it exists and is a `cls`."""

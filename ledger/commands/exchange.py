@@ -1,10 +1,12 @@
 """Credits changing hands: transfers (gifts, donations, exchanges), rewards and their
 two-phase redemptions (reserve, then hand out once, cancel or expire)."""
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
+from ledger import bounds
 from ledger.accounts import Account, TransferKind, pool_account, volunteer_account
 from ledger.commands.base import Command, Created, UnitOfWork
 from ledger.commands.permissions import (
@@ -15,14 +17,17 @@ from ledger.commands.permissions import (
     require_self_or_coordinator,
 )
 from ledger.context import Role
-from ledger.errors import Conflict, Forbidden, Invalid
+from ledger.errors import Conflict, Forbidden, Invalid, Kind, WrongSecret
 from ledger.identity import (
     account_id,
 )
 from ledger.organisations import Organisation, OrgKind
 from ledger.rewards import Redemption, RedemptionStatus, Reward, new_redemption_code
 from ledger.rules import TransferPolicy
-from ledger.volunteers import Volunteer
+from ledger.volunteers import Volunteer, check_pin
+
+PIN = "pin"  # the target kinds of the secrets tried, as the guess counts name them
+REDEMPTION_CODE = "redemption-code"
 
 
 @dataclass(frozen=True)
@@ -111,11 +116,33 @@ class RedemptionState:
     minutes: int | None = None
 
 
+def require_pin(uow: UnitOfWork, volunteer: Volunteer, pin: str | None) -> None:
+    """The volunteer's PIN, typed by the volunteer at the desk: the proof that they are
+    present. A wrong one counts as a failed guess at their PIN."""
+    if pin is None:
+        raise Forbidden("pin-required", "a desk acts for a volunteer only with the volunteer's PIN")
+    check_pin(pin)
+    if not volunteer.has_pin:
+        raise Conflict(
+            "pin-not-set", "the volunteer has no PIN yet: they (or their coordinator) set one"
+        )
+    uow.secrets.check(PIN, str(volunteer.id))
+    if not uow.secrets.pin_matches(volunteer.id, pin):
+        raise WrongSecret(
+            Kind.FORBIDDEN, "wrong-pin", "the PIN does not match", PIN, str(volunteer.id)
+        )
+
+
 @dataclass(frozen=True)
 class Redeem(Command):
+    """Reserves a reward: by the volunteer themself (the code is theirs to show at the
+    desk), by the venue's desk only with the volunteer's PIN (the code is then not shown to
+    the desk), or by an admin."""
+
     volunteer_id: UUID
     reward_id: UUID
     quantity: int = 1
+    pin: str | None = field(default=None, repr=False)
 
     def handle(self, uow: UnitOfWork) -> RedemptionState:
         # Loaded before the reward, whose lock the redemptions of a popular reward queue for.
@@ -127,7 +154,10 @@ class Redeem(Command):
             raise Forbidden(
                 "outside-scope", "a volunteer redeems for themself, a desk for its own venue"
             )
-        uow.get(Volunteer, self.volunteer_id, "volunteer")
+        volunteer = uow.get(Volunteer, self.volunteer_id, "volunteer")
+        by_desk = actor.role is Role.DESK
+        if by_desk:
+            require_pin(uow, volunteer, self.pin)
         account = uow.get(Account, account_id(self.volunteer_id))
         redemption_id = uuid4()
         minutes = reward.cost_minutes * self.quantity
@@ -146,8 +176,10 @@ class Redeem(Command):
             expires_at=uow.ctx.now + timedelta(minutes=uow.rules.redemption_expiry_minutes),
         )
         uow.add(redemption)
+        # The code is the volunteer's: a desk that saw it could hand the reward out alone.
+        code = None if by_desk else redemption.code
         return RedemptionState(
-            redemption.id, redemption.status.value, redemption.code, redemption.expires_at, minutes
+            redemption.id, redemption.status.value, code, redemption.expires_at, minutes
         )
 
 
@@ -157,20 +189,47 @@ def _load_redemption(uow: UnitOfWork, redemption_id: UUID) -> Redemption:
 
 @dataclass(frozen=True)
 class FulfilRedemption(Command):
+    """Hands a reserved reward out against a secret only the volunteer holds: the
+    redemption code (shown to the volunteer, never to a desk) or the volunteer's PIN."""
+
     redemption_id: UUID
-    code: str
+    code: str | None = field(default=None, repr=False)
+    pin: str | None = field(default=None, repr=False)
 
     def handle(self, uow: UnitOfWork) -> RedemptionState:
         redemption = _load_redemption(uow, self.redemption_id)
         actor = uow.ctx.actor
         if not (is_desk_of(actor, redemption.venue_id) or actor.role is Role.ADMIN):
             raise Forbidden("outside-scope", "only a desk of the reward's venue may hand it out")
+        if (self.code is None) == (self.pin is None):
+            raise Invalid("code-or-pin", "give the redemption code or the volunteer's PIN")
         if redemption.is_overdue(uow.ctx.now):
             raise Conflict("redemption-expired", "the reservation has expired")
-        redemption.fulfil(uow.ctx, self.code)
+        redemption.require_reserved()
+        if self.pin is not None:
+            volunteer = uow.get(Volunteer, redemption.volunteer_id, "volunteer")
+            require_pin(uow, volunteer, self.pin)
+        else:
+            assert self.code is not None
+            _require_code(uow, redemption, self.code)
+        redemption.fulfil(uow.ctx)
         account = uow.get(Account, account_id(redemption.volunteer_id))
         account.settle(uow.ctx, redemption.id, redemption.venue_id)
         return RedemptionState(redemption.id, redemption.status.value, minutes=redemption.minutes)
+
+
+def _require_code(uow: UnitOfWork, redemption: Redemption, code: str) -> None:
+    target = str(redemption.id)
+    typed = bounds.CODE.check(code).strip().upper().encode()  # any text: compare bytes
+    uow.secrets.check(REDEMPTION_CODE, target)
+    if not secrets.compare_digest(typed, redemption.code.encode()):
+        raise WrongSecret(
+            Kind.CONFLICT,
+            "wrong-code",
+            "the redemption code does not match",
+            REDEMPTION_CODE,
+            target,
+        )
 
 
 def _release(uow: UnitOfWork, redemption: Redemption, reason: str) -> None:

@@ -1,6 +1,6 @@
 """Members: organisations, volunteers' registration, family links and membership transfers."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import UUID, uuid4
 
 from ledger.accounts import Account
@@ -160,6 +160,29 @@ class AnswerFamilyLink(Command):
         relation = requester.answer_link(uow.ctx, relative, self.confirm)
         status = "confirmed" if self.confirm else "declined"
         return FamilyLinkState(requester.id, INVERSE_RELATION[relation], status)
+
+
+@dataclass(frozen=True)
+class PinState:
+    id: UUID
+    pin_set: bool
+
+
+@dataclass(frozen=True)
+class SetPin(Command):
+    """Sets a volunteer's PIN, the proof that they are present at a desk: by the volunteer,
+    or by a coordinator of the home organisation or above (for a volunteer without a phone;
+    the volunteer may change it). The log records that it was set and by whom; the caller
+    stores the PIN's hash once this has been recorded (SecretStore.set_pin)."""
+
+    volunteer_id: UUID
+    pin: str = field(repr=False)
+
+    def handle(self, uow: UnitOfWork) -> PinState:
+        volunteer = uow.get(Volunteer, self.volunteer_id, "volunteer")
+        require_self_or_coordinator(uow, uow.ctx.actor, volunteer.id, volunteer.home_org_id)
+        volunteer.set_pin(uow.ctx, self.pin)
+        return PinState(volunteer.id, True)
 
 
 @dataclass(frozen=True)

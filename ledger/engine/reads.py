@@ -123,10 +123,10 @@ class AggregateReads:
 
     def redemption(self, ctx: Context, redemption_id: UUID) -> RedemptionView:
         """The volunteer, the desk of the reward's venue, an auditor or an admin; the code
-        for all of them but the auditor."""
+        for the volunteer and admins only (a desk that saw it could hand it out alone)."""
         redemption = self.service.load(Redemption, redemption_id, "redemption")
         actor = ctx.actor
-        holder = is_redemption_party(actor, redemption.volunteer_id, redemption.venue_id)
-        if not holder and actor.role is not Role.AUDITOR:
+        party = is_redemption_party(actor, redemption.volunteer_id, redemption.venue_id)
+        if not party and actor.role is not Role.AUDITOR:
             raise Forbidden("outside-scope", "only the volunteer, the venue's desk or an auditor")
-        return RedemptionView(redemption, holder)
+        return RedemptionView(redemption, party and actor.role is not Role.DESK)

@@ -22,8 +22,9 @@ from ledger.engine.aggregates import CACHED_STATES, Aggregates, fetch, require
 from ledger.engine.group_commit import GroupCommitter, Submission
 from ledger.engine.locks import Busy, StripedLocks
 from ledger.engine.recorder import LedgerRecorder, PendingResponse
+from ledger.engine.secrets import NoSecrets, SecretGuard
 from ledger.engine.unit_of_work import CommandUnit, UnitOfWork
-from ledger.errors import Conflict, DomainError
+from ledger.errors import Conflict, DomainError, WrongSecret
 from ledger.rewards import Reward
 from ledger.rules import Rules
 from ledger.timesheets import Timesheet
@@ -98,12 +99,15 @@ class LedgerService:
         cached_states: int = CACHED_STATES,
         on_command: CommandHook | None = None,
         on_batch: Callable[[int], None] | None = None,
+        secrets: SecretGuard | None = None,
     ) -> None:
         """`on_command` is told of each command once it is answered (its outcome or error, its
-        seconds); `on_batch`, of each group-commit transaction's number of commands."""
+        seconds); `on_batch`, of each group-commit transaction's number of commands;
+        `secrets` keeps the PINs and counts the wrong codes and PINs tried."""
         self.app = app
         self.rules = rules
         self.pepper = pepper
+        self.secrets: SecretGuard = secrets or NoSecrets()
         self._on_command = on_command or _unobserved
         recorder = app.recorder
         assert isinstance(recorder, LedgerRecorder), "the store adapter must be a LedgerRecorder"
@@ -122,6 +126,11 @@ class LedgerService:
         started = time.perf_counter()
         try:
             outcome = self._execute(ctx, command, idempotency)
+        except WrongSecret as e:
+            # Counted here, once per request: an attempt may be run more than once.
+            self.secrets.failed(ctx.actor, e.target_kind, e.target_id)
+            self._on_command(command, e, time.perf_counter() - started)
+            raise
         except Exception as e:
             self._on_command(command, e, time.perf_counter() - started)
             raise
@@ -137,7 +146,9 @@ class LedgerService:
                 replay = self._replay(idempotency)
                 if replay is not None:
                     return replay
-            unit = CommandUnit(self.aggregates, ctx, self.rules, self._locks, self.pepper, fresh)
+            unit = CommandUnit(
+                self.aggregates, ctx, self.rules, self._locks, self.pepper, fresh, self.secrets
+            )
             try:
                 decided = self._decide(unit, command, idempotency)
             except Busy:
@@ -221,7 +232,9 @@ class LedgerService:
 
     def reader(self, ctx: Context) -> UnitOfWork:
         """A unit of work for queries: it loads, and nothing it does is saved."""
-        return UnitOfWork(self.app.repository, ctx, self.rules, self._locks, self.pepper)
+        return UnitOfWork(
+            self.app.repository, ctx, self.rules, self._locks, self.pepper, self.secrets
+        )
 
 
 def _back_off(attempt: int) -> None:

@@ -12,9 +12,11 @@ from uuid import UUID
 from eventsourcing.application import Repository
 from eventsourcing.domain import Aggregate
 
+from ledger.commands.base import Secrets
 from ledger.context import Context
 from ledger.engine.aggregates import Aggregates, Head, Pending, is_contended, load, require
 from ledger.engine.locks import StripedLocks
+from ledger.engine.secrets import CallerSecrets, NoSecrets, SecretGuard
 from ledger.rules import Rules
 
 A = TypeVar("A", bound=Aggregate)
@@ -28,10 +30,12 @@ class UnitOfWork:
         rules: Rules,
         locks: StripedLocks,
         pepper: bytes = b"",
+        guard: SecretGuard | None = None,
     ) -> None:
         self.ctx = ctx
         self.rules = rules
         self.pepper = pepper  # the key of the hash that makes volunteer ids from ID documents
+        self.secrets: Secrets = CallerSecrets(guard or NoSecrets(), ctx.actor)
         self._repository = repository
         self._locks = locks
         self._held: list[threading.Lock] = []
@@ -80,8 +84,9 @@ class CommandUnit(UnitOfWork):
         locks: StripedLocks,
         pepper: bytes,
         fresh: bool = False,
+        guard: SecretGuard | None = None,
     ) -> None:
-        super().__init__(aggregates.repository, ctx, rules, locks, pepper)
+        super().__init__(aggregates.repository, ctx, rules, locks, pepper, guard)
         self._aggregates = aggregates
         self._fresh = fresh
         self.started_at = aggregates.head
