@@ -1,5 +1,6 @@
 """The FastAPI application: routes, problem+json errors, request ids and request logs."""
 
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -86,7 +87,7 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            log.exception("request failed", method=scope["method"], path=scope["path"])
+            log.exception("request failed", method=scope["method"], path=_logged_path(scope))
             if status is not None:
                 raise  # the response has started: nothing else can be sent
             failure = problems.problem(500, "internal-error", "an unexpected error occurred")
@@ -97,10 +98,29 @@ class RequestContext:
         log.info(
             "request",
             method=scope["method"],
-            path=scope["path"],
+            path=_logged_path(scope),
             status=status,
             ms=round(elapsed * 1000, 2),
         )
+
+
+UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+PLAIN_PATH = re.compile(r"[/A-Za-z0-9._-]{0,200}")
+
+
+def _logged_path(scope: Scope) -> str:
+    """The path for the log: as called when every id in it is a UUID, else the route's
+    template; a path no route matched only when it is plain ASCII. A client may put anything
+    in a path (a name, an ID number), and the log keeps no personal data."""
+    route = scope.get("route")
+    if route is None:
+        path: str = scope["path"]
+        return path if PLAIN_PATH.fullmatch(path) else "(unmatched)"
+    params: dict[str, object] = scope.get("path_params") or {}
+    for value in params.values():
+        if not (isinstance(value, str) and UUID_TEXT.fullmatch(value)):
+            return str(route.path)
+    return str(scope["path"])
 
 
 def _request_id(scope: Scope) -> str:

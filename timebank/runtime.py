@@ -273,7 +273,9 @@ class Runtime:
         try:
             outcome = self.service.execute(ctx, command)
         except DomainError as e:
-            log.info("sweep skipped", command=type(command).__name__, id=str(subject), code=e.code)
+            log.info(
+                "sweep skipped", command=type(command).__name__, id=str(subject), reason=e.code
+            )
             return False
         return outcome.position is not None  # None: done already, the read model was behind
 
