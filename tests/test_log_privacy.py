@@ -3,6 +3,8 @@ volunteer's name: a whole HTTP scenario, good and bad requests with those values
 paths, query strings and headers, and then a search of everything the process wrote."""
 
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,3 +132,70 @@ def test_no_log_line_carries_a_token_an_id_number_a_phone_or_a_name(
     assert {"method", "path", "status", "ms", "request_id"} <= requests[-1].keys()
     assert any(line.get("principal") and line.get("role") == "volunteer" for line in requests)
     assert [s for s in secrets if s in output] == []
+
+
+TOKEN = "tb_" + "Zk3" * 10
+SCRIPT = r"""
+import logging, sqlite3, sys
+import psycopg, structlog
+from api.logging import configure_logging
+
+url, name, resident, phone, token = sys.argv[1:]
+configure_logging("info")
+log = structlog.get_logger("timebank.test")
+row = (1, name, phone, resident)
+table = "CREATE TABLE t (id INT, name TEXT, phone TEXT CHECK (length(phone) < 5), doc TEXT)"
+try:
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            conn.execute(table)
+            conn.execute("INSERT INTO t VALUES (?, ?, ?, ?)", row)
+    else:
+        with psycopg.connect(url.replace("+psycopg", "")) as conn:
+            conn.execute(table)
+            conn.execute("INSERT INTO t VALUES (%s, %s, %s, %s)", row)
+except Exception as e:
+    log.exception("the store refused a row", error=str(e))
+    logging.getLogger("psycopg").error("the store refused: %s", e, exc_info=True)
+try:
+    raise ValueError(f"no volunteer {resident} with phone {phone} and token {token}")
+except ValueError:
+    log.exception("a lookup failed")
+    logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+log.warning(
+    "fields",
+    name=name, phone=phone, pin="123456", token=token, authorization=f"Bearer {token}",
+    id_document={"type": "resident_id", "number": resident},
+    found={"phone": phone, "note": f"call {phone}", "ids": [resident]},
+    principal="admin-1", path="/v1/volunteers/" + resident,
+)
+"""
+
+
+def test_tracebacks_stdlib_records_and_fields_are_scrubbed(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The scrubbing itself, in a process configured as `timebank` configures every process:
+    an error of the store quoting the row it refused (a name among its values), an exception
+    whose message carries an ID number, a phone and a token, through structlog and through a
+    stdlib logger (psycopg, uvicorn), and fields named like secrets, nested ones included."""
+    url = database_url
+    if url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path}/scratch.db"
+    args = [url, NAMES[0], RESIDENT_IDS[0], PHONES[0], TOKEN]
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, *args], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    lines = {line["event"]: line for line in map(json.loads, done.stderr.splitlines())}
+    refused = lines["the store refused a row"]
+    assert "Traceback" in refused["exception"] and refused["error"]
+    assert "Traceback" in lines["the store refused: " + refused["error"]]["exception"]
+    failed = lines["a lookup failed"]
+    assert "ValueError: no volunteer *** with phone *** and token ***" in failed["exception"]
+    assert "ValueError" in lines["Exception in ASGI application"]["exception"]
+    fields = lines["fields"]
+    assert fields["found"] == {"note": "call ***", "ids": ["***"]}
+    assert fields["path"] == "/v1/volunteers/***" and fields["principal"] == "admin-1"
+    assert not {"name", "phone", "pin", "token", "authorization", "id_document"} & fields.keys()
+    assert [s for s in (*args[1:], "123456") if s in done.stderr] == []

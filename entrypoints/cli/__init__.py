@@ -4,6 +4,7 @@ bench; one module per command or group of commands.
 Settings come from TIMEBANK_* environment variables (timebank.settings.Settings)."""
 
 import typer
+from pydantic import ValidationError
 
 from entrypoints.cli import bench, db, projections, serve, tokens
 
@@ -19,3 +20,22 @@ app.add_typer(tokens.app, name="token")
 app.add_typer(projections.app, name="projections")
 app.command()(serve.serve)
 app.command()(bench.bench)
+
+
+def main() -> None:
+    """The `timebank` program: every command logs as `serve` does (JSON lines on standard
+    error, scrubbed of personal data: api/logging.py), from warnings up (what a command's
+    output showed before; `serve` then logs at TIMEBANK_LOG_LEVEL), then runs. Tests call
+    `app` itself and keep their own logging."""
+    import logging
+
+    from api.logging import configure_logging
+    from timebank.settings import Settings
+
+    try:
+        level = Settings().log_level.upper()
+    except (ValidationError, ValueError):
+        level = "INFO"  # the command reports the invalid setting itself
+    quietest = max(logging.getLevelNamesMapping().get(level, logging.INFO), logging.WARNING)
+    configure_logging(logging.getLevelName(quietest))
+    app()

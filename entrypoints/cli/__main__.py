@@ -1,5 +1,5 @@
 """`python -m entrypoints.cli`: the `timebank` command."""
 
-from entrypoints.cli import app
+from entrypoints.cli import main
 
-app()
+main()
