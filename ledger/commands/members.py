@@ -81,6 +81,10 @@ class RegisterVolunteer(Command):
         require_coordinator_of(uow, uow.ctx.actor, home.id)
         _require_membership_org(home)
         document = normalise_document(self.id_type, self.id_number)
+        volunteer_id = uuid4()  # reveals nothing about the person
+        # Looked at before the claims, so that the registration is the command's first
+        # event, as the log and the trails have always shown it.
+        uow.find(Volunteer, volunteer_id)
         claim_id = document_claim_id(self.id_type, document, uow.pepper)
         legacy_ids = legacy_volunteer_ids(self.id_type, document, uow.pepper)
         if uow.find(DocumentClaim, claim_id) is not None or any(
@@ -89,10 +93,6 @@ class RegisterVolunteer(Command):
             raise Conflict(
                 "duplicate-volunteer", "a volunteer with this ID document is already registered"
             )
-        volunteer_id = uuid4()  # reveals nothing about the person
-        # Looked at before the claims, so that the registration is the command's first
-        # event, as the trails have always shown it.
-        uow.find(Volunteer, volunteer_id)
         number = new_volunteer_number()
         while uow.find(VolunteerNumber, number_claim_id(number)) is not None:
             number = new_volunteer_number()

@@ -9,6 +9,7 @@ Which subjects an event concerns:
   training's participants) and its `activity_id` (a signup, evaluation, back-fill);
   later events of the aggregate find them in tb_audit_owners;
 - the redemption named by a `redemption_id` field (holds, releases, settlements, stock).
+The claims of ID documents join no trail: a claim's id is a keyed hash of the document.
 """
 
 import dataclasses
