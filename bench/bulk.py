@@ -4,7 +4,7 @@ on a unit of work, as the service runs them), but the aggregates stay in memory 
 commands and their events are saved many thousands at a time, one library save (one
 transaction, snapshots included) per chunk, instead of one transaction per command.
 
-Each volunteer is registered (3 events) and as many as the event target needs serve once:
+Each volunteer is registered (4 events) and as many as the event target needs serve once:
 sign up, check in, check out, verified and credited (9 events), in activities of their own
 (SIGNUPS_PER_ACTIVITY each, the size of a large real one)."""
 
@@ -36,7 +36,7 @@ from ledger.engine.unit_of_work import UnitOfWork
 from ledger.identity import signup_id
 from ledger.signups import Decision
 
-REGISTRATION_EVENTS = 3
+REGISTRATION_EVENTS = 4  # the volunteer, the claims of its number and document, its account
 SERVICE_EVENTS = 9  # a volunteer's first service: the timesheet starts with it
 CHUNK_VOLUNTEERS = 250  # about 3,000 events per save
 SIGNUPS_PER_ACTIVITY = 500

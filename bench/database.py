@@ -4,7 +4,7 @@ import contextlib
 import os
 import secrets
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -24,6 +24,8 @@ class BenchStore:
     is_sqlite: bool
     name: str  # the database name, or the SQLite file
     server_conninfo: str = ""  # PostgreSQL: where the database was created
+    # The id pepper of the run's processes: a fresh database, a fresh key.
+    pepper: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     @property
     def shown(self) -> str:

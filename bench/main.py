@@ -76,9 +76,10 @@ class Bench:
             return None
 
     def settings(self, store: BenchStore) -> Settings:
-        base = Settings(database_url=store.url)
+        own = {"database_url": store.url, "id_pepper": store.pepper, "id_pepper_file": None}
+        base = Settings(**own)  # type: ignore[arg-type]
         pool = max(base.pool_size, math.ceil(self.options.clients / 2))
-        return Settings(database_url=store.url, pool_size=pool)
+        return Settings(**own, pool_size=pool)  # type: ignore[arg-type]
 
     def run(self) -> Report:
         store = create_store(self.options.database_url)

@@ -85,8 +85,10 @@ class Server:
 
     def start(self, timeout: float = 60) -> None:
         env = dict(os.environ)
+        env.pop("TIMEBANK_ID_PEPPER_FILE", None)  # the run's own pepper instead
         env.update(
             TIMEBANK_DATABASE_URL=self.store.url,
+            TIMEBANK_ID_PEPPER=self.store.pepper,
             TIMEBANK_HOST="127.0.0.1",
             TIMEBANK_PORT=str(self.port),
         )

@@ -12,13 +12,14 @@ from ledger.rewards import Redemption, Reward
 from ledger.signups import Signup
 from ledger.timesheets import Timesheet
 from ledger.trainings import Evaluation, Training
-from ledger.volunteers import Volunteer, VolunteerNumber
+from ledger.volunteers import DocumentClaim, Volunteer, VolunteerNumber
 
 AGGREGATES: tuple[type[LedgerAggregate], ...] = (
     Account,
     Activity,
     Award,
     Backfill,
+    DocumentClaim,
     Dispute,
     Organisation,
     Redemption,

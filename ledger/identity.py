@@ -16,6 +16,9 @@ from ledger.errors import Invalid
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://timebank.invalid/ids")
 NUMBER_DIGITS = 10  # plus one Damm check digit
+# The pepper earlier versions used when none was set: published, so it keys nothing now,
+# but volunteers registered with it may be in any store (legacy_volunteer_ids).
+PUBLISHED_PEPPER = b"timebank-change-me"
 DERIVED_IDS_CACHED = 16_384  # ids of the aggregates a volunteer owns, asked for on each command
 
 
@@ -40,10 +43,30 @@ def normalise_document(doc_type: DocumentType, number: str) -> str:
     return cleaned
 
 
-def volunteer_id_for(doc_type: DocumentType, normalised_number: str, pepper: bytes) -> UUID:
-    """One volunteer per document: the id is a keyed hash of the normalised document."""
-    digest = hmac.new(pepper, f"{doc_type.value}:{normalised_number}".encode(), hashlib.sha256)
-    return uuid5(NAMESPACE, "volunteer:" + digest.hexdigest())
+def _document_digest(doc_type: DocumentType, normalised_number: str, pepper: bytes) -> str:
+    return hmac.new(
+        pepper, f"{doc_type.value}:{normalised_number}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def document_claim_id(doc_type: DocumentType, normalised_number: str, pepper: bytes) -> UUID:
+    """The id of the claim that one volunteer holds a document: a keyed hash of it, so that
+    a second registration of the document meets the claim. Anyone with the pepper and the
+    store can test a guessed document against it, so it is never shown to anyone."""
+    return uuid5(NAMESPACE, "id-document:" + _document_digest(doc_type, normalised_number, pepper))
+
+
+def legacy_volunteer_ids(
+    doc_type: DocumentType, normalised_number: str, pepper: bytes
+) -> tuple[UUID, ...]:
+    """The ids a volunteer registered before ids were random may have: the keyed hash of
+    their document, with this pepper or the published one (a store that ran with it and was
+    then given a pepper of its own). Those volunteers keep their ids (the log is immutable),
+    and a registration looks for them so that their document cannot register again."""
+    return tuple(
+        uuid5(NAMESPACE, "volunteer:" + _document_digest(doc_type, normalised_number, key))
+        for key in dict.fromkeys((pepper, PUBLISHED_PEPPER))
+    )
 
 
 def new_volunteer_number() -> str:

@@ -221,3 +221,15 @@ class VolunteerNumber(LedgerAggregate):
 
     def __init__(self, volunteer_id: UUID) -> None:
         self.volunteer_id = volunteer_id
+
+
+class DocumentClaim(LedgerAggregate):
+    """Claims an ID document for one volunteer: a second claim of the same document is a
+    version conflict. Its id is a keyed hash of the document (`document_claim_id`), so no
+    answer, read model or log shows it."""
+
+    class Claimed(LedgerAggregate.Created):
+        volunteer_id: UUID
+
+    def __init__(self, volunteer_id: UUID) -> None:
+        self.volunteer_id = volunteer_id

@@ -12,6 +12,10 @@ from tests.http import Town, serve
 from timebank.runtime import Runtime
 from timebank.settings import Settings
 
+# PostgreSQL refuses to start without a pepper of its own; every process the tests start
+# (CLI commands, `serve`, workers) inherits this one, so all of them agree on it.
+TEST_PEPPER = "timebank-tests-pepper"
+os.environ.setdefault("TIMEBANK_ID_PEPPER", TEST_PEPPER)
 PG_SERVER = os.environ.get("TIMEBANK_TEST_PG_URL", "postgresql://root@127.0.0.1:5432/test")
 
 
@@ -36,6 +40,8 @@ def database_url(
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
+    if "id_pepper_file" not in overrides:
+        overrides.setdefault("id_pepper", os.environ["TIMEBANK_ID_PEPPER"])
     return Settings(database_url=database_url, expiry_sweep_seconds=3600, **overrides)  # type: ignore[arg-type]
 
 

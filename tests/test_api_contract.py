@@ -1122,7 +1122,7 @@ def test_concurrent_retries_with_one_key_make_exactly_one_change(town: Town) -> 
     leaked: list[str] = []
     for path, body, key, events, refusal in (
         ("/v1/organisations", org, "org-1", 1, None),
-        ("/v1/volunteers", person, "person-1", 3, "duplicate-volunteer"),
+        ("/v1/volunteers", person, "person-1", 4, "duplicate-volunteer"),
         ("/v1/transfers", gift, "gift-1", None, "insufficient-balance"),
     ):
         head = town.rt.runner.head()

@@ -25,14 +25,16 @@ def test_plan_reaches_both_targets() -> None:
     only_volunteers = bulk.plan(volunteers=1_000, events=0)
     assert only_volunteers == bulk.Plan(1_000, 0)
     assert bulk.plan(volunteers=1_000, events=10_000).events >= 10_000
-    only_events = bulk.plan(volunteers=0, events=1_200)
-    assert only_events.events >= 1_200 and only_events.services == only_events.volunteers
+    each = bulk.REGISTRATION_EVENTS + bulk.SERVICE_EVENTS
+    only_events = bulk.plan(volunteers=0, events=100 * each)
+    assert only_events.events >= 100 * each and only_events.services == only_events.volunteers
 
 
 def test_bulk_built_volunteers_are_credited_once_and_usable(world: World) -> None:
     rt = world.rt
     head = rt.runner.head()
-    target = bulk.plan(volunteers=30, events=30 * 3 + 20 * 9)
+    events = 30 * bulk.REGISTRATION_EVENTS + 20 * bulk.SERVICE_EVENTS
+    target = bulk.plan(volunteers=30, events=events)
     growth = bulk.build(world, target)
 
     assert growth.volunteers == 30

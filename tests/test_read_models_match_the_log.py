@@ -313,6 +313,7 @@ class Totals:
 
 
 SUBJECT_AGGREGATES = {"Volunteer": "volunteer", "Activity": "activity", "Redemption": "redemption"}
+UNTRAILED_AGGREGATES = {"DocumentClaim"}  # its id is a keyed hash of the document
 # From projections/audit/projection.py's docstring: kept in columns of their own or the store's
 # bookkeeping, and personal data and codes, which must never reach the details.
 COLUMN_FIELDS = {
@@ -556,6 +557,8 @@ class Oracle:
 
     def audit(self, position: int, e: Any) -> None:
         aggregate = type(e).__qualname__.split(".")[0]
+        if aggregate in UNTRAILED_AGGREGATES:
+            return
         oid: UUID = e.originator_id
         subjects: set[tuple[str, str]] = set()
         if aggregate in SUBJECT_AGGREGATES:

@@ -45,6 +45,7 @@ from timebank.eventstore import (
 )
 from timebank.health import PostgresProbe, Probe, StoreHealth
 from timebank.metrics import Metrics
+from timebank.pepper import load_pepper
 from timebank.secrets import SecretStore
 from timebank.settings import Settings
 from timebank.tokens import TokenStore
@@ -112,12 +113,12 @@ def open_database(settings: Settings) -> Database:
     )
 
 
-def response_key(settings: Settings) -> bytes:
+def response_key(settings: Settings, pepper: bytes) -> bytes:
     """The 32-byte AES key of the stored idempotency responses: from TIMEBANK_RESPONSE_KEY,
     else from the ID pepper (another purpose, so another key than the pepper itself)."""
-    secret = settings.response_key or settings.id_pepper
+    secret = settings.response_key.get_secret_value().encode() if settings.response_key else pepper
     purpose = b"timebank idempotency responses"
-    return hmac.new(secret.get_secret_value().encode(), purpose, hashlib.sha256).digest()
+    return hmac.new(secret, purpose, hashlib.sha256).digest()
 
 
 @contextmanager
@@ -169,11 +170,12 @@ class Runtime:
     def __init__(self, settings: Settings, migrate: bool = True) -> None:
         """Opens the stores; `migrate=False` in a process whose parent has migrated them."""
         self.settings = settings
+        pepper = load_pepper(settings)  # before the store is touched: no pepper, no start
         with schema_lock(settings):
             if migrate:
                 migrations.upgrade(settings.store.sqlalchemy_url)
             self.app = TimebankApplication(env=eventsourcing_env(settings))
-        self.recorder.sealer = ResponseSealer(response_key(settings))
+        self.recorder.sealer = ResponseSealer(response_key(settings, pepper))
         if isinstance(self._datastore, PostgresDatastore):  # the library does not pass it on
             self._datastore.pool.reconnect_timeout = RECONNECT_SECONDS
         self.db = open_database(settings)
@@ -187,7 +189,7 @@ class Runtime:
         self.service = LedgerService(
             self.app,
             settings.rules,
-            settings.id_pepper.get_secret_value().encode(),
+            pepper,
             on_commit=self.runner.poke,
             cached_states=settings.aggregate_cache_size,
             on_command=self.metrics.command,

@@ -60,9 +60,13 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./timebank.db"
     host: str = "127.0.0.1"
     port: int = 8000
-    id_pepper: SecretStr = Field(
-        SecretStr("timebank-change-me"),
-        description="key of the hash that turns ID documents into volunteer ids",
+    id_pepper: SecretStr | None = Field(
+        None,
+        description="key of the hash that identifies the claim of an ID document; none: "
+        "from id_pepper_file, else (SQLite only) one generated into <database>.pepper",
+    )
+    id_pepper_file: Path | None = Field(
+        None, description="a file holding the id pepper (instead of id_pepper)"
     )
     pool_size: int = Field(8, ge=1)
     store_timeout_seconds: int = Field(
@@ -135,6 +139,12 @@ class Settings(BaseSettings):
         15 * 60, ge=1, description="the window of the guess limit, and how long a lockout lasts"
     )
     rules: Rules = Rules()
+
+    @model_validator(mode="after")
+    def _one_pepper(self) -> "Settings":
+        if self.id_pepper is not None and self.id_pepper_file is not None:
+            raise ValueError("set TIMEBANK_ID_PEPPER or TIMEBANK_ID_PEPPER_FILE, not both")
+        return self
 
     @model_validator(mode="after")
     def _one_process_on_sqlite(self) -> "Settings":

@@ -9,6 +9,7 @@ import typer
 from pydantic import ValidationError
 
 from ledger.errors import DomainError
+from timebank.pepper import PepperError
 from timebank.runtime import Runtime
 from timebank.settings import Settings
 
@@ -38,6 +39,8 @@ def runtime(settings: Settings | None = None) -> Iterator[Runtime]:
     settings = settings or load_settings()
     try:
         rt = Runtime(settings)
+    except PepperError as e:
+        fail(f"invalid settings: {e}")
     except Exception as e:
         fail(f"cannot open the store at {describe(settings)}: {e}", code=1)
     try:

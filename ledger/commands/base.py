@@ -33,7 +33,7 @@ class UnitOfWork(Protocol):
 
     ctx: Context
     rules: Rules
-    pepper: bytes  # the key of the hash that makes volunteer ids from ID documents
+    pepper: bytes  # the key of the hash that identifies the claim of an ID document
     secrets: Secrets  # PINs and the count of failed codes, kept outside the log
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:

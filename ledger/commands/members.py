@@ -17,13 +17,20 @@ from ledger.errors import Conflict, Forbidden, Invalid
 from ledger.identity import (
     DocumentType,
     account_id,
+    document_claim_id,
+    legacy_volunteer_ids,
     new_volunteer_number,
     normalise_document,
     number_claim_id,
-    volunteer_id_for,
 )
 from ledger.organisations import Organisation, OrgKind
-from ledger.volunteers import INVERSE_RELATION, Relation, Volunteer, VolunteerNumber
+from ledger.volunteers import (
+    INVERSE_RELATION,
+    DocumentClaim,
+    Relation,
+    Volunteer,
+    VolunteerNumber,
+)
 
 
 @dataclass(frozen=True)
@@ -74,8 +81,15 @@ class RegisterVolunteer(Command):
         require_coordinator_of(uow, uow.ctx.actor, home.id)
         _require_membership_org(home)
         document = normalise_document(self.id_type, self.id_number)
-        volunteer_id = volunteer_id_for(self.id_type, document, uow.pepper)
-        if uow.find(Volunteer, volunteer_id) is not None:
+        volunteer_id = uuid4()  # reveals nothing about the person
+        # Looked at before the claims, so that the registration is the command's first
+        # event, as the log and the trails have always shown it.
+        uow.find(Volunteer, volunteer_id)
+        claim_id = document_claim_id(self.id_type, document, uow.pepper)
+        legacy_ids = legacy_volunteer_ids(self.id_type, document, uow.pepper)
+        if uow.find(DocumentClaim, claim_id) is not None or any(
+            uow.find(Volunteer, legacy_id) is not None for legacy_id in legacy_ids
+        ):
             raise Conflict(
                 "duplicate-volunteer", "a volunteer with this ID document is already registered"
             )
@@ -102,6 +116,11 @@ class RegisterVolunteer(Command):
                 VolunteerNumber.Claimed,
                 id=number_claim_id(number),
                 volunteer_id=volunteer_id,
+            )
+        )
+        uow.add(
+            DocumentClaim.new(
+                uow.ctx, DocumentClaim.Claimed, id=claim_id, volunteer_id=volunteer_id
             )
         )
         uow.add(

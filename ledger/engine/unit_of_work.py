@@ -34,7 +34,7 @@ class UnitOfWork:
     ) -> None:
         self.ctx = ctx
         self.rules = rules
-        self.pepper = pepper  # the key of the hash that makes volunteer ids from ID documents
+        self.pepper = pepper  # the key of the hash that identifies the claim of an ID document
         self.secrets: Secrets = CallerSecrets(guard or NoSecrets(), ctx.actor)
         self._repository = repository
         self._locks = locks

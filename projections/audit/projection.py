@@ -9,6 +9,7 @@ Which subjects an event concerns:
   training's participants) and its `activity_id` (a signup, evaluation, back-fill);
   later events of the aggregate find them in tb_audit_owners;
 - the redemption named by a `redemption_id` field (holds, releases, settlements, stock).
+The claims of ID documents join no trail: a claim's id is a keyed hash of the document.
 """
 
 import dataclasses
@@ -27,7 +28,7 @@ from ledger.activities import Activity
 from ledger.base import LedgerAggregate
 from ledger.catalog import AGGREGATES
 from ledger.rewards import Redemption
-from ledger.volunteers import Volunteer
+from ledger.volunteers import DocumentClaim, Volunteer
 from projections.base import ProjectionCursor, topic
 from projections.db import utc_text
 
@@ -37,6 +38,8 @@ SUBJECT_OF_AGGREGATE: dict[type, str] = {
     Activity: ACTIVITY,
     Redemption: REDEMPTION,
 }
+# Aggregates no trail shows: the id of a document's claim is a keyed hash of the document.
+UNTRAILED: frozenset[type] = frozenset({DocumentClaim})
 OWNER_FIELDS = frozenset({"volunteer_id", "volunteer_ids", "activity_id"})
 # Recorded in columns of their own, or bookkeeping of the event store.
 COLUMN_FIELDS = frozenset(
@@ -148,6 +151,8 @@ class AuditProjection:
     def __init__(self, aggregates: Iterable[type[LedgerAggregate]] | None = None) -> None:
         self._roles: dict[type, _Role] = {}
         for aggregate in aggregates if aggregates is not None else AGGREGATES:
+            if aggregate in UNTRAILED:
+                continue
             events = event_classes(aggregate)
             created = [cls for cls in events if issubclass(cls, Aggregate.Created)]
             followed = len(created) < len(events)
