@@ -27,6 +27,11 @@ class Failure:
     failed_since: datetime
     attempts: int
 
+    @property
+    def kind(self) -> str:
+        """The error's type alone (`describe` writes `Type: text`)."""
+        return self.error.split(":", 1)[0]
+
 
 def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:MAX_ERROR]

@@ -29,7 +29,8 @@ async def healthz() -> dict[str, str]:
 async def readyz(rt: RuntimeDep) -> JSONResponse:
     """Answers at once from what this process knows (a thread of its own asks the store a few
     times a second), whatever the database does: 503 while the store does not answer or
-    while a read model cannot apply the next event, naming it, its position and the error;
+    while a read model cannot apply the next event, naming it, its position and the kind of
+    error (its text, which may quote a row, is for `timebank projections status` and the log);
     each read model's lag behind the log, in events, either way.
 
     Who: anyone; it takes no token."""
@@ -39,7 +40,14 @@ async def readyz(rt: RuntimeDep) -> JSONResponse:
         name: ProjectionCheck(
             position=position,
             lag=None if head is None else max(head - position, 0),
-            failure=FailureOut.model_validate(failure) if failure else None,
+            failure=FailureOut(
+                position=failure.position,
+                error=failure.kind,  # its text may quote a row: operators read it, not anyone
+                failed_since=failure.failed_since,
+                attempts=failure.attempts,
+            )
+            if failure
+            else None,
         )
         for name, position in runner.positions.items()
         for failure in [runner.failures.current.get(name)]

@@ -22,7 +22,9 @@ class StoreCheck(Out):
 
 class FailureOut(View):
     position: int = Field(description="the last event it applied; the next one fails")
-    error: str
+    error: str = Field(
+        description="the kind of error; its text is shown by `timebank projections status`"
+    )
     failed_since: AwareDatetime
     attempts: int
 
