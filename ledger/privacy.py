@@ -2,10 +2,43 @@
 masking it refers to. Which viewer a caller is (admin, a coordinator of the home
 organisation, the volunteer themself, ...) is decided in commands/permissions.py."""
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from ledger.backfills import Backfill
+from ledger.disputes import Dispute
+from ledger.trainings import Evaluation
 from ledger.volunteers import Volunteer
+
+ERASED = "已注销"  # what a volunteer's erased personal text reads as, everywhere
+
+
+@dataclass(frozen=True)
+class Personal:
+    """The personal fields of one kind of event (or of an aggregate's snapshot state), and
+    whose they are: the field holding the volunteer's id (`originator_id` for the aggregate's
+    own). The store seals each under that volunteer's data key; once the key is destroyed a
+    field reads as its erased value."""
+
+    subject: str
+    erased: dict[str, Any]  # field -> what it reads as once erased
+
+
+# The one table of what is sealed at rest. Free text a person may write their own or
+# another's details into is sealed with the volunteer it is about: a back-fill's description
+# and evidence, a dispute's reason, an evaluation's comment. Reasons given by coordinators
+# for their decisions (rejections, corrections, transfers, objections) are the "why" of the
+# audit trail and stay readable; they are about the decision, not the person.
+_REGISTRATION = {"name": ERASED, "id_number": ERASED, "phone": ERASED, "birth_date": ERASED}
+PERSONAL_EVENTS: dict[type, Personal] = {
+    Volunteer.Registered: Personal("originator_id", _REGISTRATION),
+    Backfill.Submitted: Personal("volunteer_id", {"description": ERASED, "evidence": []}),
+    Dispute.Opened: Personal("volunteer_id", {"reason": ERASED}),
+    Evaluation.Given: Personal("volunteer_id", {"comment": ERASED}),
+}
+# Snapshots: the aggregate's state, by aggregate class.
+PERSONAL_STATES: dict[type, Personal] = {Volunteer: Personal("originator_id", _REGISTRATION)}
 
 
 class Viewer(StrEnum):
