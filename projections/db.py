@@ -50,6 +50,10 @@ class _SQLiteCursor:
     def fetchall(self) -> list[Any]:
         return self._cursor.fetchall()
 
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
 
 def insert_rows(
     cur: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]

@@ -2,6 +2,8 @@
 real, freshly created PostgreSQL database."""
 
 import os
+import secrets
+import tempfile
 import uuid
 from collections.abc import Iterator
 
@@ -16,6 +18,12 @@ from timebank.settings import Settings
 # (CLI commands, `serve`, workers) inherits this one, so all of them agree on it.
 TEST_PEPPER = "timebank-tests-pepper"
 os.environ.setdefault("TIMEBANK_ID_PEPPER", TEST_PEPPER)
+# Nor without a master key file: one for the whole run, which its processes inherit too.
+if "TIMEBANK_MASTER_KEY_FILE" not in os.environ:
+    _key_dir = tempfile.mkdtemp(prefix="timebank-test-keys-")
+    with open(os.path.join(_key_dir, "master.key"), "w") as _key_file:
+        _key_file.write(secrets.token_urlsafe(32))
+    os.environ["TIMEBANK_MASTER_KEY_FILE"] = _key_file.name
 PG_SERVER = os.environ.get("TIMEBANK_TEST_PG_URL", "postgresql://root@127.0.0.1:5432/test")
 
 

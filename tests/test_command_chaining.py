@@ -25,12 +25,12 @@ from ledger.commands.base import Command
 from ledger.commands.exchange import Transfer
 from ledger.commands.members import LinkFamily, RegisterOrganisation, RegisterVolunteer
 from ledger.context import Actor, Context, Role
-from ledger.engine.service import LedgerService, TimebankApplication
+from ledger.engine.service import LedgerService
 from ledger.errors import DomainError
 from ledger.identity import DocumentType
 from ledger.organisations import OrgKind
 from ledger.volunteers import Relation
-from timebank.runtime import Runtime, eventsourcing_env
+from timebank.runtime import Runtime, open_application
 
 ADMIN = Actor("admin", Role.ADMIN)
 SETTLE = 0.5  # seconds for the commands to reach the writer while it is held
@@ -142,7 +142,7 @@ def assert_seats_match(rt: Runtime, activity_id: UUID, statuses: dict[UUID, str]
 
 def run_in_another_process(runtime: Runtime, command: Command) -> None:
     """Runs the command through a service of its own, as another process would."""
-    app = TimebankApplication(env=eventsourcing_env(runtime.settings))
+    app = open_application(runtime.settings, runtime.keys)
     service = LedgerService(app, runtime.settings.rules, runtime.service.pepper)
     try:
         run(service, command)

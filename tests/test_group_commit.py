@@ -10,11 +10,11 @@ from uuid import UUID
 from ledger.accounts import Account, TransferKind
 from ledger.commands.exchange import Transfer
 from ledger.context import Actor, Context, Role
-from ledger.engine.service import IdempotencyKey, LedgerService, Outcome, TimebankApplication
+from ledger.engine.service import IdempotencyKey, LedgerService, Outcome
 from ledger.errors import DomainError
 from ledger.identity import account_id
 from tests.http import Town
-from timebank.runtime import eventsourcing_env
+from timebank.runtime import open_application
 
 ADMIN = Actor("admin", Role.ADMIN)
 
@@ -84,7 +84,7 @@ def test_a_writer_in_another_process_fails_no_neighbour(town: Town) -> None:
     donors = [town.volunteer() for _ in range(6)]
     for donor in donors:
         town.earn(donor, 30)
-    other_app = TimebankApplication(env=eventsourcing_env(town.rt.settings))
+    other_app = open_application(town.rt.settings, town.rt.keys)
     other = LedgerService(other_app, town.rt.settings.rules, b"")
     try:
         commands = [(service, donor) for donor in donors for service in (town.rt.service, other)]

@@ -2,20 +2,13 @@
 default, of the seal on stored responses). It is set once per deployment and never changed:
 a new one would let every document registered before register again."""
 
-import contextlib
-import os
-import secrets
-import tempfile
 from pathlib import Path
 
 from ledger.identity import PUBLISHED_PEPPER
+from timebank.keyfiles import SecretFileError, generated, read_secret
 from timebank.settings import Settings
 
-GENERATED_BYTES = 32
-
-
-class PepperError(Exception):
-    """No usable pepper: the process refuses to start."""
+PepperError = SecretFileError  # no usable pepper: the process refuses to start
 
 
 def load_pepper(settings: Settings) -> bytes:
@@ -24,11 +17,11 @@ def load_pepper(settings: Settings) -> bytes:
     (a deployment, shared by many processes) refuses to start. The published default is
     refused on PostgreSQL whichever way it comes."""
     if settings.id_pepper_file is not None:
-        pepper = _read(settings.id_pepper_file)
+        pepper = read_secret(settings.id_pepper_file, "id pepper")
     elif settings.id_pepper is not None:
         pepper = settings.id_pepper.get_secret_value().encode()
     elif settings.store.is_sqlite:
-        pepper = _read(_generated(Path(f"{settings.store.sqlite_path}.pepper")))
+        pepper = read_secret(generated(Path(f"{settings.store.sqlite_path}.pepper")), "id pepper")
     else:
         raise PepperError(
             "PostgreSQL needs an id pepper of its own: set TIMEBANK_ID_PEPPER or "
@@ -42,28 +35,3 @@ def load_pepper(settings: Settings) -> bytes:
             "TIMEBANK_ID_PEPPER_FILE to a long random secret"
         )
     return pepper
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes().strip()  # an editor's final newline is not part of it
-    except OSError as e:
-        raise PepperError(f"cannot read the id pepper from {path}: {e.strerror}") from None
-
-
-def _generated(path: Path) -> Path:
-    """The pepper file at `path`, written (mode 0600) unless it exists. Written aside and
-    linked into place, so that two processes starting at once agree on one pepper and
-    neither reads a half-written file."""
-    if path.exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, aside = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(GENERATED_BYTES) + "\n")
-        with contextlib.suppress(FileExistsError):  # another process was first
-            os.link(aside, path)
-    finally:
-        os.unlink(aside)
-    return path

@@ -46,6 +46,7 @@ from timebank.eventstore import (
 from timebank.health import PostgresProbe, Probe, StoreHealth
 from timebank.metrics import Metrics
 from timebank.pepper import load_pepper
+from timebank.sealing import KeyStore, SealingMapper, load_master_key, registrations_in_plaintext
 from timebank.secrets import SecretStore
 from timebank.settings import Settings
 from timebank.tokens import TokenStore
@@ -80,6 +81,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
         "AGGREGATE_CACHE_FASTFORWARD": "y",
         "TRANSCODER_TOPIC": "timebank.transcoder:OrjsonTranscoder",
+        "MAPPER_TOPIC": "timebank.sealing:SealingMapper",
     }
     if store.is_sqlite:
         return env | {
@@ -166,19 +168,49 @@ def open_queries(
     )
 
 
+class PlaintextStore(Exception):
+    """The store holds personal data written before it was sealed: it is not served."""
+
+
+PLAINTEXT_STORE = (
+    "this store holds volunteers' personal data in plaintext, written before personal data "
+    "was sealed; it is not served as it is: move it into a new store with "
+    "`timebank store reseal --to URL` (README: Operations, Stores written before sealing)"
+)
+
+
+def open_application(settings: Settings, keys: KeyStore) -> TimebankApplication:
+    """The event-sourced application of the store, its mapper sealing with `keys`."""
+    app = TimebankApplication(env=eventsourcing_env(settings))
+    assert isinstance(app.mapper, SealingMapper)
+    app.mapper.keys = keys
+    return app
+
+
 class Runtime:
-    def __init__(self, settings: Settings, migrate: bool = True) -> None:
-        """Opens the stores; `migrate=False` in a process whose parent has migrated them."""
+    def __init__(
+        self, settings: Settings, migrate: bool = True, plaintext_allowed: bool = False
+    ) -> None:
+        """Opens the stores; `migrate=False` in a process whose parent has migrated them.
+        A store with personal data in plaintext is refused unless `plaintext_allowed` (to
+        move it into a new one)."""
         self.settings = settings
         pepper = load_pepper(settings)  # before the store is touched: no pepper, no start
+        master_key = load_master_key(settings)
         with schema_lock(settings):
             if migrate:
                 migrations.upgrade(settings.store.sqlalchemy_url)
-            self.app = TimebankApplication(env=eventsourcing_env(settings))
+            self.db = open_database(settings)
+            self.keys = KeyStore(self.db, master_key)
+            self.keys.check_master_key()
+            self.app = open_application(settings, self.keys)
+        if not plaintext_allowed and registrations_in_plaintext(self.app.mapper, self.recorder):
+            self.app.close()
+            self.db.close()
+            raise PlaintextStore(PLAINTEXT_STORE)
         self.recorder.sealer = ResponseSealer(response_key(settings, pepper))
         if isinstance(self._datastore, PostgresDatastore):  # the library does not pass it on
             self._datastore.pool.reconnect_timeout = RECONNECT_SECONDS
-        self.db = open_database(settings)
         self.health = StoreHealth(open_probe(settings, self.app), on_recovery=self._recovered)
         self.runner = ProjectionRunner(
             self.app, self.db, all_projections(settings.rules), settings.projection_batch_size

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     id_pepper_file: Path | None = Field(
         None, description="a file holding the id pepper (instead of id_pepper)"
     )
+    master_key_file: Path | None = Field(
+        None,
+        description="a file holding the master key that wraps the volunteers' data keys (32 "
+        "characters or more); none: (SQLite only) one generated into <database>.masterkey",
+    )
     pool_size: int = Field(8, ge=1)
     store_timeout_seconds: int = Field(
         2,
