@@ -61,6 +61,7 @@ POLL_SECONDS_OTHERS_WRITE = 0.05
 POSITIONS_SECONDS = 0.1
 # Idempotency responses removed in one transaction: a short lock, whatever the backlog.
 EXPIRED_RESPONSES_BATCH = 1000
+KEY_POOL_SIZE = 4  # PostgreSQL connections of the data keys (short point reads)
 SCHEMA_LOCK = 0x7469_6D65_6261_6E6B  # "timebank": the advisory lock of schema changes
 
 
@@ -106,12 +107,12 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def open_database(settings: Settings) -> Database:
+def open_database(settings: Settings, pool_size: int | None = None) -> Database:
     store = settings.store
     if store.is_sqlite:
         return SQLiteDatabase(store.sqlite_path)
     return PostgresDatabase(
-        store.libpq_conninfo, settings.pool_size, settings.store_timeout_seconds
+        store.libpq_conninfo, pool_size or settings.pool_size, settings.store_timeout_seconds
     )
 
 
@@ -201,12 +202,15 @@ class Runtime:
             if migrate:
                 migrations.upgrade(settings.store.sqlalchemy_url)
             self.db = open_database(settings)
-            self.keys = KeyStore(self.db, master_key)
+            # Connections of their own: keys are read while events are decoded, also inside
+            # a read model's transaction on this thread's connection.
+            self.keys = KeyStore(open_database(settings, KEY_POOL_SIZE), master_key)
             self.keys.check_master_key()
             self.app = open_application(settings, self.keys)
         if not plaintext_allowed and registrations_in_plaintext(self.app.mapper, self.recorder):
             self.app.close()
             self.db.close()
+            self.keys.close()
             raise PlaintextStore(PLAINTEXT_STORE)
         self.recorder.sealer = ResponseSealer(response_key(settings, pepper))
         if isinstance(self._datastore, PostgresDatastore):  # the library does not pass it on
@@ -372,4 +376,5 @@ class Runtime:
         self.runner.stop()
         self.service.close()
         self.db.close()
+        self.keys.close()
         self.app.close()

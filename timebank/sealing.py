@@ -151,6 +151,9 @@ class KeyStore:
             row = cur.fetchone()
         return row is not None and row[0] is not None
 
+    def close(self) -> None:
+        self._db.close()
+
     def _lookup(self, subject_id: UUID) -> tuple[bool, AESGCM | None]:
         """Whether the subject has a key row, and its cipher (None once destroyed)."""
         now = self._clock()
