@@ -115,7 +115,9 @@ class KeyStore:
         key = os.urandom(KEY_BYTES)
         nonce = os.urandom(NONCE_BYTES)
         wrapped = nonce + self._master.encrypt(nonce, key, _wrapping_data(subject_id))
-        with self._db.transaction() as cur:
+        # Not waited onto disk: the event sealed with it commits after it, durably, and a
+        # durable commit (PostgreSQL's WAL, SQLite's) holds everything logged before it.
+        with self._db.transaction(durable=False) as cur:
             cur.execute(
                 "INSERT INTO tb_data_keys (subject_id, wrapped, created_at) VALUES (%s, %s, %s) "
                 "ON CONFLICT (subject_id) DO NOTHING",
