@@ -72,7 +72,7 @@ FULL = Profile(
     dataset_volunteers=TARGET_VOLUNTEERS,
     dataset_events=TARGET_EVENTS,
     dataset_seconds=None,
-    sealed_volunteers=500,
+    sealed_volunteers=400,
 )
 
 QUICK = Profile(

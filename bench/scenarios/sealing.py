@@ -36,9 +36,8 @@ SCENARIO = "8 sealing personal data"
 ADMIN = Actor("bench", Role.ADMIN)
 WARM_UP = 20  # registrations before the timed ones: connections opened, code paths run once
 UNCACHED = ("AGGREGATE_CACHE_MAXSIZE", "AGGREGATE_CACHE_FASTFORWARD")
-
-
 ROUNDS = 10  # the two sides take turns, so that what else the machine does falls on both
+PASSES = ("cold key", "warm key")  # the sealed side's timed loads, each beside a plain pass
 
 
 @dataclass(frozen=True)
@@ -89,11 +88,14 @@ class _Registrar:
         return UUID(str(self.service.execute(_ctx(), command).body["id"]))
 
     def register(self, numbers: range) -> LoadResult:
-        def register(_: None, n: int) -> int | None:
+        def one(_: None, n: int) -> int | None:
             self.ids.append(self._run(volunteer_registration(n, self.home)))
             return None
 
-        return run_ops(numbers, 1, register, no_state, lambda _: "register")
+        result = run_ops(numbers, 1, one, no_state, lambda _: "register")
+        if result.error_count:  # the loads take the volunteers by their place in `ids`
+            raise RuntimeError(f"registrations failed: {dict(result.errors)}")
+        return result
 
 
 def _loads(app: TimebankApplication, ids: list[UUID]) -> LoadResult:
@@ -192,29 +194,20 @@ def measure(
         _loads(sealed.loader, sealed.registrar.ids)
         _loads(plain.loader, plain.registrar.ids)
         mapper.keys = KeyStore(rt.db, master_key, clock=_frozen_clock)
-        loads: dict[str, list[LoadResult]] = {}
-        for sealed_pass, plain_pass in (("cold key", "plain, beside cold"), ("warm key", "plain")):
+        loads: dict[tuple[str, str], list[LoadResult]] = {}
+        for name in PASSES:
             for turn in _turns(count):
                 ids = slice(WARM_UP + turn.start, WARM_UP + turn.stop)
-                loads.setdefault(sealed_pass, []).append(
-                    _loads(sealed.loader, sealed.registrar.ids[ids])
-                )
-                loads.setdefault(plain_pass, []).append(
-                    _loads(plain.loader, plain.registrar.ids[ids])
-                )
-    combined = {name: _combined(results) for name, results in loads.items()}
-    return Sealing(
-        Side(
-            _combined(registered["sealed"]),
-            {k: combined[k] for k in ("cold key", "warm key")},
-        ),
-        Side(
-            _combined(registered["plain"]),
-            {"cold key": combined["plain, beside cold"], "warm key": combined["plain"]},
-        ),
-        count,
-        "SQLite" if store.is_sqlite else "PostgreSQL",
-    )
+                for mapper_name, scratch in (("sealed", sealed), ("plain", plain)):
+                    result = _loads(scratch.loader, scratch.registrar.ids[ids])
+                    loads.setdefault((mapper_name, name), []).append(result)
+
+    def side(name: str) -> Side:
+        passes = {p: _combined(loads[name, p]) for p in PASSES}
+        return Side(_combined(registered[name]), passes)
+
+    database = "SQLite" if store.is_sqlite else "PostgreSQL"
+    return Sealing(side("sealed"), side("plain"), count, database)
 
 
 def _p50_us(result: LoadResult) -> float:
