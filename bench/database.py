@@ -81,10 +81,18 @@ def create_store(where: str = DEFAULT_SERVER) -> BenchStore:
     return BenchStore(bench_url.render_as_string(hide_password=False), False, name, server)
 
 
+def create_sibling(store: BenchStore) -> BenchStore:
+    """Another new, empty database of the same kind: on the same server, or in the same
+    directory."""
+    if store.is_sqlite:
+        return create_store(str(Path(store.name).parent))
+    return create_store(store.server_conninfo)
+
+
 def drop_store(store: BenchStore) -> None:
     if store.is_sqlite:
         for path in (store.name, store.reference_sqlite_path):
-            for suffix in ("", "-wal", "-shm", "-journal", ".lock"):
+            for suffix in ("", "-wal", "-shm", "-journal", ".lock", ".masterkey"):
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(path + suffix)
         return

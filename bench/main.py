@@ -29,7 +29,16 @@ from bench.database import (
 )
 from bench.profile import FULL, QUICK, Profile
 from bench.report import Report
-from bench.scenarios import integrity, ledger, memory, over_http, projections, reads, rush
+from bench.scenarios import (
+    integrity,
+    ledger,
+    memory,
+    over_http,
+    projections,
+    reads,
+    rush,
+    sealing,
+)
 from bench.server import Server
 from bench.world import World
 from ledger.context import Role
@@ -154,6 +163,7 @@ class Bench:
         self.say("7 integrity")
         if not self.attempt("7 integrity", lambda: integrity.check(world, report)):
             self.ok = False
+        self.attempt("8 sealing", lambda: self.sealing(store))
 
     def serving(
         self,
@@ -253,6 +263,11 @@ class Bench:
         refs = ledger.measure_references(world, store, settings)
         ledger.report(self.report, world, result, refs)
         return result.rate
+
+    def sealing(self, store: BenchStore) -> None:
+        count = self.profile.sealed_volunteers
+        result = sealing.measure(store, self.settings, count, self.say)
+        sealing.report(self.report, result)
 
     def over_http(
         self,

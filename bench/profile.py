@@ -28,6 +28,7 @@ class Profile:
     dataset_volunteers: int  # the data set is grown to this many volunteers...
     dataset_events: int  # ...and events before the read figures (bench.bulk)
     dataset_seconds: float | None  # time box for growing the data set (None: no box)
+    sealed_volunteers: int  # registered and loaded with each mapper (scenario 8)
 
     def scaled(self, factor: float) -> "Profile":
         """The same profile with every count multiplied by factor (for tests)."""
@@ -52,6 +53,7 @@ class Profile:
             dataset_volunteers=n(self.dataset_volunteers),
             dataset_events=n(self.dataset_events),
             dataset_seconds=self.dataset_seconds,
+            sealed_volunteers=max(n(self.sealed_volunteers), 2),
         )
 
 
@@ -70,6 +72,7 @@ FULL = Profile(
     dataset_volunteers=TARGET_VOLUNTEERS,
     dataset_events=TARGET_EVENTS,
     dataset_seconds=None,
+    sealed_volunteers=400,
 )
 
 QUICK = Profile(
@@ -87,4 +90,5 @@ QUICK = Profile(
     dataset_volunteers=2_000,
     dataset_events=20_000,
     dataset_seconds=None,
+    sealed_volunteers=100,
 )

@@ -1,5 +1,6 @@
 """`timebank bench` end to end, scaled down, on SQLite: every scenario reports numbers with
-verdicts, the signup rush fills exactly its capacity, and the bench cleans up after itself."""
+verdicts, the signup rush fills exactly its capacity, sealing's cost is shown beside the plain
+mapper's figures, and the bench cleans up after itself (its scratch stores too)."""
 
 import json
 from pathlib import Path
@@ -8,6 +9,7 @@ from typer.testing import CliRunner
 
 from entrypoints.cli import app
 
+SEALING = "8 sealing personal data"  # SPEC.md sets it no budget: figures beside references
 SCENARIOS = {
     "1 ledger commands",
     "2 over HTTP",
@@ -16,6 +18,7 @@ SCENARIOS = {
     "5 reads",
     "6 memory",
     "7 integrity",
+    SEALING,
 }
 
 
@@ -32,7 +35,7 @@ def test_quick_bench_reports_every_scenario(tmp_path: Path) -> None:
     assert report["database"] == "sqlite" and report["quick"] is True
     figures = report["figures"]
     assert {f["scenario"] for f in figures} == SCENARIOS
-    assert {f["scenario"] for f in figures if f["budget"]} == SCENARIOS
+    assert {f["scenario"] for f in figures if f["budget"]} == SCENARIOS - {SEALING}
     for figure in figures:
         assert isinstance(figure["value"], int | float), figure
         for reference in figure["references"]:
@@ -46,5 +49,14 @@ def test_quick_bench_reports_every_scenario(tmp_path: Path) -> None:
     assert rush["accepted"]["value"] == capacity == rush["accepted"]["references"][0]["value"]
     assert rush["waitlisted"]["meets"] and rush["errors"]["value"] == 0
     assert all(f["meets"] for f in figures if f["scenario"] == "7 integrity")
+
+    sealing = {f["figure"]: f for f in figures if f["scenario"] == SEALING}
+    for name in ("registrations, sealed", "volunteer loads, cold key", "volunteer loads, warm key"):
+        assert sealing[name]["value"] > 0, sealing[name]
+        plain = sealing[name]["references"]
+        assert plain[0]["name"] == "plain mapper" and plain[0]["value"] > 0, sealing[name]
+    for name in ("registration p99", "load, cold key, p99", "load, warm key, p99"):
+        assert sealing[name]["unit"] == "ms" and sealing[name]["value"] > 0, sealing[name]
+    assert "µs to a registration" in sealing["sealing per registration (p50)"]["note"]
 
     assert not list(tmp_path.glob("timebank_bench_*")), "the bench database was not dropped"
