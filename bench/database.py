@@ -4,6 +4,7 @@ import contextlib
 import os
 import secrets
 import sqlite3
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,8 @@ class BenchStore:
     server_conninfo: str = ""  # PostgreSQL: where the database was created
     # The id pepper of the run's processes: a fresh database, a fresh key.
     pepper: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    # PostgreSQL: a master key file of the run's own; SQLite makes one beside its file.
+    master_key_file: str | None = None
 
     @property
     def shown(self) -> str:
@@ -78,7 +81,11 @@ def create_store(where: str = DEFAULT_SERVER) -> BenchStore:
         shown = url.render_as_string(hide_password=True)
         raise BenchError(f"cannot create a database on {shown}: {e}") from None
     bench_url = url.set(drivername="postgresql", database=name)
-    return BenchStore(bench_url.render_as_string(hide_password=False), False, name, server)
+    fd, key_file = tempfile.mkstemp(prefix=f"{name}-", suffix=".masterkey")  # mode 0600
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(32))
+    shown = bench_url.render_as_string(hide_password=False)
+    return BenchStore(shown, False, name, server, master_key_file=key_file)
 
 
 def create_sibling(store: BenchStore) -> BenchStore:
@@ -98,6 +105,9 @@ def drop_store(store: BenchStore) -> None:
         return
     with psycopg.connect(store.server_conninfo, autocommit=True, connect_timeout=10) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{store.name}" WITH (FORCE)')
+    if store.master_key_file:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(store.master_key_file)
 
 
 def server_version(store: BenchStore) -> str:

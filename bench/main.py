@@ -85,7 +85,12 @@ class Bench:
             return None
 
     def settings(self, store: BenchStore) -> Settings:
-        own = {"database_url": store.url, "id_pepper": store.pepper, "id_pepper_file": None}
+        own = {
+            "database_url": store.url,
+            "id_pepper": store.pepper,
+            "id_pepper_file": None,
+            "master_key_file": store.master_key_file,
+        }
         base = Settings(**own)  # type: ignore[arg-type]
         pool = max(base.pool_size, math.ceil(self.options.clients / 2))
         return Settings(**own, pool_size=pool)  # type: ignore[arg-type]
