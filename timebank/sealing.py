@@ -120,10 +120,13 @@ class KeyStore:
         with self._db.transaction(durable=False) as cur:
             cur.execute(
                 "INSERT INTO tb_data_keys (subject_id, wrapped, created_at) VALUES (%s, %s, %s) "
-                "ON CONFLICT (subject_id) DO NOTHING",
+                "ON CONFLICT (subject_id) DO NOTHING RETURNING subject_id",
                 (str(subject_id), base64.b64encode(wrapped).decode(), _now()),
             )
-        return self._lookup(subject_id)[1]  # another process's, if it was first
+            made = cur.fetchone() is not None
+        if not made:  # another process was first
+            return self._lookup(subject_id)[1]
+        return self._remember(subject_id, AESGCM(key))
 
     def for_opening(self, subject_id: UUID) -> AESGCM | None:
         """The subject's cipher; None once destroyed (or never made: nothing was sealed)."""
@@ -141,8 +144,7 @@ class KeyStore:
                 (str(subject_id), _now(), _now()),
             )
             destroyed: bool = cur.rowcount == 1
-        with self._lock:
-            self._cache[subject_id] = (None, float("inf"))
+        self._remember(subject_id, None)
         return destroyed
 
     def destroyed(self, subject_id: UUID) -> bool:
@@ -171,15 +173,19 @@ class KeyStore:
             row = cur.fetchone()
         if row is None:
             return False, None
-        cipher = None if row[0] is None else self._unwrap(subject_id, row[0])
+        return True, self._remember(
+            subject_id, None if row[0] is None else self._unwrap(subject_id, row[0])
+        )
+
+    def _remember(self, subject_id: UUID, cipher: AESGCM | None) -> AESGCM | None:
+        """Keeps a live key for a while, and a destroyed one's absence for good."""
+        until = self._clock() + KEY_CACHE_SECONDS if cipher is not None else float("inf")
         with self._lock:
-            self._cache[subject_id] = (
-                cipher,
-                now + KEY_CACHE_SECONDS if cipher is not None else float("inf"),
-            )
+            self._cache[subject_id] = (cipher, until)
+            self._cache.move_to_end(subject_id)
             if len(self._cache) > KEY_CACHE_SIZE:
                 self._cache.popitem(last=False)
-        return True, cipher
+        return cipher
 
     def _unwrap(self, subject_id: UUID, wrapped_text: str) -> AESGCM:
         wrapped = base64.b64decode(wrapped_text)
