@@ -26,6 +26,7 @@ from ledger.commands.base import Command
 from ledger.commands.exchange import ExpireRedemption
 from ledger.commands.recognition import ConfirmAward
 from ledger.context import SYSTEM, Context
+from ledger.engine.keys import DataKeys
 from ledger.engine.reads import AggregateReads
 from ledger.engine.service import LedgerService, TimebankApplication
 from ledger.errors import DomainError
@@ -38,6 +39,7 @@ from projections.reads import Views
 from projections.records.queries import RecordsQueries
 from projections.records.service_record import awards_due
 from projections.runner import ProjectionRunner
+from timebank.erasure import Erasure
 from timebank.eventstore import (
     PostgresLedgerRecorder,
     ResponseSealer,
@@ -146,6 +148,34 @@ def open_probe(settings: Settings, app: TimebankApplication) -> Probe:
     return PostgresProbe(settings.store.libpq_conninfo, table).probe()
 
 
+class DestroyedKeys:
+    """The volunteers' data keys as far as erasure needs them, until the keys themselves are
+    kept (timebank/sealing.py): which have been destroyed, one row a subject in a table of
+    its own (ids only)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        with db.transaction() as cur:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS tb_destroyed_keys "
+                "(subject_id TEXT PRIMARY KEY, destroyed_at TEXT NOT NULL)"
+            )
+
+    def destroy(self, subject_id: UUID) -> bool:
+        with self.db.transaction() as cur:
+            cur.execute(
+                "INSERT INTO tb_destroyed_keys (subject_id, destroyed_at) VALUES (%s, %s) "
+                "ON CONFLICT (subject_id) DO NOTHING RETURNING subject_id",
+                (str(subject_id), datetime.now(UTC).isoformat()),
+            )
+            return cur.fetchone() is not None
+
+    def destroyed(self, subject_id: UUID) -> bool:
+        with self.db.read() as cur:
+            cur.execute("SELECT 1 FROM tb_destroyed_keys WHERE subject_id = %s", (str(subject_id),))
+            return cur.fetchone() is not None
+
+
 @dataclass(frozen=True)
 class Queries:
     """Every read the API serves: one object per read model, whose reads check their read
@@ -179,6 +209,8 @@ class Runtime:
         if isinstance(self._datastore, PostgresDatastore):  # the library does not pass it on
             self._datastore.pool.reconnect_timeout = RECONNECT_SECONDS
         self.db = open_database(settings)
+        with schema_lock(settings):
+            self.keys: DataKeys = DestroyedKeys(self.db)
         self.health = StoreHealth(open_probe(settings, self.app), on_recovery=self._recovered)
         self.runner = ProjectionRunner(
             self.app, self.db, all_projections(settings.rules), settings.projection_batch_size
@@ -198,6 +230,14 @@ class Runtime:
         )
         self.tokens = TokenStore(self.db, expiry_days=settings.token_expiry_days.of)
         self.queries = open_queries(settings, self.db, self.service, self.runner)
+        self.erasure = Erasure(
+            self.service,
+            self.keys,
+            self.secrets,
+            self.tokens,
+            self.runner,
+            settings.read_wait_seconds,
+        )
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
         self._positions: threading.Thread | None = None
