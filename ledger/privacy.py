@@ -9,7 +9,8 @@ from typing import Any
 from ledger.backfills import Backfill
 from ledger.disputes import Dispute
 from ledger.trainings import Evaluation
-from ledger.volunteers import ERASED, Volunteer
+from ledger.volunteers import ERASED as ERASED  # what erased personal text reads as
+from ledger.volunteers import Volunteer
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -276,11 +277,14 @@ def erase_personal_fields(cur: ProjectionCursor, volunteer_id: str) -> None:
         erased = orjson.dumps(fields, default=_json_value, option=FAST_DETAILS).decode()
         if erased == text and erased_reason == reason:
             continue
+        # The trails the event joined: those its fields name (as a creation's owners), and
+        # its aggregate's owners for a later event.
         cur.execute(
             "SELECT subject_kind, subject_id FROM tb_audit_owners WHERE aggregate_id = %s",
             (aggregate_id,),
         )
         subjects = {(VOLUNTEER, volunteer_id), *((k, s) for k, s in cur.fetchall())}
+        subjects |= created_owners(SimpleNamespace(**fields))
         for kind, subject_id in sorted(subjects):
             cur.execute(
                 "UPDATE tb_audit_trail SET details = %s, reason = %s "
