@@ -221,6 +221,7 @@ def test_an_erased_volunteer_leaves_no_personal_data_and_every_figure(
     assert shown["erased"] is True and shown["volunteer_number"] == life.number
     assert shown["name"] == shown["phone"] == shown["id_document"]["number"] == ERASED
     assert shown["birth_date"] is None and shown["family"] == shown["family_requests"] == []
+    assert ok(town.admin.get(f"/v1/volunteers/{life.id}/record"))["erased"] is True
     record = ok(town.admin.get(f"/v1/volunteers/{life.id}/record/evaluations"))
     assert [e["comment"] for e in record["items"]] == [ERASED]
     assert ok(town.admin.get(f"/v1/disputes/{life.dispute}"))["reason"] == ERASED

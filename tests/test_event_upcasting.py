@@ -323,7 +323,7 @@ def test_claims_of_documents_that_named_their_volunteer_still_hold_and_are_relea
                 for n in rt.app.recorder.select_notifications(start=1, limit=10_000)
                 if n.topic.endswith("DocumentClaim.Claimed")
             ]
-            claim = rt.app.repository.get(claims[0].originator_id)
+            claim: Any = rt.app.repository.get(UUID(str(claims[0].originator_id)))
             assert isinstance(claim, DocumentClaim) and claim.held
             assert not hasattr(claim, "volunteer_id")
             shown = town.admin.get(f"/v1/volunteers/{volunteer}").json()
