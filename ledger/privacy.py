@@ -9,9 +9,8 @@ from typing import Any
 from ledger.backfills import Backfill
 from ledger.disputes import Dispute
 from ledger.trainings import Evaluation
+from ledger.volunteers import ERASED as ERASED  # what erased personal text reads as
 from ledger.volunteers import Volunteer
-
-ERASED = "已注销"  # what a volunteer's erased personal text reads as, everywhere
 
 
 @dataclass(frozen=True)
@@ -101,17 +100,39 @@ def _value(field: str, viewer: Viewer, value: Any) -> Any:
     return value
 
 
+# The key of each personal field in `personal_data`, and its line in FIELDS.
+_FIELD_OF = {
+    "name": "name",
+    "id_number": "id_document.number",
+    "phone": "phone",
+    "birth_date": "birth_date",
+    "party_member": "party_member",
+    "family": "family",
+    "family_requests": "family_requests",
+}
+
+
 def personal_data(volunteer: Volunteer, viewer: Viewer) -> dict[str, Any]:
-    """The personal fields as `viewer` sees them: the value, masked, or None."""
-    return {
-        "name": _value("name", viewer, volunteer.name),
-        "id_number": _value("id_document.number", viewer, volunteer.id_number),
-        "phone": _value("phone", viewer, volunteer.phone),
-        "birth_date": _value("birth_date", viewer, volunteer.birth_date),
-        "party_member": _value("party_member", viewer, volunteer.party_member),
-        "family": _value("family", viewer, dict(volunteer.family)),
-        "family_requests": _value("family_requests", viewer, dict(volunteer.family_requests)),
+    """The personal fields as `viewer` sees them: the value, masked, or None. An erased
+    volunteer's read as erased, unmasked (nothing is left to hide), for every viewer who may
+    see them at all, whatever the store still holds."""
+    values: dict[str, Any] = {
+        "name": volunteer.name,
+        "id_number": volunteer.id_number,
+        "phone": volunteer.phone,
+        "birth_date": volunteer.birth_date,
+        "party_member": volunteer.party_member,
+        "family": dict(volunteer.family),
+        "family_requests": dict(volunteer.family_requests),
     }
+    if volunteer.erased:
+        erased = {"name": ERASED, "id_number": ERASED, "phone": ERASED, "birth_date": None}
+        values |= erased | {"family": {}, "family_requests": {}}
+        return {
+            key: None if shown(_FIELD_OF[key], viewer) is Shown.ABSENT else value
+            for key, value in values.items()
+        }
+    return {key: _value(_FIELD_OF[key], viewer, value) for key, value in values.items()}
 
 
 def masked_for(viewer: Viewer) -> bool:

@@ -11,6 +11,8 @@ from ledger.base import LedgerAggregate
 from ledger.context import Context
 from ledger.errors import Conflict, Invalid
 
+ERASED = "已注销"  # what a volunteer's erased personal text reads as, everywhere
+
 
 class Relation(StrEnum):
     SPOUSE = "spouse"
@@ -45,7 +47,10 @@ class Volunteer(LedgerAggregate):
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         state["family_requests"] = {}
 
-    has_pin = False  # a class default for snapshots taken before PINs
+    # Class defaults for snapshots taken before PINs and erasure existed.
+    has_pin = False
+    erased = False
+    data_key_destroyed = False
 
     class Registered(LedgerAggregate.Created):
         number: str
@@ -100,6 +105,28 @@ class Volunteer(LedgerAggregate):
         def apply(self, volunteer: "Volunteer") -> None:
             volunteer.has_pin = True
 
+    class Erased(LedgerAggregate.Event):
+        """The volunteer's personal data was erased on request (PIPL). From here on they read
+        as erased: their own family links and requests are dropped with it (who their
+        relatives are is personal data, and nothing may be given or linked to them any
+        more); hours, credits and postings stay as they were."""
+
+        reason: str
+
+        def apply(self, volunteer: "Volunteer") -> None:
+            volunteer.erased = True
+            volunteer.name = volunteer.id_number = volunteer.phone = ERASED
+            volunteer.birth_date = None
+            volunteer.family = {}
+            volunteer.family_requests = {}
+
+    class DataKeyDestroyed(LedgerAggregate.Event):
+        """The key the volunteer's personal fields were sealed under is gone: the log itself
+        no longer holds them readable."""
+
+        def apply(self, volunteer: "Volunteer") -> None:
+            volunteer.data_key_destroyed = True
+
     def __init__(
         self,
         number: str,
@@ -117,7 +144,7 @@ class Volunteer(LedgerAggregate):
         self.id_type = id_type
         self.id_number = id_number
         self.phone = phone
-        self.birth_date = birth_date
+        self.birth_date: str | None = birth_date
         self.party_member = party_member
         self.skills = list(skills)
         self.home_org_id = home_org_id
@@ -195,6 +222,32 @@ class Volunteer(LedgerAggregate):
             relation=INVERSE_RELATION[relation].value,
         )
 
+    def require_not_erased(self) -> None:
+        """A volunteer erased is acted on no more: no command records a new fact about
+        them (the unit of work of commands asks this of every volunteer it gets)."""
+        if self.erased:
+            raise Conflict(
+                "volunteer-erased", f"volunteer {self.id} has been erased; nothing more is recorded"
+            )
+
+    def erase(self, ctx: Context, reason: str) -> bool:
+        """Erases the volunteer's personal data; False when they were erased already."""
+        if self.erased:
+            return False
+        if not bounds.REASON.check(reason).strip():
+            raise Invalid("reason-required", "an erasure needs a reason")
+        self.emit(ctx, self.Erased, reason=reason.strip())
+        return True
+
+    def record_key_destroyed(self, ctx: Context) -> bool:
+        """Records that the data key is gone; False when that was recorded already."""
+        if self.data_key_destroyed:
+            return False
+        if not self.erased:
+            raise Conflict("volunteer-not-erased", "only an erased volunteer's key is destroyed")
+        self.emit(ctx, self.DataKeyDestroyed)
+        return True
+
     def set_pin(self, ctx: Context, pin: str) -> None:
         check_pin(pin)
         self.emit(ctx, self.PinSet)
@@ -225,11 +278,41 @@ class VolunteerNumber(LedgerAggregate):
 
 class DocumentClaim(LedgerAggregate):
     """Claims an ID document for one volunteer: a second claim of the same document is a
-    version conflict. Its id is a keyed hash of the document (`document_claim_id`), so no
-    answer, read model or log shows it."""
+    version conflict, and one while the claim is held a duplicate. Its id is a keyed hash of
+    the document (`document_claim_id`), so no answer, read model or log shows it. It names
+    no volunteer (claims recorded before version 2 did, and still do in the stored log): an
+    erasure releases it, and the same document may then be claimed again by a new
+    registration."""
 
     class Claimed(LedgerAggregate.Created):
-        volunteer_id: UUID
+        class_version = 2  # v2: no volunteer_id
 
-    def __init__(self, volunteer_id: UUID) -> None:
-        self.volunteer_id = volunteer_id
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.pop("volunteer_id", None)
+
+    class Released(LedgerAggregate.Event):
+        """The volunteer who held the document was erased."""
+
+        def apply(self, claim: "DocumentClaim") -> None:
+            claim.held = False
+
+    class ClaimedAgain(LedgerAggregate.Event):
+        """A new registration of a document whose claim had been released."""
+
+        def apply(self, claim: "DocumentClaim") -> None:
+            claim.held = True
+
+    def __init__(self) -> None:
+        self.held = True
+
+    def release(self, ctx: Context) -> None:
+        if self.held:
+            self.emit(ctx, self.Released)
+
+    def claim_again(self, ctx: Context) -> None:
+        if self.held:
+            raise Conflict(
+                "duplicate-volunteer", "a volunteer with this ID document is already registered"
+            )
+        self.emit(ctx, self.ClaimedAgain)

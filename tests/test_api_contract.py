@@ -965,6 +965,7 @@ def test_personal_data_is_masked_for_everyone_but_admin_and_home_coordinators(to
         "volunteer_number": number,
         "skills": ["护理", "驾驶"],
         "home_org_id": town.team,
+        "erased": False,
     }
     full = {
         **common,

@@ -494,6 +494,12 @@ def register_volunteer(w: World, fresh: bool) -> Call:
     return Call(body=w.volunteer_body())
 
 
+def erase_volunteer(w: World, fresh: bool) -> Call:
+    """A volunteer of its own for the admin: an erasure is for good."""
+    ids = {"volunteer_id": w.new_volunteer()} if fresh else {}
+    return Call(ids, {"reason": "本人申请注销"})
+
+
 def link_family(w: World, fresh: bool) -> Call:
     return Call(body=w.link(w.new_volunteer()))
 
@@ -637,6 +643,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/volunteers/{volunteer_id}"): Rule(TOKENS, shared),
     ("POST", "/v1/volunteers/{volunteer_id}/family-links"): Rule(OVER | {SELF}, link_family),
     ("POST", "/v1/volunteers/{volunteer_id}/pin"): Rule(OVER | {SELF}, set_pin),
+    ("POST", "/v1/volunteers/{volunteer_id}/erase"): Rule(frozenset({ADMIN}), erase_volunteer),
     ("POST", "/v1/volunteers/{volunteer_id}/family-links/{requester_id}/confirm"): Rule(
         OVER | {SELF}, family_request
     ),

@@ -60,7 +60,9 @@ from ledger.commands.exchange import (
 )
 from ledger.commands.members import (
     AnswerFamilyLink,
+    EraseVolunteer,
     LinkFamily,
+    RecordDataKeyDestroyed,
     RegisterOrganisation,
     RegisterVolunteer,
     SetPin,
@@ -251,6 +253,14 @@ class Edges:
             {"reason": self.edge(text_edges(bounds.REASON, "moved "), "membership reason")},
             bound_codes(bounds.REASON),
         )
+        erased = self.volunteer(team)
+        self.attempt(
+            lambda reason: EraseVolunteer(erased, reason),
+            {"reason": self.edge(text_edges(bounds.REASON, "forget me "), "erasure reason")},
+            bound_codes(bounds.REASON),
+            {"reason": "forget me"},
+        )
+        self.run(RecordDataKeyDestroyed(erased))
 
     def organisation(self, name: str, kind: OrgKind, parent: UUID | None) -> UUID:
         populations: list[Edge[Any]] = [*whole_edges(bounds.POPULATION), Edge(None, True, "none")]

@@ -86,7 +86,7 @@ def test_seed_demo_creates_the_promised_town(runtime: Runtime) -> None:
     for volunteer_id in town.volunteer_ids:
         v = runtime.service.load(Volunteer, volunteer_id, "volunteer")
         assert ric.is_valid(v.id_number)
-        assert age(date.fromisoformat(v.birth_date), today) >= 18
+        assert v.birth_date is not None and age(date.fromisoformat(v.birth_date), today) >= 18
         assert len(v.phone) == 11 and v.phone.startswith("1")
         linked += bool(v.family)
         party += v.party_member

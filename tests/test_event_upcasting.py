@@ -14,7 +14,7 @@ from ledger.identity import account_id
 from ledger.organisations import Organisation
 from ledger.rewards import Reward
 from ledger.signups import Signup
-from ledger.volunteers import Volunteer
+from ledger.volunteers import DocumentClaim, Volunteer
 from tests.conftest import make_settings
 from tests.http import Api, Town, serve
 from timebank.runtime import Runtime
@@ -293,5 +293,50 @@ def test_attendance_recorded_before_the_time_was_marked_reads_as_unknown(
         assert (signup.check_in_time_given, signup.check_out_time_given) == (None, None)
         for projection in rt.runner.projections:
             rt.runner.rebuild(projection.name)
+    finally:
+        rt.close()
+
+
+def test_claims_of_documents_that_named_their_volunteer_still_hold_and_are_released(
+    database_url: str,
+) -> None:
+    """Claims recorded before version 2 named the volunteer (the stored event keeps it); they
+    load without it, still refuse a second registration, and an erasure releases them."""
+    rt = Runtime(make_settings(database_url))
+    rt.start()
+    with serve(rt) as base_url:
+        town = Town(rt, base_url)
+        volunteer = town.volunteer()
+    rt.close()
+
+    def as_v1_claim(state: dict[str, Any]) -> None:
+        state["volunteer_id"] = volunteer
+
+    assert downgrade_events(rt, "DocumentClaim.Claimed", as_v1_claim) == 1
+    rt = Runtime(make_settings(database_url))
+    rt.start()
+    try:
+        with serve(rt) as base_url:
+            town = Town(rt, base_url)
+            claims = [
+                n
+                for n in rt.app.recorder.select_notifications(start=1, limit=10_000)
+                if n.topic.endswith("DocumentClaim.Claimed")
+            ]
+            claim: Any = rt.app.repository.get(UUID(str(claims[0].originator_id)))
+            assert isinstance(claim, DocumentClaim) and claim.held
+            assert not hasattr(claim, "volunteer_id")
+            shown = town.admin.get(f"/v1/volunteers/{volunteer}").json()
+            body = {
+                "name": "王五",
+                "id_document": shown["id_document"],
+                "phone": "13900001111",
+                "birth_date": "1980-05-06",
+                "home_org_id": town.team,
+            }
+            assert town.admin.post("/v1/volunteers", body).status_code == 409
+            erased = town.admin.post(f"/v1/volunteers/{volunteer}/erase", {"reason": "注销"})
+            assert erased.status_code == 200, erased.text
+            assert town.admin.post("/v1/volunteers", body).status_code == 201
     finally:
         rt.close()

@@ -121,6 +121,7 @@ def test_every_role_sees_the_fields_the_table_gives_it(town: Town) -> None:
         "family": [{"relative_id": relative, "relation": "child"}],
         "family_requests": [{"relative_id": asked, "relation": "sibling"}],
         "pii_masked": False,
+        "erased": False,
     }
     callers: list[tuple[Viewer, str, Api, bool]] = [
         (Viewer.ADMIN, "admin", town.admin, True),

@@ -27,6 +27,7 @@ be slow), so each example registers its own organisations and volunteers; the or
 always computed over the whole log.
 """
 
+import copy
 import dataclasses
 import itertools
 from collections import Counter
@@ -70,7 +71,9 @@ from ledger.commands.exchange import (
 )
 from ledger.commands.members import (
     AnswerFamilyLink,
+    EraseVolunteer,
     LinkFamily,
+    RecordDataKeyDestroyed,
     RegisterOrganisation,
     RegisterVolunteer,
     TransferMembership,
@@ -90,6 +93,7 @@ from ledger.engine.aggregates import fetch
 from ledger.errors import DomainError
 from ledger.identity import DocumentType, signup_id
 from ledger.organisations import OrgKind
+from ledger.privacy import PERSONAL_EVENTS
 from ledger.rules import Rules
 from ledger.signups import Decision
 from ledger.trainings import Evaluator
@@ -328,6 +332,8 @@ COLUMN_FIELDS = {
     "reason",
 }
 SECRET_FIELDS = {"name", "id_number", "phone", "birth_date", "check_in_code", "code"}
+# What each personal field of an event reads as once its volunteer is erased.
+ERASED_TEXT = {cls.__qualname__: p.erased for cls, p in PERSONAL_EVENTS.items()}
 
 
 class Oracle:
@@ -365,6 +371,8 @@ class Oracle:
             self.vols[oid] = Vol(e.number, e.home_org_id, e.party_member, local_date(e.occurred_at))
         elif name == "Volunteer.MembershipTransferred":
             self.vols[oid].home = e.to_org_id
+        elif name == "Volunteer.Erased":
+            self.erase(oid)
         elif name == "Account.Opened":
             self.owner_of_account[oid] = e.volunteer_id
             self.accounts.setdefault(f"volunteer:{e.volunteer_id}", Totals())
@@ -495,6 +503,35 @@ class Oracle:
                 e.notice_ends_at,
                 None,
             )
+
+    def erase(self, vid: UUID) -> None:
+        """An erased volunteer's free text reads as each personal field's erased value
+        (ledger/privacy.py), as it does once their data key is destroyed: a back-fill's
+        description (a source's title when it has no activity), a dispute's reason, an
+        evaluation's comment, in the records and in every trail showing those events."""
+        for source in self.sources.values():
+            if source.volunteer == vid and source.kind == "backfill" and source.activity is None:
+                source.title = ERASED_TEXT["Backfill.Submitted"]["description"]
+        for dispute in self.disputes.values():
+            if dispute.volunteer == vid:
+                dispute.requested_reason = ERASED_TEXT["Dispute.Opened"]["reason"]
+        for _, row in self.evaluations:
+            if row["volunteer"] == vid:
+                row["comment"] = ERASED_TEXT["Evaluation.Given"]["comment"]
+        for subject, events in self.trail_events.items():
+            for i, e in enumerate(events):
+                erased = ERASED_TEXT.get(type(e).__qualname__)
+                if erased is None:
+                    continue
+                whose = e.originator_id if type(e) is Volunteer.Registered else e.volunteer_id
+                if whose != vid:
+                    continue
+                shown = copy.copy(e)
+                for field_name, value in erased.items():
+                    object.__setattr__(shown, field_name, copy.copy(value))
+                events[i] = shown
+                if "reason" in erased:
+                    self.trails[subject][i]["reason"] = erased["reason"]
 
     def credit_source(self, account_id: UUID, e: Any) -> Source:
         source = self.sources[e.source_id]
@@ -1408,6 +1445,15 @@ class History:
         actor = self.pick([SYSTEM, self.coordinator()], "confirming")
         self.run(ConfirmAward(award), actor)
 
+    def erase(self) -> None:
+        """An admin erases a volunteer, in the erasure's steps: the log's part, the key
+        destroyed, and that recorded."""
+        vid = self.volunteer("erased")
+        if self.run(EraseVolunteer(vid, "asked to be forgotten")) is None:
+            return
+        self.rt.erasure.destroy_key(vid)
+        self.run(RecordDataKeyDestroyed(vid))
+
     def advance(self) -> None:
         minutes = self.draw(
             st.one_of(st.integers(1, 600), st.integers(1440, 25 * 1440)), "clock moves on by"
@@ -1444,6 +1490,7 @@ class History:
         ("review", 2),
         ("confirm", 2),
         ("advance", 3),
+        ("erase", 1),
     )
 
     def play(self, steps: int) -> None:

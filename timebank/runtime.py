@@ -38,6 +38,7 @@ from projections.reads import Views
 from projections.records.queries import RecordsQueries
 from projections.records.service_record import awards_due
 from projections.runner import ProjectionRunner
+from timebank.erasure import Erasure
 from timebank.eventstore import (
     PostgresLedgerRecorder,
     ResponseSealer,
@@ -234,6 +235,14 @@ class Runtime:
         )
         self.tokens = TokenStore(self.db, expiry_days=settings.token_expiry_days.of)
         self.queries = open_queries(settings, self.db, self.service, self.runner)
+        self.erasure = Erasure(
+            self.service,
+            self.keys,
+            self.secrets,
+            self.tokens,
+            self.runner,
+            settings.read_wait_seconds,
+        )
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
         self._positions: threading.Thread | None = None

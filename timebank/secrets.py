@@ -68,6 +68,13 @@ class SecretStore:
                 (str(volunteer_id), stored, datetime.now(UTC).isoformat()),
             )
 
+    def forget_pin(self, volunteer_id: UUID) -> None:
+        """Deletes the volunteer's PIN, if any (their erasure)."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                "DELETE FROM tb_volunteer_pins WHERE volunteer_id = %s", (str(volunteer_id),)
+            )
+
     def pin_matches(self, volunteer_id: UUID, pin: str) -> bool:
         with self.db.read() as cur:
             cur.execute(

@@ -182,6 +182,20 @@ class TokenStore:
             self._cache.clear()
         return _info(row)
 
+    def revoke_volunteer_tokens(self, volunteer_id: UUID) -> int:
+        """Revokes every token bound to the volunteer (their erasure); how many were still
+        valid."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                "UPDATE tb_tokens SET revoked_at = %s "
+                "WHERE role = %s AND scope_id = %s AND revoked_at IS NULL RETURNING id",
+                (datetime.now(UTC).isoformat(), Role.VOLUNTEER.value, str(volunteer_id)),
+            )
+            revoked = len(cur.fetchall())
+        with self._lock:
+            self._cache.clear()
+        return revoked
+
     def remembered(self, token: str) -> tuple[bool, Actor | None]:
         """(True, the answer) if this process can answer for the token without the store:
         it has checked the token lately, and the revocations less than

@@ -89,6 +89,7 @@ def get_service_record(
             "list_limit": limit,
             "next_cursors": found.next_cursors,
             "position": found.position,
+            "erased": found.erased,
         }
     )
 

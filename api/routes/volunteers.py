@@ -7,6 +7,8 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ActorDep, CommanderDep, ContextDep, QueriesDep
 from api.openapi import location
 from api.schemas.volunteers import (
+    ErasureIn,
+    ErasureOut,
     FamilyLinkIn,
     FamilyLinkOut,
     FamilyLinkStateOut,
@@ -85,6 +87,7 @@ def _view(found: VolunteerView) -> VolunteerOut:
             for rid, rel in requests.items()
         ],
         pii_masked=found.masked,
+        erased=volunteer.erased,
     )
 
 
@@ -203,3 +206,28 @@ async def set_pin(volunteer_id: UUID, body: PinIn, run: CommanderDep) -> dict[st
     # retry of the request stores it.
     await run_in_threadpool(run.rt.secrets.set_pin, volunteer_id, body.pin)
     return done
+
+
+@router.post(
+    "/{volunteer_id}/erase", response_model=ErasureOut, summary="Erase a volunteer's personal data"
+)
+async def erase_volunteer(
+    volunteer_id: UUID, body: ErasureIn, run: CommanderDep
+) -> dict[str, object]:
+    """Erases the volunteer's personal data on request (PIPL), by crypto-shredding: the
+    volunteer is recorded as erased, the key their personal fields are sealed under is
+    destroyed, their PIN is forgotten and their tokens revoked. From then on every answer
+    shows them with `erased: true`, name, ID number and phone as `已注销`, no birth date and
+    no family, and the free text they wrote or that was written about them (back-fill
+    descriptions and evidence, dispute reasons, evaluation comments) as `已注销`; hours,
+    credits, postings, rankings and reports keep every figure. Nothing more is recorded
+    about them: a command that would is a 409 `volunteer-erased`. Their ID document may
+    register again, as a new volunteer. Answered once every read model shows the erasure;
+    erasing again records nothing and answers the same (with a null position).
+
+    Who: an admin."""
+    erasure = run.rt.erasure
+    outcome = await run_in_threadpool(
+        erasure.erase, run.ctx, volunteer_id, body.reason, run.idempotency
+    )
+    return outcome.body

@@ -107,6 +107,10 @@ class RecordCursorsOut(Out):
 class ServiceRecordOut(View):
     volunteer_id: UUID
     volunteer_number: str
+    erased: bool = Field(
+        description="true once the volunteer's personal data has been erased: their free "
+        "text (back-fill descriptions, dispute reasons, evaluation comments) reads `已注销`"
+    )
     home_org_id: UUID
     registered_on: date
     totals: RecordTotalsOut

@@ -79,6 +79,11 @@ class VolunteerOut(Out):
     pii_masked: bool = Field(
         description="true when some personal data is masked or left out for this caller"
     )
+    erased: bool = Field(
+        description="true once the volunteer's personal data has been erased: name, ID "
+        "number and phone read `已注销`, the birth date is null and the family lists are "
+        "empty; hours, credits and records stay"
+    )
 
 
 class MembershipTransferIn(Body):
@@ -89,6 +94,15 @@ class MembershipTransferIn(Body):
 class MembershipOut(Positioned):
     id: UUID
     home_org_id: UUID
+
+
+class ErasureIn(Body):
+    reason: Text
+
+
+class ErasureOut(Positioned):
+    id: UUID
+    erased: Literal[True]
 
 
 class PinIn(Body):

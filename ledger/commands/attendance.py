@@ -135,6 +135,7 @@ def _attendance_time(
     or a coordinator on their behalf, at any time they give (then marked as given)."""
     actor = uow.ctx.actor
     now = uow.ctx.now
+    uow.get(Volunteer, signup.volunteer_id, "volunteer")  # attendance is a fact about them
     if is_self(actor, signup.volunteer_id):
         activity = uow.get(Activity, signup.activity_id, "activity")
         target = str(signup.id)

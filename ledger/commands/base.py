@@ -41,7 +41,9 @@ class UnitOfWork(Protocol):
         ...
 
     def get(self, cls: type[A], aggregate_id: UUID, what: str | None = None) -> A:
-        """The aggregate, or a NotFound refusal named `what`."""
+        """The aggregate, or a NotFound refusal named `what`. In a command, a volunteer who
+        has been erased is a Conflict `volunteer-erased`: a command that records a fact
+        about a volunteer gets them, and so is refused (`find` is for looking only)."""
         ...
 
     def add(self, aggregate: A) -> A:

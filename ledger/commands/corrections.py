@@ -173,6 +173,7 @@ class OpenDispute(Command):
     def handle(self, uow: UnitOfWork) -> DisputeState:
         record, kind = load_record(uow, self.record_id)
         require_self_or_coordinator(uow, uow.ctx.actor, record.volunteer_id, record.org_id)
+        uow.get(Volunteer, record.volunteer_id, "volunteer")
         Dispute.require_disputable(record, self.reason)
         sequence = 1
         while (earlier := uow.find(Dispute, dispute_id(record.id, sequence))) is not None:
@@ -200,6 +201,7 @@ class ResolveDispute(Command):
         require_role(uow.ctx.actor, Role.COORDINATOR)
         require_coordinator_of(uow, uow.ctx.actor, dispute.org_id)
         record, _ = load_record(uow, dispute.source_id)
+        uow.get(Volunteer, record.volunteer_id, "volunteer")
         previous = record.service_minutes
         reason = dispute.check_resolution(self.decision, self.minutes, self.reason, previous)
         if self.decision == Resolution.DISMISS:

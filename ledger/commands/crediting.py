@@ -31,6 +31,7 @@ def credit_service(
 ) -> int:
     """Credits verified service to the volunteer and restates their stars; returns the
     credits posted (fewer than the minutes above the balance cap)."""
+    uow.get(Volunteer, volunteer_id, "volunteer")  # a credit is a new fact about them
     account = uow.get(Account, account_id(volunteer_id))
     before = account.service_minutes
     credited = account.credit_service(uow.ctx, uow.rules, source_id, org_id, minutes)

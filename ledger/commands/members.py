@@ -13,7 +13,7 @@ from ledger.commands.permissions import (
     require_self_or_coordinator,
 )
 from ledger.context import Role
-from ledger.errors import Conflict, Forbidden, Invalid
+from ledger.errors import Conflict, Forbidden, Invalid, NotFound
 from ledger.identity import (
     DocumentType,
     account_id,
@@ -86,9 +86,14 @@ class RegisterVolunteer(Command):
         # event, as the log and the trails have always shown it.
         uow.find(Volunteer, volunteer_id)
         claim_id = document_claim_id(self.id_type, document, uow.pepper)
-        legacy_ids = legacy_volunteer_ids(self.id_type, document, uow.pepper)
-        if uow.find(DocumentClaim, claim_id) is not None or any(
-            uow.find(Volunteer, legacy_id) is not None for legacy_id in legacy_ids
+        claim = uow.find(DocumentClaim, claim_id)
+        legacy = [
+            uow.find(Volunteer, legacy_id)
+            for legacy_id in legacy_volunteer_ids(self.id_type, document, uow.pepper)
+        ]
+        # An erased volunteer's document is free again: it registers a new volunteer.
+        if (claim is not None and claim.held) or any(
+            found is not None and not found.erased for found in legacy
         ):
             raise Conflict(
                 "duplicate-volunteer", "a volunteer with this ID document is already registered"
@@ -118,11 +123,10 @@ class RegisterVolunteer(Command):
                 volunteer_id=volunteer_id,
             )
         )
-        uow.add(
-            DocumentClaim.new(
-                uow.ctx, DocumentClaim.Claimed, id=claim_id, volunteer_id=volunteer_id
-            )
-        )
+        if claim is None:
+            uow.add(DocumentClaim.new(uow.ctx, DocumentClaim.Claimed, id=claim_id))
+        else:
+            claim.claim_again(uow.ctx)
         uow.add(
             Account.new(
                 uow.ctx, Account.Opened, id=account_id(volunteer_id), volunteer_id=volunteer_id
@@ -223,3 +227,53 @@ class TransferMembership(Command):
         require_coordinator_of(uow, uow.ctx.actor, volunteer.home_org_id, target.id)
         volunteer.transfer_membership(uow.ctx, target.id, self.reason)
         return MembershipChanged(volunteer.id, target.id)
+
+
+@dataclass(frozen=True)
+class ErasureState:
+    id: UUID
+    erased: bool
+
+
+@dataclass(frozen=True)
+class EraseVolunteer(Command):
+    """Erases a volunteer's personal data on request (PIPL), the part that is recorded in the
+    log: the volunteer reads as erased, and the claim of their ID document is released so
+    that the document may register again, as a new volunteer. The claim is found by the
+    document number, readable only until the data key is destroyed: so this comes first
+    (timebank/erasure.py runs the whole). Erased already: records nothing."""
+
+    volunteer_id: UUID
+    reason: str
+
+    def handle(self, uow: UnitOfWork) -> ErasureState:
+        require_role(uow.ctx.actor, Role.ADMIN)
+        volunteer = _erasable(uow, self.volunteer_id)
+        if not volunteer.erased:
+            document = DocumentType(volunteer.id_type), volunteer.id_number
+            claim = uow.find(DocumentClaim, document_claim_id(*document, uow.pepper))
+            volunteer.erase(uow.ctx, self.reason)
+            if claim is not None:  # none for a volunteer registered before claims
+                claim.release(uow.ctx)
+        return ErasureState(volunteer.id, volunteer.erased)
+
+
+@dataclass(frozen=True)
+class RecordDataKeyDestroyed(Command):
+    """Records that an erased volunteer's data key has been destroyed (once)."""
+
+    volunteer_id: UUID
+
+    def handle(self, uow: UnitOfWork) -> ErasureState:
+        require_role(uow.ctx.actor, Role.ADMIN)
+        volunteer = _erasable(uow, self.volunteer_id)
+        volunteer.record_key_destroyed(uow.ctx)
+        return ErasureState(volunteer.id, volunteer.erased)
+
+
+def _erasable(uow: UnitOfWork, volunteer_id: UUID) -> Volunteer:
+    """The volunteer, erased or not (`get` refuses an erased one)."""
+    volunteer = uow.find(Volunteer, volunteer_id)
+    if volunteer is None:
+        raise NotFound("volunteer-not-found", f"no volunteer with id {volunteer_id}")
+    return volunteer

@@ -113,6 +113,7 @@ class Evaluate(Command):
             raise Conflict(
                 "not-verified", f"a signup that is {signup.status} cannot be evaluated yet"
             )
+        uow.get(Volunteer, signup.volunteer_id, "volunteer")  # the comment is about them
         if uow.find(Evaluation, evaluation_id(signup.id, self.by)) is not None:
             raise Conflict(
                 "already-evaluated", f"the {self.by.value} has already evaluated this service"

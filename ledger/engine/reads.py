@@ -1,8 +1,9 @@
 """Reads of the aggregates themselves, as the last command left them (no read model between),
 each with its read permission; the API serves them as they are."""
 
+import copy
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from ledger.activities import Activity
@@ -22,11 +23,13 @@ from ledger.engine.service import LedgerService
 from ledger.errors import Forbidden
 from ledger.identity import normalise_volunteer_number, number_claim_id
 from ledger.organisations import Organisation
-from ledger.privacy import Viewer, masked_for, personal_data
+from ledger.privacy import PERSONAL_EVENTS, Viewer, masked_for, personal_data
 from ledger.rewards import Redemption, Reward
 from ledger.signups import Signup
 from ledger.trainings import Evaluation, Training
 from ledger.volunteers import Volunteer, VolunteerNumber
+
+T = TypeVar("T", Backfill, Dispute, Evaluation)
 
 
 @dataclass(frozen=True)
@@ -93,13 +96,13 @@ class AggregateReads:
         backfill = self.service.load(Backfill, backfill_id, "backfill")
         reader = self.service.reader(ctx)
         require_signup_reader(reader, ctx.actor, backfill.volunteer_id, backfill.org_id)
-        return backfill
+        return self._erased_if_due(backfill, Backfill.Submitted)
 
     def dispute(self, ctx: Context, dispute_id: UUID) -> Dispute:
         dispute = self.service.load(Dispute, dispute_id, "dispute")
         reader = self.service.reader(ctx)
         require_signup_reader(reader, ctx.actor, dispute.volunteer_id, dispute.org_id)
-        return dispute
+        return self._erased_if_due(dispute, Dispute.Opened)
 
     def training(self, ctx: Context, training_id: UUID) -> Training:
         training = self.service.load(Training, training_id, "training")
@@ -111,7 +114,19 @@ class AggregateReads:
         evaluation = self.service.load(Evaluation, evaluation_id, "evaluation")
         reader = self.service.reader(ctx)
         require_signup_reader(reader, ctx.actor, evaluation.volunteer_id, evaluation.org_id)
-        return evaluation
+        return self._erased_if_due(evaluation, Evaluation.Given)
+
+    def _erased_if_due(self, aggregate: T, created_by: type) -> T:
+        """The free text about an erased volunteer as erased, whatever the store or a copy
+        kept in memory still holds (the sealed text reads as erased once the volunteer's key
+        is destroyed, but a copy loaded before then would not)."""
+        volunteer = self.service.load(Volunteer, aggregate.volunteer_id, "volunteer")
+        if not volunteer.erased:
+            return aggregate
+        shown = copy.copy(aggregate)
+        for name, erased in PERSONAL_EVENTS[created_by].erased.items():
+            setattr(shown, name, copy.copy(erased))
+        return shown
 
     def award(self, award_id: UUID) -> Award:
         """Any role (awards are public notices)."""

@@ -18,6 +18,7 @@ from ledger.engine.aggregates import Aggregates, Head, Pending, is_contended, lo
 from ledger.engine.locks import StripedLocks
 from ledger.engine.secrets import CallerSecrets, NoSecrets, SecretGuard
 from ledger.rules import Rules
+from ledger.volunteers import Volunteer
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -109,6 +110,15 @@ class CommandUnit(UnitOfWork):
             aggregate, remembered = aggregates.copy(aggregate_id, started_at, fresh)
         self.remembered = self.remembered or remembered
         self.reads[aggregate_id] = 0 if aggregate is None else aggregate.version
+        return aggregate
+
+    def get(self, cls: type[A], aggregate_id: UUID, what: str | None = None) -> A:
+        """As for any unit, and the one place that refuses to act on an erased volunteer:
+        every command that records a fact about a volunteer gets them (`find` still sees
+        them, for the commands that only look: a registration's checks, the erasure)."""
+        aggregate = super().get(cls, aggregate_id, what)
+        if isinstance(aggregate, Volunteer):
+            aggregate.require_not_erased()
         return aggregate
 
     def add(self, aggregate: A) -> A:

@@ -10,6 +10,11 @@ Which subjects an event concerns:
   later events of the aggregate find them in tb_audit_owners;
 - the redemption named by a `redemption_id` field (holds, releases, settlements, stock).
 The claims of ID documents join no trail: a claim's id is a keyed hash of the document.
+
+When a volunteer is erased, the personal fields of their events (ledger/privacy.py) are
+rewritten in the trail as their erased values: what a rebuild writes once the volunteer's
+data key is gone. Who did what, in which role, when and why stays, and the erasure itself
+joins the volunteer's trail.
 """
 
 import dataclasses
@@ -18,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +33,7 @@ from eventsourcing.domain import Aggregate, DomainEventProtocol
 from ledger.activities import Activity
 from ledger.base import LedgerAggregate
 from ledger.catalog import AGGREGATES
+from ledger.privacy import PERSONAL_EVENTS, Personal
 from ledger.rewards import Redemption
 from ledger.volunteers import DocumentClaim, Volunteer
 from projections.base import ProjectionCursor, topic
@@ -58,6 +65,10 @@ COLUMN_FIELDS = frozenset(
 # Personal data of a registration, and codes that would let a reader act for someone.
 SECRET_FIELDS = frozenset({"name", "id_number", "phone", "birth_date", "check_in_code", "code"})
 OWNER_CACHE_SIZE = 100_000
+# The events holding personal fields, by the event type the trail names them with.
+PERSONAL_BY_TYPE: dict[str, Personal] = {
+    cls.__qualname__: personal for cls, personal in PERSONAL_EVENTS.items()
+}
 
 TRAIL_COLUMNS = (
     "subject_kind",
@@ -241,6 +252,49 @@ class AuditProjection:
                 rows.extend((kind, sid, *common) for kind, sid in subjects)
         cur.insert("tb_audit_owners", OWNER_COLUMNS, new_owners)
         cur.insert("tb_audit_trail", TRAIL_COLUMNS, rows)
+        for event, _ in batch:
+            if isinstance(event, Volunteer.Erased):
+                erase_personal_fields(cur, str(event.originator_id))
+
+
+def erase_personal_fields(cur: ProjectionCursor, volunteer_id: str) -> None:
+    """Rewrites the personal fields of the volunteer's events, in every trail that shows
+    them, as a rebuild would write them once the volunteer's data key is destroyed."""
+    types = sorted(PERSONAL_BY_TYPE)
+    cur.execute(
+        "SELECT position, aggregate_id, event_type, reason, details FROM tb_audit_trail "
+        f"WHERE subject_kind = %s AND subject_id = %s AND event_type IN ({_marks(types)})",
+        (VOLUNTEER, volunteer_id, *types),
+    )
+    for position, aggregate_id, event_type, reason, text in cur.fetchall():
+        personal = PERSONAL_BY_TYPE[event_type]
+        fields = orjson.loads(text)
+        whose = aggregate_id if personal.subject == "originator_id" else fields[personal.subject]
+        if whose != volunteer_id:
+            continue
+        erased_reason = personal.erased.get("reason", reason)
+        fields |= {k: v for k, v in personal.erased.items() if k not in LEFT_OUT}
+        erased = orjson.dumps(fields, default=_json_value, option=FAST_DETAILS).decode()
+        if erased == text and erased_reason == reason:
+            continue
+        # The trails the event joined: those its fields name (as a creation's owners), and
+        # its aggregate's owners for a later event.
+        cur.execute(
+            "SELECT subject_kind, subject_id FROM tb_audit_owners WHERE aggregate_id = %s",
+            (aggregate_id,),
+        )
+        subjects = {(VOLUNTEER, volunteer_id), *((k, s) for k, s in cur.fetchall())}
+        subjects |= created_owners(SimpleNamespace(**fields))
+        for kind, subject_id in sorted(subjects):
+            cur.execute(
+                "UPDATE tb_audit_trail SET details = %s, reason = %s "
+                "WHERE subject_kind = %s AND subject_id = %s AND position = %s",
+                (erased, erased_reason, kind, subject_id, position),
+            )
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join(["%s"] * len(values))
 
 
 def trail_row(event: Any, aggregate_id: str, position: int) -> tuple[Any, ...]:

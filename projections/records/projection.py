@@ -61,6 +61,7 @@ from ledger.awards import Award, AwardStatus, Review
 from ledger.backfills import Backfill
 from ledger.disputes import Dispute
 from ledger.organisations import Organisation
+from ledger.privacy import PERSONAL_EVENTS
 from ledger.rules import Rules
 from ledger.signups import Signup
 from ledger.trainings import Evaluation, Training
@@ -79,6 +80,7 @@ class RecordsProjection:
         for cls in (
             *GATHERED,
             Activity.Completed,
+            Volunteer.Erased,
             Dispute.Opened,
             Dispute.Resolved,
             Training.Held,
@@ -142,6 +144,8 @@ class RecordsProjection:
                     "UPDATE tb_rec_activities SET completed = %s, beneficiaries = %s WHERE id = %s",
                     (True, event.beneficiaries, str(event.originator_id)),
                 )
+            case Volunteer.Erased():
+                self._erase(cur, str(event.originator_id))
             case Dispute.Opened():
                 self._dispute_opened(cur, event)
             case Dispute.Resolved():
@@ -179,6 +183,26 @@ class RecordsProjection:
                         str(event.originator_id),
                     ),
                 )
+
+    def _erase(self, cur: ProjectionCursor, volunteer_id: str) -> None:
+        """The erased values of the volunteer's free text, as a rebuild writes them once
+        their data key is destroyed: the description a back-fill without an activity is
+        titled with, their disputes' reasons and the comments of their evaluations."""
+        description = PERSONAL_EVENTS[Backfill.Submitted].erased["description"]
+        cur.execute(
+            "UPDATE tb_rec_sources SET title = %s WHERE volunteer_id = %s AND kind = %s "
+            "AND (activity_id IS NULL "
+            "OR activity_id NOT IN (SELECT id FROM tb_rec_activities))",
+            (description, volunteer_id, "backfill"),
+        )
+        cur.execute(
+            "UPDATE tb_rec_disputes SET requested_reason = %s WHERE volunteer_id = %s",
+            (PERSONAL_EVENTS[Dispute.Opened].erased["reason"], volunteer_id),
+        )
+        cur.execute(
+            "UPDATE tb_rec_evaluations SET comment = %s WHERE volunteer_id = %s",
+            (PERSONAL_EVENTS[Evaluation.Given].erased["comment"], volunteer_id),
+        )
 
     def _dispute_opened(self, cur: ProjectionCursor, event: Any) -> None:
         cur.execute(

@@ -42,6 +42,7 @@ class RecordView:
     confirmed_stars: int
     next_cursors: dict[str, str | None]  # of each list, None when it is complete
     position: int
+    erased: bool  # the volunteer's personal data is erased
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ class RecordsQueries:
         confirmed = confirmed_stars(views.db, volunteer.id)
         next_cursors: dict[str, str | None] = dict.fromkeys(RECORD_LISTS)
         next_cursors |= {name: encode_cursor(key) for name, key in more.items() if key is not None}
-        return RecordView(record, stars, confirmed, next_cursors, position)
+        return RecordView(record, stars, confirmed, next_cursors, position, volunteer.erased)
 
     def record_list(
         self, ctx: Context, name: str, volunteer_id: UUID, page: Page, min_position: int | None
