@@ -139,6 +139,28 @@ def demo_volunteers(url: str) -> list[UUID]:
         rt.close()
 
 
+def assert_same_log(source_url: str, target: Runtime) -> None:
+    """Every event at the same position, with the same id, version, topic and state (the
+    personal fields opened), timestamps included."""
+    source = Runtime(make_settings(source_url), plaintext_allowed=True)
+    try:
+        head = source.recorder.max_notification_id()
+        assert head and target.recorder.max_notification_id() == head
+        after = 0
+        while after < head:
+            mine = source.recorder.select_notifications(after + 1, 500)
+            theirs = target.recorder.select_notifications(after + 1, 500)
+            assert [(n.id, n.originator_id, n.originator_version, n.topic) for n in mine] == [
+                (n.id, n.originator_id, n.originator_version, n.topic) for n in theirs
+            ]
+            for a, b in zip(mine, theirs, strict=True):
+                opened = source.app.mapper.to_domain_event(a)
+                assert vars(target.app.mapper.to_domain_event(b)) == vars(opened)
+            after = mine[-1].id
+    finally:
+        source.close()
+
+
 def test_reseal_moves_a_plaintext_store_into_a_sealed_one(
     database_url: str, target_url: str
 ) -> None:
@@ -158,6 +180,7 @@ def test_reseal_moves_a_plaintext_store_into_a_sealed_one(
     # Served as it is, without plaintext anywhere in its bytes.
     target = Runtime(make_settings(target_url))
     try:
+        assert_same_log(database_url, target)
         stored = stored_bytes(target, target_url)
         assert sorted(s for s in old.personal if any(f in stored for f in forms(s))) == []
         plain: Volunteer = target.app.repository.get(old.volunteer_id)

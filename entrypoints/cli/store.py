@@ -74,7 +74,15 @@ def store_reseal(
             typer.echo(f"Copied: {table}: {rows} rows")
         typer.echo(f"Not copied: {'; '.join(NOT_COPIED)}")
         typer.echo("Read models: catching up both stores ...")
-        reseal.catch_up()
+        try:
+            reseal.catch_up()
+        except Exception as e:
+            # Its text may quote a row's values: `projections status` shows it in full.
+            fail(
+                f"a read model could not catch up ({type(e).__name__}): see "
+                "`timebank projections status` on each store",
+                code=1,
+            )
         width = max(len(t) for t in [*reseal.read_model_tables(), *COPIED_TABLES]) + 2
         typer.echo(f"{'table':<{width}}{'old rows':>10}{'new rows':>10}  verdict")
         failed = []
