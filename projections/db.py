@@ -214,6 +214,11 @@ class SQLiteDatabase(Database):
     @contextmanager
     def read(self) -> Iterator[Cursor]:
         conn = self._connection()
+        if conn.in_transaction:
+            # The thread's connection is inside its own transaction (a data key looked up
+            # while an event is decoded in a rebuild's swap): the read is part of it.
+            yield _SQLiteCursor(conn.cursor())
+            return
         conn.execute("BEGIN")
         try:
             yield _SQLiteCursor(conn.cursor())
