@@ -177,3 +177,14 @@ def test_a_store_written_before_sealing_is_not_served(database_url: str) -> None
     with pytest.raises(PlaintextStore, match="timebank store reseal"):
         Runtime(make_settings(database_url))
     Runtime(make_settings(database_url), plaintext_allowed=True).close()
+
+
+def test_a_key_is_looked_up_inside_a_transaction_of_the_same_thread(runtime: Runtime) -> None:
+    """A rebuild's swap decodes the last events inside its transaction; a data key no longer
+    in memory is then read on the same connection (SQLite: one per thread)."""
+    town = seed_demo(runtime)
+    stored = stored_registration(runtime, town.volunteer_ids[0])
+    with runtime.db.transaction():
+        runtime.keys._cache.clear()
+        opened = runtime.app.mapper.to_domain_event(stored)
+    assert opened.name == volunteer(runtime, town.volunteer_ids[0]).name  # type: ignore[attr-defined]

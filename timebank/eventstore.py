@@ -227,6 +227,20 @@ class SQLiteLedgerRecorder(Sealed, SQLiteApplicationRecorder):
                 moved.add(aggregate_id)
         return moved
 
+    def insert_at_positions(self, events: Sequence[tuple[int, StoredEvent]]) -> None:
+        """Writes events at the log positions given (a store being filled from another, whose
+        read models refer to those positions), in one transaction."""
+        rows = [
+            (position, UUID(str(e.originator_id)).hex, e.originator_version, e.topic, e.state)
+            for position, e in events
+        ]
+        with self.datastore.transaction(commit=True) as c:
+            c.executemany(
+                f"INSERT INTO {self.events_table_name} "
+                "(rowid, originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+
     def stored_response(self, principal: str, key: str) -> StoredResponse | None:
         with self.datastore.transaction(commit=False) as c:
             c.execute(
@@ -387,6 +401,32 @@ class PostgresLedgerRecorder(Sealed, PostgresApplicationRecorder):
             )
             row = curs.fetchone()
         return self._stored(row["fingerprint"], row["response"], row["position"]) if row else None
+
+    def insert_at_positions(self, events: Sequence[tuple[int, StoredEvent]]) -> None:
+        """Writes events at the log positions given (a store being filled from another, whose
+        read models refer to those positions), in one transaction; the positions of new
+        events then continue after the highest."""
+        table = SQL("{0}.{1}").format(
+            Identifier(self.datastore.schema), Identifier(self.events_table_name)
+        )
+        stored = [e for _, e in events]
+        with self.datastore.transaction(commit=True) as curs:
+            self._lock_table(curs)
+            curs.execute(
+                SQL(
+                    "INSERT INTO {0} (notification_id, originator_id, originator_version, "
+                    "topic, state) SELECT * FROM "
+                    "unnest(%b::int8[], %b::uuid[], %b::int8[], %b::text[], %b::bytea[])"
+                ).format(table),
+                ([position for position, _ in events], *_columns(stored)),
+            )
+            curs.execute(
+                SQL(
+                    "SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), "
+                    "(SELECT max(notification_id) FROM {0}))"
+                ).format(table),
+                (f'"{self.datastore.schema}"."{self.events_table_name}"',),
+            )
 
     def expire_responses(self, before: datetime, limit: int) -> int:
         """Removes at most `limit` responses stored before `before`, in one short

@@ -37,3 +37,12 @@ def generated(path: Path) -> Path:
     finally:
         os.unlink(aside)
     return path
+
+
+def write_secret(path: Path, secret: bytes) -> None:
+    """Writes `secret` into a new file at `path` (mode 0600); an existing file is left as it
+    is and raises FileExistsError."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(secret + b"\n")

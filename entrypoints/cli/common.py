@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from ledger.errors import DomainError
 from timebank.pepper import PepperError
-from timebank.runtime import Runtime
+from timebank.runtime import PlaintextStore, Runtime
 from timebank.settings import Settings
 
 
@@ -34,13 +34,17 @@ def describe(settings: Settings) -> str:
 
 
 @contextmanager
-def runtime(settings: Settings | None = None) -> Iterator[Runtime]:
-    """Opens the store (running migrations); domain errors become a message and exit 2."""
+def runtime(settings: Settings | None = None, plaintext_allowed: bool = False) -> Iterator[Runtime]:
+    """Opens the store (running migrations); domain errors become a message and exit 2. A
+    store holding personal data in plaintext is refused with exit 1, as a store that cannot
+    be opened is: the invocation was right, the store is not fit to serve."""
     settings = settings or load_settings()
     try:
-        rt = Runtime(settings)
+        rt = Runtime(settings, plaintext_allowed=plaintext_allowed)
     except PepperError as e:
         fail(f"invalid settings: {e}")
+    except PlaintextStore as e:
+        fail(str(e), code=1)
     except Exception as e:
         fail(f"cannot open the store at {describe(settings)}: {e}", code=1)
     try:
