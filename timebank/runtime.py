@@ -206,13 +206,16 @@ class Runtime:
             # Connections of their own: keys are read while events are decoded, also inside
             # a read model's transaction on this thread's connection.
             self.keys = KeyStore(open_database(settings, KEY_POOL_SIZE), master_key)
-            self.keys.check_master_key()
             self.app = open_application(settings, self.keys)
-        if not plaintext_allowed and registrations_in_plaintext(self.app.mapper, self.recorder):
+        try:
+            self.keys.check_master_key()
+            if not plaintext_allowed and registrations_in_plaintext(self.app.mapper, self.recorder):
+                raise PlaintextStore(PLAINTEXT_STORE)
+        except Exception:
             self.app.close()
             self.db.close()
             self.keys.close()
-            raise PlaintextStore(PLAINTEXT_STORE)
+            raise
         self.recorder.sealer = ResponseSealer(response_key(settings, pepper))
         if isinstance(self._datastore, PostgresDatastore):  # the library does not pass it on
             self._datastore.pool.reconnect_timeout = RECONNECT_SECONDS
