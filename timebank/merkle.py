@@ -1,0 +1,170 @@
+"""Merkle tree hashing, inclusion and consistency proofs of RFC 9162 (section 2.1).
+
+Standard library only, and no import from the rest of the project, so that a verifier can
+copy this one file. Leaves are numbered from 0; a tree of `size` leaves holds leaves 0 to
+size - 1. The proofs are computed over any store that can give the hash of a range of leaves
+(`RangeHash`); `hash_of_leaves` turns a list of leaf hashes into one."""
+
+import hashlib
+from collections.abc import Callable, Sequence
+
+HASH_BYTES = 32
+LEAF_PREFIX = b"\x00"
+NODE_PREFIX = b"\x01"
+
+# The hash of leaves [start, end) of the log: MTH(D[start:end]) in RFC 9162.
+RangeHash = Callable[[int, int], bytes]
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(LEAF_PREFIX + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(NODE_PREFIX + left + right).digest()
+
+
+def empty_root() -> bytes:
+    return hashlib.sha256(b"").digest()
+
+
+def split(size: int) -> int:
+    """The largest power of two smaller than `size` (size > 1): where RFC 9162 splits."""
+    return 1 << ((size - 1).bit_length() - 1)
+
+
+def complete_subtrees(start: int, end: int) -> list[tuple[int, int]]:
+    """The (level, index) of the complete aligned subtrees that make up leaves [start, end)
+    of a tree whose left edge is at `start` (a subtree of the RFC's recursion), left to
+    right: a subtree at level L with index i holds leaves [i * 2**L, (i + 1) * 2**L)."""
+    parts = []
+    while start < end:
+        size = end - start
+        level = size.bit_length() - 1
+        while start % (1 << level):  # not aligned: a smaller subtree first
+            level -= 1
+        parts.append((level, start >> level))
+        start += 1 << level
+    return parts
+
+
+def fold(hashes: Sequence[bytes]) -> bytes:
+    """The hash of consecutive complete subtrees, left to right, of decreasing sizes (as
+    `complete_subtrees` gives them): RFC 9162 joins the smaller ones on the right first."""
+    result = hashes[-1]
+    for left in reversed(hashes[:-1]):
+        result = node_hash(left, result)
+    return result
+
+
+def hash_of_leaves(leaves: Sequence[bytes]) -> RangeHash:
+    """A RangeHash over leaf hashes held in memory."""
+
+    def range_hash(start: int, end: int) -> bytes:
+        if end - start == 1:
+            return leaves[start]
+        k = split(end - start)
+        return node_hash(range_hash(start, start + k), range_hash(start + k, end))
+
+    return range_hash
+
+
+def root(size: int, range_hash: RangeHash) -> bytes:
+    return empty_root() if size == 0 else range_hash(0, size)
+
+
+def _path(index: int, start: int, end: int, range_hash: RangeHash) -> list[bytes]:
+    if end - start == 1:
+        return []
+    k = split(end - start)
+    if index < start + k:
+        return [*_path(index, start, start + k, range_hash), range_hash(start + k, end)]
+    return [*_path(index, start + k, end, range_hash), range_hash(start, start + k)]
+
+
+def inclusion_proof(index: int, size: int, range_hash: RangeHash) -> list[bytes]:
+    """PATH(index, D[0:size]): the hashes that, with leaf `index`, give the root of `size`."""
+    if not 0 <= index < size:
+        raise ValueError(f"leaf {index} is not in a tree of {size} leaves")
+    return _path(index, 0, size, range_hash)
+
+
+def _subproof(m: int, start: int, end: int, whole: bool, range_hash: RangeHash) -> list[bytes]:
+    n = end - start
+    if m == n:
+        return [] if whole else [range_hash(start, end)]
+    k = split(n)
+    if m <= k:
+        return [*_subproof(m, start, start + k, whole, range_hash), range_hash(start + k, end)]
+    return [*_subproof(m - k, start + k, end, False, range_hash), range_hash(start, start + k)]
+
+
+def consistency_proof(first: int, second: int, range_hash: RangeHash) -> list[bytes]:
+    """PROOF(first, D[0:second]): that the tree of `first` leaves is a prefix of the tree of
+    `second`. Empty when first is 0 or equals second."""
+    if not 0 <= first <= second:
+        raise ValueError(f"no consistency proof from {first} leaves to {second}")
+    if first in (0, second):
+        return []
+    return _subproof(first, 0, second, True, range_hash)
+
+
+def verify_inclusion(
+    index: int, size: int, leaf: bytes, proof: Sequence[bytes], expected_root: bytes
+) -> bool:
+    """RFC 9162 2.1.3.2: does the leaf hash `leaf` sit at `index` of the tree with that root?"""
+    if not 0 <= index < size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == expected_root
+
+
+def verify_consistency(
+    first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]
+) -> bool:
+    """RFC 9162 2.1.4.2: is the tree of `first` leaves with `first_root` a prefix of the tree
+    of `second` leaves with `second_root`?"""
+    if not 0 <= first <= second:
+        return False
+    if first == second:
+        return not proof and first_root == second_root
+    if first == 0:
+        return not proof  # the empty tree is a prefix of every tree
+    if not proof:
+        return False
+    path = list(proof)
+    if first & (first - 1) == 0:  # a power of two: the first root is the proof's first node
+        path.insert(0, first_root)
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == first_root and sr == second_root and sn == 0
