@@ -6,11 +6,13 @@ import secrets
 import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from tests.http import Town, serve
+from timebank.checkpoints import create_key_file
 from timebank.runtime import Runtime
 from timebank.settings import Settings
 
@@ -24,6 +26,12 @@ if "TIMEBANK_MASTER_KEY_FILE" not in os.environ:
     with open(os.path.join(_key_dir, "master.key"), "w") as _key_file:
         _key_file.write(secrets.token_urlsafe(32))
     os.environ["TIMEBANK_MASTER_KEY_FILE"] = _key_file.name
+# Nor without a key that signs the log's checkpoints.
+if "TIMEBANK_SIGNING_KEY_FILE" not in os.environ:
+    _signing_dir = tempfile.mkdtemp(prefix="timebank-test-signing-")
+    _signing_path = Path(_signing_dir, "signing.key")
+    create_key_file(_signing_path, "timebank.example/log")
+    os.environ["TIMEBANK_SIGNING_KEY_FILE"] = str(_signing_path)
 PG_SERVER = os.environ.get("TIMEBANK_TEST_PG_URL", "postgresql://root@127.0.0.1:5432/test")
 
 

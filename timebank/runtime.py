@@ -1,8 +1,8 @@
 """Builds the running system from settings: event store, service, read models, followers.
 
-One process runs the projections and the sweeper (`start`); with several HTTP worker
-processes on PostgreSQL, the others only serve requests and keep up with the read models'
-positions (`follow_positions`)."""
+One process runs the projections, the log's Merkle tree and the sweeper (`start`); with
+several HTTP worker processes on PostgreSQL, the others only serve requests and keep up with
+the read models' positions (`follow_positions`)."""
 
 import fcntl
 import gc
@@ -38,6 +38,7 @@ from projections.reads import Views
 from projections.records.queries import RecordsQueries
 from projections.records.service_record import awards_due
 from projections.runner import ProjectionRunner
+from timebank.checkpoints import load_signing_key
 from timebank.erasure import Erasure
 from timebank.eventstore import (
     PostgresLedgerRecorder,
@@ -45,6 +46,7 @@ from timebank.eventstore import (
     SQLiteLedgerRecorder,
 )
 from timebank.health import PostgresProbe, Probe, StoreHealth
+from timebank.logtree import LogTree
 from timebank.metrics import Metrics
 from timebank.pepper import load_pepper
 from timebank.sealing import KeyStore, SealingMapper, load_master_key, registrations_in_plaintext
@@ -199,6 +201,12 @@ class Runtime:
         self.settings = settings
         pepper = load_pepper(settings)  # before the store is touched: no pepper, no start
         master_key = load_master_key(settings)
+        signing_key, generated = load_signing_key(settings)
+        if generated:
+            log.warning(
+                "a signing key for the log's checkpoints was generated; keep it safe",
+                path=f"{settings.store.sqlite_path}.signing-key",
+            )
         with schema_lock(settings):
             if migrate:
                 migrations.upgrade(settings.store.sqlalchemy_url)
@@ -225,12 +233,20 @@ class Runtime:
         )
         self.metrics = Metrics([p.name for p in self.runner.projections])
         self.runner.on_failure = self.metrics.projection_failed
+        self.log_tree = LogTree(
+            self.recorder,
+            self.db,
+            signing_key,
+            settings.log_origin,
+            settings.projection_batch_size,
+            settings.checkpoint_seconds,
+        )
         self.secrets = SecretStore(self.db, settings.guess_limit, settings.guess_window_seconds)
         self.service = LedgerService(
             self.app,
             settings.rules,
             pepper,
-            on_commit=self.runner.poke,
+            on_commit=self._committed,
             cached_states=settings.aggregate_cache_size,
             on_command=self.metrics.command,
             on_batch=self.metrics.batch,
@@ -250,13 +266,19 @@ class Runtime:
         self._sweeper: threading.Thread | None = None
         self._positions: threading.Thread | None = None
 
+    def _committed(self, position: int) -> None:
+        self.runner.poke(position)
+        self.log_tree.poke(position)
+
     def start(self, poll_seconds: float = POLL_SECONDS) -> None:
-        """Follows the log into the read models; expires overdue redemptions and confirms
+        """Follows the log into the read models and the log's Merkle tree (which signs its
+        checkpoints); expires overdue redemptions and confirms
         awards whose public notice has ended, and closes check-ins left open; samples the
         projections' positions for the metrics, and serves them on a port of their own if one
         is configured."""
         self.health.start()
         self.runner.start(poll_seconds)
+        self.log_tree.start(poll_seconds)
         self.metrics.follow(lambda: dict(self.runner.positions), self.log_head)
         if self.settings.metrics_port is not None:
             self.metrics.listen(self.settings.metrics_host, self.settings.metrics_port)
@@ -386,6 +408,7 @@ class Runtime:
         if self._positions is not None:
             self._positions.join(timeout=5)
         self.runner.stop()
+        self.log_tree.stop()
         self.service.close()
         self.db.close()
         self.keys.close()

@@ -73,6 +73,22 @@ class Settings(BaseSettings):
         description="a file holding the master key that wraps the volunteers' data keys (32 "
         "characters or more); none: (SQLite only) one generated into <database>.masterkey",
     )
+    signing_key_file: Path | None = Field(
+        None,
+        description="a file holding the Ed25519 key that signs the log's checkpoints (`timebank "
+        "keys create PATH`); none: (SQLite only) one generated into <database>.signing-key",
+    )
+    log_origin: str = Field(
+        "timebank.example/log",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x21-\x7E]+$",
+        description="the first line of every checkpoint, naming this deployment's log, and the "
+        "name its key signs as",
+    )
+    checkpoint_seconds: float = Field(
+        1.0, ge=0, description="at most one new checkpoint is signed within this time"
+    )
     pool_size: int = Field(8, ge=1)
     store_timeout_seconds: int = Field(
         2,

@@ -1,0 +1,145 @@
+"""Signed checkpoints of the log: C2SP tlog-checkpoint bodies in C2SP signed notes, Ed25519.
+
+A checkpoint's body is `origin\\nsize\\nbase64(root)\\n`; the note is the body, an empty line
+and one signature line `— <key name> base64(key id || signature)`, where the key id is the
+first four bytes of SHA-256(key name || 0x0A || 0x01 || public key) and the signature is over
+the body. The key name is the log's origin. The public key is published as a C2SP verifier
+key, `<name>+<key id hex>+base64(0x01 || public key)`."""
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from timebank.keyfiles import SecretFileError, generated, read_secret, write_secret
+from timebank.settings import Settings
+
+ED25519_ALGORITHM = b"\x01"  # the signature type of Ed25519 in C2SP signed notes
+SEED_BYTES = 32
+SIGNATURE_DASH = "\u2014"  # the em dash that starts a signature line
+
+
+def key_id(name: str, public_key: bytes) -> bytes:
+    return hashlib.sha256(name.encode() + b"\n" + ED25519_ALGORITHM + public_key).digest()[:4]
+
+
+def checkpoint_body(origin: str, tree_size: int, root: bytes) -> str:
+    return f"{origin}\n{tree_size}\n{base64.b64encode(root).decode()}\n"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    origin: str
+    tree_size: int
+    root: bytes
+
+
+def parse_body(body: str) -> Checkpoint:
+    lines = body.split("\n")
+    if len(lines) < 4 or lines[-1] != "" or not lines[1].isdigit():
+        raise ValueError("not a checkpoint body")
+    return Checkpoint(lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True))
+
+
+def verify_note(note: str, name: str, public_key: bytes) -> Checkpoint:
+    """The checkpoint a note carries, once its signature by `name`'s `public_key` checks;
+    ValueError otherwise."""
+    body, sep, signatures = note.partition("\n\n")
+    if not sep:
+        raise ValueError("not a signed note")
+    body += "\n"
+    wanted = key_id(name, public_key)
+    for line in signatures.splitlines():
+        dash, signer, encoded = [*line.split(" "), "", ""][:3]
+        if dash != SIGNATURE_DASH or signer != name:
+            continue
+        try:
+            blob = base64.b64decode(encoded, validate=True)
+        except binascii.Error:
+            continue
+        if blob[:4] != wanted:
+            continue
+        try:
+            Ed25519PublicKey.from_public_bytes(public_key).verify(blob[4:], body.encode())
+        except InvalidSignature:
+            raise ValueError("the checkpoint's signature does not verify") from None
+        return parse_body(body)
+    raise ValueError(f"the note has no signature by {name}")
+
+
+class SigningKey:
+    """The log's Ed25519 key and the name it signs as."""
+
+    def __init__(self, seed: bytes, name: str) -> None:
+        self._private = Ed25519PrivateKey.from_private_bytes(seed)
+        self.name = name
+        self.public_key = self._private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self.key_id = key_id(name, self.public_key)
+
+    @property
+    def verifier_key(self) -> str:
+        """The public key in the C2SP verifier key form."""
+        encoded = base64.b64encode(ED25519_ALGORITHM + self.public_key).decode()
+        return f"{self.name}+{self.key_id.hex()}+{encoded}"
+
+    def sign(self, origin: str, tree_size: int, root: bytes) -> str:
+        body = checkpoint_body(origin, tree_size, root)
+        signature = self._private.sign(body.encode())
+        encoded = base64.b64encode(self.key_id + signature).decode()
+        return f"{body}\n{SIGNATURE_DASH} {self.name} {encoded}\n"
+
+
+def seed_text(seed: bytes) -> bytes:
+    return base64.urlsafe_b64encode(seed).rstrip(b"=")
+
+
+def _seed(text: bytes, path: Path) -> bytes:
+    """A key file holds the 32-byte Ed25519 seed as URL-safe base64 (padding optional), the
+    same form as the secrets generated beside a SQLite database."""
+    try:
+        seed = base64.urlsafe_b64decode(text + b"=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        seed = b""
+    if len(seed) != SEED_BYTES:
+        raise SecretFileError(
+            f"the signing key in {path} is not 32 bytes in URL-safe base64: write one with "
+            "`timebank keys create PATH`"
+        )
+    return seed
+
+
+def create_key_file(path: Path, name: str) -> SigningKey:
+    """Writes a new signing key into a new file (mode 0600); FileExistsError if one is there."""
+    seed = Ed25519PrivateKey.generate().private_bytes_raw()
+    write_secret(path, seed_text(seed))
+    return SigningKey(seed, name)
+
+
+def signing_key_path(settings: Settings) -> Path:
+    """TIMEBANK_SIGNING_KEY_FILE; with none, SQLite uses a key generated beside its database
+    on first use, and PostgreSQL (a deployment whose checkpoints others keep) refuses to
+    start."""
+    path = settings.signing_key_file
+    if path is not None:
+        return path
+    if not settings.store.is_sqlite:
+        raise SecretFileError(
+            "PostgreSQL needs a signing key for the log's checkpoints: write one with "
+            "`timebank keys create PATH` and set TIMEBANK_SIGNING_KEY_FILE to it"
+        )
+    return Path(f"{settings.store.sqlite_path}.signing-key")
+
+
+def load_signing_key(settings: Settings) -> tuple[SigningKey, bool]:
+    """The log's signing key, and whether it was generated now (its path is then worth
+    telling the operator)."""
+    path = signing_key_path(settings)
+    made = settings.signing_key_file is None and not path.exists()
+    if made:
+        generated(path)
+    return SigningKey(_seed(read_secret(path, "signing key"), path), settings.log_origin), made
