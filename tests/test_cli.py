@@ -23,6 +23,7 @@ from ledger.identity import DocumentType
 from ledger.organisations import OrgKind
 from tests.conftest import make_settings
 from tests.http import ServeProcess
+from timebank.checkpoints import load_signing_key
 from timebank.runtime import Runtime
 
 ADMIN = Context(Actor("test", Role.ADMIN), "cli-test", datetime.now(UTC))
@@ -275,3 +276,21 @@ def test_commands_started_together_on_a_new_store_all_succeed(database_url: str)
         assert process.returncode == 0, err
     listed = invoke(database_url, "projections", "status")
     assert listed.exit_code == 0, listed.output
+
+
+def test_keys_create_writes_a_private_key_and_prints_its_verifier_key(tmp_path: Path) -> None:
+    path = tmp_path / "signing.key"
+    result = CliRunner().invoke(
+        app, ["keys", "create", str(path)], env={"TIMEBANK_LOG_ORIGIN": "town.test/log"}
+    )
+    assert result.exit_code == 0, result.output
+    name, key_id, encoded = result.output.strip().split("+")
+    assert name == "town.test/log" and len(bytes.fromhex(key_id)) == 4
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    settings = make_settings(
+        f"sqlite:///{tmp_path}/t.db", signing_key_file=path, log_origin="town.test/log"
+    )
+    key, generated = load_signing_key(settings)
+    assert not generated and key.verifier_key == f"{name}+{key_id}+{encoded}"
+    again = CliRunner().invoke(app, ["keys", "create", str(path)])
+    assert again.exit_code == 2 and "never overwritten" in again.output
