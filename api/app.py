@@ -28,6 +28,7 @@ from api.routes import (
     tokens,
     volunteers,
 )
+from api.routes import log as log_routes  # `log` is this module's logger
 from timebank.runtime import Runtime
 
 log = structlog.get_logger("timebank.http")
@@ -44,6 +45,7 @@ MATCHED = (
     recognition,
     reports,
     audit,
+    log_routes,
     tokens,
     metrics,
 )

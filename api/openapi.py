@@ -41,6 +41,11 @@ TAGS: list[dict[str, Any]] = [
     {"name": "reports", "description": "Organisation reports, as JSON and as CSV."},
     {"name": "audit", "description": "Audit trails: every event, who did it, when and why."},
     {
+        "name": "log",
+        "description": "The log as a Merkle tree: signed checkpoints and proofs for anyone; "
+        "its entries for auditors.",
+    },
+    {
         "name": "tokens",
         "description": "API tokens: listed and revoked by admins; never shown after creation.",
     },

@@ -370,6 +370,17 @@ def query(**params: str) -> Builder:
     return lambda w, fresh: Call(query={k: str(getattr(w, v)) for k, v in params.items()})
 
 
+def log_tree(**params: str) -> Builder:
+    """The log's tree built and signed up to the head, and a query over its first leaves."""
+
+    def build(w: World, fresh: bool) -> Call:
+        w.town.rt.log_tree.catch_up()
+        w.town.rt.log_tree.sign_checkpoint()
+        return Call(ids={"position": "1"}, query=params)
+
+    return build
+
+
 def rankings(w: World, fresh: bool) -> Call:
     return Call(query={"org_id": w.root, "period": str(datetime.now(UTC).year)})
 
@@ -605,6 +616,12 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/tokens"): Rule(frozenset({ADMIN}), shared),
     ("POST", "/v1/tokens/{token_id}/revoke"): Rule(frozenset({ADMIN}), revoke_token),
     ("GET", "/readyz"): Rule(PUBLIC, shared),
+    ("GET", "/v1/log/checkpoint"): Rule(PUBLIC, log_tree()),
+    ("GET", "/v1/log/public-key"): Rule(PUBLIC, shared),
+    ("GET", "/v1/log/proofs/inclusion"): Rule(PUBLIC, log_tree(position="1", tree_size="2")),
+    ("GET", "/v1/log/proofs/consistency"): Rule(PUBLIC, log_tree(first="1", second="2")),
+    ("GET", "/v1/log/entries/{position}"): Rule(frozenset({ADMIN, AUDITOR}), log_tree()),
+    ("GET", "/v1/log/entries"): Rule(frozenset({ADMIN, AUDITOR}), log_tree(limit="5")),
     ("GET", "/v1/accounts/{volunteer_id}"): Rule(ACCOUNT_READERS, shared),
     ("GET", "/v1/accounts/{volunteer_id}/statement"): Rule(ACCOUNT_READERS, shared),
     ("POST", "/v1/transfers"): Rule(

@@ -22,6 +22,9 @@ from uuid import UUID
 import structlog
 from eventsourcing.persistence import Notification
 
+from ledger.commands.permissions import require_role
+from ledger.context import Actor, Role
+from ledger.errors import Invalid, NotFound
 from projections.db import Cursor, Database, insert_rows, utc_text
 from timebank import merkle
 from timebank.checkpoints import SigningKey
@@ -95,8 +98,11 @@ class StoredCheckpoint:
     signed_at: str
 
 
-class NotInTree(ValueError):
+class NotInTree(NotFound):
     """A leaf or a tree size the built tree does not (yet) hold."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("not-in-tree", detail)
 
 
 def _head(cur: Cursor, lock: bool = False) -> TreeHead:
@@ -345,7 +351,7 @@ class LogTree:
 
     def consistency(self, first: int, second: int) -> list[bytes]:
         if first > second:
-            raise NotInTree(f"a tree of {first} leaves is not a prefix of one of {second}")
+            raise Invalid("tree-sizes", f"a tree of {first} leaves is no prefix of one of {second}")
         with self.db.read() as cur:
             self._checked_size(cur, second)
             proof: list[bytes] = self._stored_ranges(
@@ -358,6 +364,11 @@ class LogTree:
             self._checked_size(cur, tree_size)
             root: bytes = self._stored_ranges(cur, lambda ranges: merkle.root(tree_size, ranges))
         return root
+
+    def read_entries(self, actor: Actor, position: int, limit: int) -> list[Entry]:
+        """`entries` for an auditor or an admin: entries tell who served where and when."""
+        require_role(actor, Role.AUDITOR)
+        return self.entries(position, limit)
 
     def entries(self, position: int, limit: int) -> list[Entry]:
         """The events of the tree from log `position` on, at most `limit`, in log order."""
