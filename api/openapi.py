@@ -90,11 +90,12 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
     return {**kept, **{key: value for key, value in schema.items() if key != "anyOf"}}
 
 
-def _problem_statuses(method: str, operation: dict[str, Any]) -> list[int]:
+def _problem_statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     """401, 403, 404, 422 and 503 (the store does not answer, or a read waited for
-    min_position in vain) where a token is needed; 400, 409 and 413 for commands."""
+    min_position in vain) where a token is needed; 400, 409 and 413 for commands. The public
+    operations of the API (the log's checkpoint and proofs): 404, 422 and 503."""
     if "security" not in operation:
-        return []
+        return [404, 422, 503] if path.startswith("/v1/") else []
     statuses = [401, 403, 404, 422, 503]
     if method == "post":
         statuses += [400, 409, 413]
@@ -112,7 +113,7 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     content = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemOut"}}}
-    for item in schema["paths"].values():
+    for path, item in schema["paths"].items():
         for method, operation in item.items():
             for parameter in operation.get("parameters", []):
                 if not parameter.get("required"):
@@ -122,7 +123,7 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
                 for media in body["content"].values():
                     media["schema"] = _without_null(media["schema"])
             responses = operation.setdefault("responses", {})
-            for status in _problem_statuses(method, operation):
+            for status in _problem_statuses(path, method, operation):
                 responses[str(status)] = {"description": TITLES[status], "content": content}
             responses["default"] = {
                 "description": "any other refusal or failure, as a problem",
