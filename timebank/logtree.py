@@ -32,7 +32,6 @@ from timebank.checkpoints import SigningKey
 log = structlog.get_logger(__name__)
 
 TREE = "log"  # the name of the tree's row
-MAX_PROOF_NODES = 4096  # more than any proof of a tree of 2**63 leaves needs
 
 
 def encode_leaf(originator_id: UUID, version: int, topic: str, state: bytes) -> bytes:
@@ -312,7 +311,7 @@ class LogTree:
             return b""
 
         ask(record)
-        found = _nodes(cur, wanted[:MAX_PROOF_NODES])
+        found = _nodes(cur, wanted)
 
         def stored(start: int, end: int) -> bytes:
             return merkle.fold([found[key] for key in merkle.complete_subtrees(start, end)])
