@@ -151,6 +151,15 @@ def test_projections_status_shows_lag_and_rebuild_replaces_the_view(sqlite_url: 
         status.output
     )
     assert f"log head: {head}" in status.output
+    assert re.search(rf"^log tree\s+0\s+{head}\s+{head}  following$", status.output, re.M)
+
+    rt = Runtime(make_settings(sqlite_url))
+    rt.log_tree.catch_up()
+    rt.log_tree.sign_checkpoint()
+    rt.close()
+    signed = invoke(sqlite_url, "projections", "status")
+    assert re.search(rf"^log tree\s+{head}\s+{head}\s+0  following$", signed.output, re.M)
+    assert f"log tree: {head} leaves, the latest checkpoint signs {head}" in signed.output
 
     rebuild = invoke(sqlite_url, "projections", "rebuild", "balances")
     assert rebuild.exit_code == 0, rebuild.output

@@ -12,10 +12,13 @@ app = typer.Typer(help="The read models built from the event log.", no_args_is_h
 
 @app.command("status")
 def projections_status() -> None:
-    """Show each projection's position, the log head, the lag, and why one is stuck."""
+    """Show each projection's position, the log head, the lag, and why one is stuck; the
+    same for the log's Merkle tree, with the size of its latest signed checkpoint."""
     with runtime() as rt:
         positions, failures = rt.runner.read_status()
         head = rt.runner.head()
+        tree = rt.log_tree.head()
+        checkpoint = rt.log_tree.latest_checkpoint()
     width = max((len(n) for n in positions), default=10) + 2
     typer.echo(f"{'projection':<{width}}{'position':>10}{'head':>10}{'lag':>10}  state")
     for projection, position in positions.items():
@@ -28,7 +31,11 @@ def projections_status() -> None:
             )
         lag = max(head - position, 0)
         typer.echo(f"{projection:<{width}}{position:>10}{head:>10}{lag:>10}  {state}")
+    lag = max(head - tree.position, 0)
+    typer.echo(f"{'log tree':<{width}}{tree.position:>10}{head:>10}{lag:>10}  following")
     typer.echo(f"log head: {head}")
+    signed = checkpoint.tree_size if checkpoint else 0
+    typer.echo(f"log tree: {tree.tree_size} leaves, the latest checkpoint signs {signed}")
     if failures:
         raise typer.Exit(1)
 
