@@ -27,8 +27,10 @@ class BenchStore:
     server_conninfo: str = ""  # PostgreSQL: where the database was created
     # The id pepper of the run's processes: a fresh database, a fresh key.
     pepper: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
-    # PostgreSQL: a master key file of the run's own; SQLite makes one beside its file.
+    # PostgreSQL: a master key file and a checkpoint signing key file of the run's own;
+    # SQLite makes both beside its file.
     master_key_file: str | None = None
+    signing_key_file: str | None = None
 
     @property
     def shown(self) -> str:
@@ -84,8 +86,13 @@ def create_store(where: str = DEFAULT_SERVER) -> BenchStore:
     fd, key_file = tempfile.mkstemp(prefix=f"{name}-", suffix=".masterkey")  # mode 0600
     with os.fdopen(fd, "w") as f:
         f.write(secrets.token_urlsafe(32))
+    fd, signing_file = tempfile.mkstemp(prefix=f"{name}-", suffix=".signing-key")  # mode 0600
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(32))  # 32 random bytes: an Ed25519 seed
     shown = bench_url.render_as_string(hide_password=False)
-    return BenchStore(shown, False, name, server, master_key_file=key_file)
+    return BenchStore(
+        shown, False, name, server, master_key_file=key_file, signing_key_file=signing_file
+    )
 
 
 def create_sibling(store: BenchStore) -> BenchStore:
@@ -99,15 +106,16 @@ def create_sibling(store: BenchStore) -> BenchStore:
 def drop_store(store: BenchStore) -> None:
     if store.is_sqlite:
         for path in (store.name, store.reference_sqlite_path):
-            for suffix in ("", "-wal", "-shm", "-journal", ".lock", ".masterkey"):
+            for suffix in ("", "-wal", "-shm", "-journal", ".lock", ".masterkey", ".signing-key"):
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(path + suffix)
         return
     with psycopg.connect(store.server_conninfo, autocommit=True, connect_timeout=10) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{store.name}" WITH (FORCE)')
-    if store.master_key_file:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(store.master_key_file)
+    for key_file in (store.master_key_file, store.signing_key_file):
+        if key_file:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(key_file)
 
 
 def server_version(store: BenchStore) -> str:

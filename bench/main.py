@@ -90,6 +90,7 @@ class Bench:
             "id_pepper": store.pepper,
             "id_pepper_file": None,
             "master_key_file": store.master_key_file,
+            "signing_key_file": store.signing_key_file,
         }
         base = Settings(**own)  # type: ignore[arg-type]
         pool = max(base.pool_size, math.ceil(self.options.clients / 2))

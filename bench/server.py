@@ -87,8 +87,11 @@ class Server:
         env = dict(os.environ)
         env.pop("TIMEBANK_ID_PEPPER_FILE", None)  # the run's own pepper and master key instead
         env.pop("TIMEBANK_MASTER_KEY_FILE", None)
+        env.pop("TIMEBANK_SIGNING_KEY_FILE", None)
         if self.store.master_key_file:
             env["TIMEBANK_MASTER_KEY_FILE"] = self.store.master_key_file
+        if self.store.signing_key_file:
+            env["TIMEBANK_SIGNING_KEY_FILE"] = self.store.signing_key_file
         env.update(
             TIMEBANK_DATABASE_URL=self.store.url,
             TIMEBANK_ID_PEPPER=self.store.pepper,
