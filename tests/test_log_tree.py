@@ -7,6 +7,7 @@ import itertools
 import os
 import sqlite3
 import stat
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from tests.http import Town, serve
 from timebank import logtree, merkle
 from timebank.checkpoints import verify_note
 from timebank.keyfiles import SecretFileError
-from timebank.runtime import Runtime
+from timebank.runtime import Runtime, open_database
 
 
 @pytest.fixture
@@ -191,3 +192,43 @@ def test_postgresql_refuses_to_start_without_a_signing_key_and_sqlite_makes_one(
         assert again.log_tree.key.public_key == public_key  # the same key on every start
     finally:
         again.close()
+
+
+def test_an_erasure_changes_no_leaf(town: Town) -> None:
+    rt = town.rt
+    volunteer = town.volunteer(name="王五")
+    town.earn(volunteer, 20)
+    before = rt.log_tree.catch_up()
+    r = town.admin.post(f"/v1/volunteers/{volunteer}/erase", {"reason": "本人申请"})
+    assert r.status_code == 200, r.text
+    after = rt.log_tree.catch_up()
+    assert after.tree_size > before.tree_size
+    assert rt.log_tree.root(before.tree_size) == before.root
+    leaves = [digest for _, digest in stored_leaves(rt)]
+    assert merkle.root(before.tree_size, merkle.hash_of_leaves(leaves)) == before.root
+    proof = rt.log_tree.consistency(before.tree_size, after.tree_size)
+    assert merkle.verify_consistency(
+        before.tree_size, after.tree_size, before.root, after.root, proof
+    )
+
+
+def test_two_builders_at_once_build_one_tree(quiet_town: Town) -> None:
+    rt = quiet_town.rt
+    some_history(quiet_town, 2)
+    other_db = open_database(rt.settings)
+    other = logtree.LogTree(rt.recorder, other_db, rt.log_tree.key, "o", batch_size=3)
+    try:
+        threads = [threading.Thread(target=tree.catch_up) for tree in (rt.log_tree, other)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        leaves = [digest for _, digest in stored_leaves(rt)]
+        head = rt.log_tree.head()
+        assert head.tree_size == len(leaves)
+        assert head.root == merkle.root(len(leaves), merkle.hash_of_leaves(leaves))
+        with rt.db.read() as cur:
+            cur.execute("SELECT count(*) FROM tb_log_leaves")
+            assert cur.fetchone()[0] == len(leaves)
+    finally:
+        other_db.close()

@@ -177,20 +177,21 @@ class LogTree:
 
     def build_batch(self) -> int:
         """Appends the next batch of events to the tree in one transaction; returns how many."""
-        start = self.head()
-        notifications = self.log_reader.select_notifications(
-            start=start.position + 1, limit=self.batch_size
-        )
-        if not notifications:
-            self.built = start
-            return 0
-        with self.db.transaction() as cur:
-            # SQLite's write transactions exclude each other already.
-            head = _head(cur, lock=not self.db.is_sqlite)
-            if head != start:  # another builder moved it meanwhile: read again
+        while True:
+            start = self.head()
+            notifications = self.log_reader.select_notifications(
+                start=start.position + 1, limit=self.batch_size
+            )
+            if not notifications:
+                self.built = start
                 return 0
-            self.built = self._append(cur, head, notifications)
-        return len(notifications)
+            with self.db.transaction() as cur:
+                # SQLite's write transactions exclude each other already.
+                head = _head(cur, lock=not self.db.is_sqlite)
+                if head == start:
+                    self.built = self._append(cur, head, notifications)
+                    return len(notifications)
+            # Another builder moved the tree meanwhile: read on from where it is.
 
     def _append(
         self, cur: Cursor, head: TreeHead, notifications: Sequence[Notification]

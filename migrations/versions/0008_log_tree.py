@@ -8,6 +8,8 @@ Revises: 0007
 Create Date: 2026-12-07
 """
 
+import hashlib
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -29,13 +31,16 @@ def upgrade() -> None:
         sa.Column("leaf_index", sa.BigInteger, primary_key=True),
         sa.Column("position", sa.BigInteger, nullable=False, unique=True),
     )
-    op.create_table(
+    tree = op.create_table(
         "tb_log_tree",  # one row: how far the tree is built
         sa.Column("name", sa.Text, primary_key=True),
         sa.Column("tree_size", sa.BigInteger, nullable=False),
         sa.Column("position", sa.BigInteger, nullable=False),
         sa.Column("root", sa.LargeBinary, nullable=False),
     )
+    # The empty tree, so that the first batch, too, locks a row that exists.
+    empty_root = hashlib.sha256(b"").digest()
+    op.bulk_insert(tree, [{"name": "log", "tree_size": 0, "position": 0, "root": empty_root}])
     op.create_table(
         "tb_log_checkpoints",
         sa.Column("tree_size", sa.BigInteger, primary_key=True),
