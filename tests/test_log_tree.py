@@ -232,3 +232,24 @@ def test_two_builders_at_once_build_one_tree(quiet_town: Town) -> None:
             assert cur.fetchone()[0] == len(leaves)
     finally:
         other_db.close()
+
+
+def test_a_checkpoint_is_signed_at_most_once_per_interval(database_url: str) -> None:
+    rt = Runtime(make_settings(database_url, checkpoint_seconds=3600))
+    try:
+        rt.start()
+        with serve(rt) as base_url:
+            town = Town(rt, base_url)
+            deadline = time.monotonic() + 10
+            while (first := rt.log_tree.latest_checkpoint()) is None:
+                assert time.monotonic() < deadline, "no first checkpoint"
+                time.sleep(0.05)
+            town.volunteer()
+            deadline = time.monotonic() + 10
+            while rt.log_tree.head().tree_size <= first.tree_size:
+                assert time.monotonic() < deadline, "the tree did not grow"
+                time.sleep(0.05)
+            time.sleep(0.5)  # more than the poll: a checkpoint would have been signed
+            assert rt.log_tree.latest_checkpoint() == first
+    finally:
+        rt.close()

@@ -32,6 +32,9 @@ from timebank.checkpoints import SigningKey
 log = structlog.get_logger(__name__)
 
 TREE = "log"  # the name of the tree's row
+# Stored hashes asked for in one statement: a proof needs about 2 log2(n), and a statement's
+# parameters stay far below SQLite's limit.
+NODES_PER_QUERY = 200
 
 
 def encode_leaf(originator_id: UUID, version: int, topic: str, state: bytes) -> bytes:
@@ -51,18 +54,19 @@ def encode_leaf(originator_id: UUID, version: int, topic: str, state: bytes) -> 
     )
 
 
-def notification_leaf(n: Notification) -> bytes:
+def _originator(n: Notification) -> UUID:
     originator = n.originator_id
-    uuid = originator if isinstance(originator, UUID) else UUID(str(originator))
-    return encode_leaf(uuid, n.originator_version, n.topic, bytes(n.state))
+    return originator if isinstance(originator, UUID) else UUID(str(originator))
+
+
+def notification_leaf(n: Notification) -> bytes:
+    return encode_leaf(_originator(n), n.originator_version, n.topic, bytes(n.state))
 
 
 class LogReader(Protocol):
     def select_notifications(
         self, start: int | None, limit: int, stop: int | None = None, topics: Sequence[str] = ()
     ) -> Sequence[Notification]: ...
-
-    def max_notification_id(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -124,8 +128,8 @@ def _frontier(cur: Cursor, size: int) -> dict[int, bytes]:
 def _nodes(cur: Cursor, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
     found: dict[tuple[int, int], bytes] = {}
     wanted = sorted(set(keys))
-    for start in range(0, len(wanted), 200):
-        chunk = wanted[start : start + 200]
+    for start in range(0, len(wanted), NODES_PER_QUERY):
+        chunk = wanted[start : start + NODES_PER_QUERY]
         where = " OR ".join(["(level = %s AND node_index = %s)"] * len(chunk))
         cur.execute(
             f"SELECT level, node_index, hash FROM tb_log_nodes WHERE {where}",
@@ -284,14 +288,16 @@ class LogTree:
         while not self._stop.is_set():
             wait = poll_seconds
             try:
-                if self.build_batch():
-                    continue
+                appended = self.build_batch()
+                # Between batches too: a log that keeps growing is still signed on time.
                 due_in = self._until_checkpoint_due()
                 if due_in <= 0:
                     self.sign_checkpoint()
-                else:
-                    wait = min(wait, due_in)
+                    due_in = self.checkpoint_seconds
                 self.last_error = None
+                if appended:
+                    continue
+                wait = min(wait, due_in)
             except Exception as e:  # the store: tried again at the next poll, logged once
                 if str(e) != self.last_error:
                     log.exception("building the log's tree failed")
