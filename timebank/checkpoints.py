@@ -21,6 +21,7 @@ from timebank.settings import Settings
 
 ED25519_ALGORITHM = b"\x01"  # the signature type of Ed25519 in C2SP signed notes
 SEED_BYTES = 32
+ROOT_BYTES = 32
 SIGNATURE_DASH = "\u2014"  # the em dash that starts a signature line
 
 
@@ -41,9 +42,12 @@ class Checkpoint:
 
 def parse_body(body: str) -> Checkpoint:
     lines = body.split("\n")
-    if len(lines) < 4 or lines[-1] != "" or not lines[1].isdigit():
+    if len(lines) != 4 or lines[-1] != "" or not lines[1].isdigit():
         raise ValueError("not a checkpoint body")
-    return Checkpoint(lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True))
+    root = base64.b64decode(lines[2], validate=True)
+    if len(root) != ROOT_BYTES:
+        raise ValueError("a checkpoint's root is 32 bytes")
+    return Checkpoint(lines[0], int(lines[1]), root)
 
 
 def verify_note(note: str, name: str, public_key: bytes) -> Checkpoint:
@@ -87,11 +91,14 @@ class SigningKey:
         encoded = base64.b64encode(ED25519_ALGORITHM + self.public_key).decode()
         return f"{self.name}+{self.key_id.hex()}+{encoded}"
 
-    def sign(self, origin: str, tree_size: int, root: bytes) -> str:
-        body = checkpoint_body(origin, tree_size, root)
+    def sign_note(self, body: str) -> str:
+        """The signed note of `body` (text ending with a newline)."""
         signature = self._private.sign(body.encode())
         encoded = base64.b64encode(self.key_id + signature).decode()
         return f"{body}\n{SIGNATURE_DASH} {self.name} {encoded}\n"
+
+    def sign(self, origin: str, tree_size: int, root: bytes) -> str:
+        return self.sign_note(checkpoint_body(origin, tree_size, root))
 
 
 def seed_text(seed: bytes) -> bytes:

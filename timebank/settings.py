@@ -82,7 +82,7 @@ class Settings(BaseSettings):
         "timebank.example/log",
         min_length=1,
         max_length=200,
-        pattern=r"^[\x21-\x7E]+$",
+        pattern=r"^[\x21-\x2A\x2C-\x7E]+$",  # a signed note's key name: no space, no "+"
         description="the first line of every checkpoint, naming this deployment's log, and the "
         "name its key signs as",
     )
