@@ -53,6 +53,10 @@ def test_an_entry_verifies_against_the_signed_checkpoint_with_only_the_public_ke
     page = auditor.get("/v1/log/entries", start=1, limit=100).json()
     entries = page["entries"]
     assert len(entries) == first.tree_size and page["next_start"] == entries[-1]["position"] + 1
+    assert any(e["topic"].endswith("Volunteer.Registered") for e in entries)
+    states = b"".join(b64(e["state"]) for e in entries)
+    for personal in ("13900001111", "李四", "\\u674e\\u56db"):  # the phone, the name
+        assert personal.encode() not in states
     for entry in [*entries[:: max(1, len(entries) // 7)], entries[-1]]:
         one = auditor.get(f"/v1/log/entries/{entry['position']}").json()
         assert one == entry
