@@ -4,6 +4,8 @@ would: with the pure Merkle module and only the public key, on both stores."""
 import base64
 import time
 
+import httpx
+
 from ledger.context import Role
 from tests.http import Api, Town
 from timebank import merkle
@@ -115,3 +117,16 @@ def test_bad_questions_are_problems(town: Town) -> None:
         "entries": [],
         "next_start": size + 1,
     }
+
+
+def test_readiness_reports_how_far_the_tree_is_built(town: Town) -> None:
+    town.volunteer()
+    head = town.rt.recorder.max_notification_id()
+    deadline = time.monotonic() + 10
+    while True:
+        tree = httpx.get(f"{town.base_url}/readyz").json()["log_tree"]
+        if tree["lag"] == 0:
+            break
+        assert time.monotonic() < deadline, tree
+        time.sleep(0.05)
+    assert tree["position"] >= head and tree["tree_size"] == town.rt.log_tree.head().tree_size

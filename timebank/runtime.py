@@ -303,8 +303,11 @@ class Runtime:
 
     def log_head(self) -> int:
         """The log head as this process knows it, without asking the store: what the health
-        check last read, or further if the projections have applied more since."""
-        return max(self.health.head or 0, *self.runner.positions.values(), 0)
+        check last read, or further if the projections or the log's tree have applied more
+        since."""
+        return max(
+            self.health.head or 0, *self.runner.positions.values(), self.log_tree.built.position
+        )
 
     def follow_positions(self) -> None:
         """For a process that serves reads while another runs the projections: keeps the
@@ -322,6 +325,7 @@ class Runtime:
             try:
                 positions, self.runner.failures.current = self.runner.read_status()
                 self.runner.positions.update(positions)
+                self.log_tree.built = self.log_tree.head()
             except Exception:
                 log.exception("reading the projections' positions failed")
 

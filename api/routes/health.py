@@ -2,7 +2,14 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import RuntimeDep
-from api.schemas.health import FailureOut, Health, ProjectionCheck, Readiness, StoreCheck
+from api.schemas.health import (
+    FailureOut,
+    Health,
+    LogTreeCheck,
+    ProjectionCheck,
+    Readiness,
+    StoreCheck,
+)
 
 router = APIRouter(tags=["operations"])
 
@@ -31,7 +38,7 @@ async def readyz(rt: RuntimeDep) -> JSONResponse:
     times a second), whatever the database does: 503 while the store does not answer or
     while a read model cannot apply the next event, naming it, its position and the kind of
     error (its text, which may quote a row, is for `timebank projections status` and the log);
-    each read model's lag behind the log, in events, either way.
+    each read model's lag behind the log, in events, either way, and the log's Merkle tree's.
 
     Who: anyone; it takes no token."""
     health, runner = rt.health, rt.runner
@@ -52,6 +59,12 @@ async def readyz(rt: RuntimeDep) -> JSONResponse:
         for name, position in runner.positions.items()
         for failure in [runner.failures.current.get(name)]
     }
+    built = rt.log_tree.built
+    log_tree = LogTreeCheck(
+        tree_size=built.tree_size,
+        position=built.position,
+        lag=None if head is None else max(head - built.position, 0),
+    )
     store = StoreCheck(available=health.available, error=health.error, log_head=head)
     problems = [] if store.available else ["the store does not answer"]
     problems += [
@@ -64,6 +77,7 @@ async def readyz(rt: RuntimeDep) -> JSONResponse:
         problems=problems,
         store=store,
         projections=projections,
+        log_tree=log_tree,
     )
     if problems:
         return JSONResponse(body.model_dump(mode="json"), 503, {"Retry-After": "1"})

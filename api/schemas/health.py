@@ -35,8 +35,15 @@ class ProjectionCheck(Out):
     failure: FailureOut | None = Field(description="set while it cannot apply the next event")
 
 
+class LogTreeCheck(Out):
+    tree_size: int = Field(description="leaves of the log's Merkle tree")
+    position: int = Field(description="the log position of its last leaf")
+    lag: int | None = Field(description="events behind the log head (never negative)")
+
+
 class Readiness(Out):
     status: Literal["ready", "unavailable"]
     problems: list[str] = Field(description="why it is unavailable, in words")
     store: StoreCheck
     projections: dict[str, ProjectionCheck]
+    log_tree: LogTreeCheck = Field(description="how far the log's Merkle tree is built")
