@@ -7,6 +7,8 @@ import secrets
 import tempfile
 from pathlib import Path
 
+from timebank.settings import Store
+
 GENERATED_BYTES = 32
 
 
@@ -37,6 +39,19 @@ def generated(path: Path) -> Path:
     finally:
         os.unlink(aside)
     return path
+
+
+def secret_file(
+    configured: Path | None, store: Store, suffix: str, refusal: str, what: str
+) -> bytes:
+    """The secret in the `configured` file; with none, SQLite uses one generated into
+    `<database>.<suffix>` on first use, and PostgreSQL (a deployment of many processes, its
+    backups kept apart) refuses to start with `refusal`."""
+    if configured is None:
+        if not store.is_sqlite:
+            raise SecretFileError(refusal)
+        configured = generated(Path(f"{store.sqlite_path}.{suffix}"))
+    return read_secret(configured, what)
 
 
 def write_secret(path: Path, secret: bytes) -> None:

@@ -2,10 +2,8 @@
 default, of the seal on stored responses). It is set once per deployment and never changed:
 a new one would let every document registered before register again."""
 
-from pathlib import Path
-
 from ledger.identity import PUBLISHED_PEPPER
-from timebank.keyfiles import SecretFileError, generated, read_secret
+from timebank.keyfiles import SecretFileError, secret_file
 from timebank.settings import Settings
 
 PepperError = SecretFileError  # no usable pepper: the process refuses to start
@@ -16,16 +14,16 @@ def load_pepper(settings: Settings) -> bytes:
     uses a pepper generated into a file beside its database on first use, and PostgreSQL
     (a deployment, shared by many processes) refuses to start. The published default is
     refused on PostgreSQL whichever way it comes."""
-    if settings.id_pepper_file is not None:
-        pepper = read_secret(settings.id_pepper_file, "id pepper")
-    elif settings.id_pepper is not None:
+    if settings.id_pepper is not None:
         pepper = settings.id_pepper.get_secret_value().encode()
-    elif settings.store.is_sqlite:
-        pepper = read_secret(generated(Path(f"{settings.store.sqlite_path}.pepper")), "id pepper")
     else:
-        raise PepperError(
+        pepper = secret_file(
+            settings.id_pepper_file,
+            settings.store,
+            "pepper",
             "PostgreSQL needs an id pepper of its own: set TIMEBANK_ID_PEPPER or "
-            "TIMEBANK_ID_PEPPER_FILE to a long random secret"
+            "TIMEBANK_ID_PEPPER_FILE to a long random secret",
+            "id pepper",
         )
     if not pepper:
         raise PepperError("the id pepper is empty")

@@ -17,7 +17,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -32,7 +31,7 @@ from eventsourcing.utils import get_topic
 from ledger.privacy import PERSONAL_EVENTS, PERSONAL_STATES, Personal
 from ledger.volunteers import Volunteer
 from projections.db import Database
-from timebank.keyfiles import SecretFileError, generated, read_secret
+from timebank.keyfiles import SecretFileError, secret_file
 from timebank.settings import Settings
 
 SEALED = "_sealed_"  # the one key of a sealed field: nonce and ciphertext in base64
@@ -54,18 +53,18 @@ def load_master_key(settings: Settings) -> bytes:
     """The 256-bit key that wraps the data keys, derived from the content of
     TIMEBANK_MASTER_KEY_FILE; with none, SQLite uses one generated beside its database on
     first use, and PostgreSQL (many processes, backups kept apart) refuses to start."""
-    path = settings.master_key_file
-    if path is None:
-        if not settings.store.is_sqlite:
-            raise SecretFileError(
-                "PostgreSQL needs a master key: set TIMEBANK_MASTER_KEY_FILE to a file holding "
-                f"a random secret of {MASTER_KEY_MIN_BYTES} characters or more"
-            )
-        path = generated(Path(f"{settings.store.sqlite_path}.masterkey"))
-    secret = read_secret(path, "master key")
+    secret = secret_file(
+        settings.master_key_file,
+        settings.store,
+        "masterkey",
+        "PostgreSQL needs a master key: set TIMEBANK_MASTER_KEY_FILE to a file holding "
+        f"a random secret of {MASTER_KEY_MIN_BYTES} characters or more",
+        "master key",
+    )
     if len(secret) < MASTER_KEY_MIN_BYTES:
         raise SecretFileError(
-            f"the master key in {path} is too short: {MASTER_KEY_MIN_BYTES} characters or more"
+            "the master key (TIMEBANK_MASTER_KEY_FILE, or <database>.masterkey) is too short: "
+            f"{MASTER_KEY_MIN_BYTES} characters or more"
         )
     kdf = HKDF(algorithm=SHA256(), length=KEY_BYTES, salt=None, info=b"timebank data keys")
     return kdf.derive(secret)
