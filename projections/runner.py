@@ -37,6 +37,9 @@ log = structlog.get_logger(__name__)
 
 SHADOW_SUFFIX = "__next"
 SWAP_ATTEMPTS = 50  # tries to lock the live tables for the swap, a few seconds in all
+# How long a stop waits for the thread to end its batch: the store's pools close after it,
+# and a connection closed under a running statement can crash the driver.
+STOP_SECONDS = 60
 
 
 class _Decoder:
@@ -325,7 +328,7 @@ class ProjectionRunner:
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=STOP_SECONDS)
 
     def _follow(self, poll_seconds: float) -> None:
         last_error = ""

@@ -26,6 +26,7 @@ from ledger.commands.permissions import require_role
 from ledger.context import Actor, Role
 from ledger.errors import Invalid, NotFound
 from projections.db import Cursor, Database, insert_rows, utc_text
+from projections.runner import STOP_SECONDS
 from timebank import merkle
 from timebank.checkpoints import SigningKey
 
@@ -282,7 +283,7 @@ class LogTree:
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=STOP_SECONDS)
 
     def _follow(self, poll_seconds: float) -> None:
         while not self._stop.is_set():

@@ -37,7 +37,7 @@ from projections.db import RECONNECT_SECONDS, Database, PostgresDatabase, SQLite
 from projections.reads import Views
 from projections.records.queries import RecordsQueries
 from projections.records.service_record import awards_due
-from projections.runner import ProjectionRunner
+from projections.runner import STOP_SECONDS, ProjectionRunner
 from timebank.checkpoints import load_signing_key
 from timebank.erasure import Erasure
 from timebank.eventstore import (
@@ -409,8 +409,9 @@ class Runtime:
         self._stop.set()
         self.health.stop()
         self.metrics.close()
-        if self._positions is not None:
-            self._positions.join(timeout=5)
+        for thread in (self._positions, self._sweeper):
+            if thread is not None:
+                thread.join(timeout=STOP_SECONDS)
         self.runner.stop()
         self.log_tree.stop()
         self.service.close()
