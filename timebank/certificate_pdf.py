@@ -91,6 +91,7 @@ def _styles() -> dict[str, ParagraphStyle]:
         "title": ParagraphStyle("title", parent=base, fontSize=24, leading=32, alignment=TA_CENTER),
         "body": ParagraphStyle("body", parent=base, fontSize=12, leading=22, firstLineIndent=24),
         "text": base,
+        "label": ParagraphStyle("label", parent=base, keepWithNext=1, spaceAfter=2 * mm),
         "cell": ParagraphStyle("cell", parent=base, fontSize=9.5, leading=13),
         "head": ParagraphStyle("head", parent=base, fontSize=9.5, leading=13),
         "caption": ParagraphStyle(
@@ -258,7 +259,8 @@ def render_certificate_pdf(content: dict[str, Any], digest: str, check_url: str)
     _register_fonts()
     styles = _styles()
     number = content["number"]
-    volunteer_name = content["volunteer"]["name"]
+    name = content["volunteer"]["name"]
+    running_head = f"志愿服务证明（续） {name if len(name) <= 40 else name[:39] + '…'}"
 
     qr_width = QR_SIZE + 8 * mm
     qr = _table(
@@ -284,8 +286,7 @@ def render_certificate_pdf(content: dict[str, Any], digest: str, check_url: str)
         Spacer(1, 6 * mm),
         opening,
         Spacer(1, 4 * mm),
-        Paragraph("服务记录：", styles["text"]),
-        Spacer(1, 2 * mm),
+        Paragraph("服务记录：", styles["label"]),
         _services_table(content, styles),
         Spacer(1, 4 * mm),
     ]
@@ -308,7 +309,7 @@ def render_certificate_pdf(content: dict[str, Any], digest: str, check_url: str)
         canvas.saveState()
         canvas.setFont(FONT, 8.5)
         canvas.setFillColor(RULE)
-        canvas.drawString(MARGIN, PAGE_HEIGHT - 12 * mm, f"志愿服务证明（续） {volunteer_name}")
+        canvas.drawString(MARGIN, PAGE_HEIGHT - 12 * mm, running_head)
         canvas.restoreState()
 
     def numbered_canvas(*args: Any, **kwargs: Any) -> _NumberedCanvas:
