@@ -1,5 +1,8 @@
 FROM python:3.11-slim
 WORKDIR /app
+# The certificate PDFs embed a Chinese TrueType font.
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY ledger ledger
 COPY projections projections
