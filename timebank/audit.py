@@ -11,12 +11,14 @@ change (docs/log-format.md, Audit)."""
 import base64
 import binascii
 import hashlib
+import queue
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.persistence import InfrastructureFactory, Notification
 from eventsourcing.utils import Environment
 
 from ledger.engine.service import TimebankApplication
@@ -29,6 +31,7 @@ from timebank.runtime import eventsourcing_env, open_database
 from timebank.settings import Settings
 
 BATCH_EVENTS = 10_000
+READ_AHEAD = 2  # batches read while one is hashed
 PUBLIC_KEY_BYTES = 32
 
 
@@ -188,6 +191,52 @@ def _leaf_difference(
     )
 
 
+Batch = tuple[Sequence[Notification], dict[int, tuple[int, bytes | None]]]
+
+
+def _read_ahead(
+    reader: LogReader, db: Database, tree_size: int, batch_size: int
+) -> Iterator[Batch]:
+    """The events in log order, a batch at a time, each with the stored leaves it is compared
+    with; read one batch ahead in a thread of its own, so that waiting for the store overlaps
+    with hashing (the hashing holds the interpreter, the reads mostly wait on the socket)."""
+    ahead: queue.Queue[Batch | BaseException | None] = queue.Queue(maxsize=READ_AHEAD)
+    stop = threading.Event()
+
+    def put(item: Batch | BaseException | None) -> None:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def read() -> None:
+        try:
+            start, size = 1, 0
+            while not stop.is_set():
+                batch = reader.select_notifications(start=start, limit=batch_size)
+                if not batch:
+                    break
+                end = min(size + len(batch), tree_size)
+                put((batch, _stored_leaves(db, size, end) if size < end else {}))
+                start, size = batch[-1].id + 1, size + len(batch)
+            put(None)
+        except BaseException as e:
+            put(e)
+
+    thread = threading.Thread(target=read, name="audit-read", daemon=True)
+    thread.start()
+    try:
+        while (item := ahead.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _recompute(
     reader: LogReader,
     db: Database,
@@ -209,12 +258,7 @@ def _recompute(
     edge: list[bytes] = []  # the complete subtrees along the right edge, largest first
     size = 0
     comparing = tree_size > 0
-    start = 1
-    while True:
-        batch = reader.select_notifications(start=start, limit=batch_size)
-        if not batch:
-            break
-        stored = _stored_leaves(db, size, size + len(batch)) if comparing else {}
+    for batch, stored in _read_ahead(reader, db, tree_size, batch_size):
         for n in batch:
             originator = n.originator_id
             if not isinstance(originator, UUID):
@@ -222,12 +266,11 @@ def _recompute(
             leaf = encode_leaf(originator, n.originator_version, n.topic, bytes(n.state))
             digest = sha256(merkle.LEAF_PREFIX + leaf).digest()
             if comparing:
-                if size < tree_size:
-                    differs = _leaf_difference(size, stored.get(size), n.id, digest)
-                    if differs is not None:
-                        done.first_leaf_difference = differs
-                        comparing = False
-                else:
+                kept = stored.get(size)
+                if size >= tree_size:
+                    comparing = False
+                elif kept is None or kept[0] != n.id or kept[1] != digest:
+                    done.first_leaf_difference = _leaf_difference(size, kept, n.id, digest)
                     comparing = False
             edge.append(digest)
             index = size
@@ -240,7 +283,6 @@ def _recompute(
                 done.roots[size] = merkle.fold(edge)
                 done.last_positions[size] = n.id
                 next_size = next(wanted, 0)
-        start = batch[-1].id + 1
         progress(batch[-1].id)
     done.events = size
     done.root = merkle.fold(edge) if edge else merkle.empty_root()
