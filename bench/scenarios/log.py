@@ -66,7 +66,7 @@ def measure(world: World, report: Report) -> bool:
     report.add(
         Figure(
             SCENARIO,
-            f"inclusion proof p99, tree of {head.tree_size} leaves",
+            f"inclusion proof p99, tree of {head.tree_size:,} leaves",
             proofs.p99_ms,
             "ms",
             (Reference("p50", proofs.p50_ms, "ms"), Reference("proofs", proofs.count, "")),
