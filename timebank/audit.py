@@ -381,7 +381,11 @@ def _check_stored_checkpoints(
         assert signed is not None
         if (signed.tree_size, signed.root) != (size, root):
             check.findings.append(
-                Finding("checkpoint-row", f"{label}: its note signs {signed.tree_size} leaves")
+                Finding(
+                    "checkpoint-row",
+                    f"{label}: its note signs another tree ({signed.tree_size} leaves, "
+                    f"root {base64.b64encode(signed.root).decode()}) than its row holds",
+                )
             )
             continue
         differs = _against_log(signed, done, "checkpoint")
