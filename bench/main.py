@@ -32,6 +32,7 @@ from bench.report import Report
 from bench.scenarios import (
     integrity,
     ledger,
+    log,
     memory,
     over_http,
     projections,
@@ -168,6 +169,9 @@ class Bench:
         self.serving(world, store, workdir, http_ops, ledger_rate)
         self.say("7 integrity")
         if not self.attempt("7 integrity", lambda: integrity.check(world, report)):
+            self.ok = False
+        self.say("9 log: the Merkle tree from empty, inclusion proofs, the audit")
+        if not self.attempt("9 log", lambda: log.measure(world, report)):
             self.ok = False
         self.attempt("8 sealing", lambda: self.sealing(store))
 

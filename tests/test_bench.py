@@ -19,6 +19,7 @@ SCENARIOS = {
     "6 memory",
     "7 integrity",
     SEALING,
+    "9 log",
 }
 
 
@@ -58,5 +59,9 @@ def test_quick_bench_reports_every_scenario(tmp_path: Path) -> None:
     for name in ("registration p99", "load, cold key, p99", "load, warm key, p99"):
         assert sealing[name]["unit"] == "ms" and sealing[name]["value"] > 0, sealing[name]
     assert "µs to a registration" in sealing["sealing per registration (p50)"]["note"]
+
+    log = {f["figure"].split(",")[0]: f for f in figures if f["scenario"] == "9 log"}
+    for name in ("tree append", "inclusion proof p99", "audit"):
+        assert log[name]["value"] > 0 and log[name]["references"][0]["value"] > 0, log[name]
 
     assert not list(tmp_path.glob("timebank_bench_*")), "the bench database was not dropped"
