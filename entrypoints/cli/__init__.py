@@ -1,12 +1,12 @@
 """The `timebank` command line: serve, db upgrade, token create, projections status/rebuild,
-store reseal, keys create, bench; one module per command or group of commands.
+store reseal, keys create, verify, bench; one module per command or group of commands.
 
 Settings come from TIMEBANK_* environment variables (timebank.settings.Settings)."""
 
 import typer
 from pydantic import ValidationError
 
-from entrypoints.cli import bench, db, keys, projections, serve, store, tokens
+from entrypoints.cli import bench, db, keys, projections, serve, store, tokens, verify
 
 app = typer.Typer(
     name="timebank",
@@ -22,6 +22,7 @@ app.add_typer(store.app, name="store")
 app.add_typer(keys.app, name="keys")
 app.command()(serve.serve)
 app.command()(bench.bench)
+app.command()(verify.verify)
 
 
 def main() -> None:
