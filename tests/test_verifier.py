@@ -48,6 +48,9 @@ class History:
     others: list[int]  # the second volunteer's ServiceCredited
     account_id: uuid.UUID
     org_id: uuid.UUID
+    signing_key: SigningKey  # the deployment's
+    served_key: str  # the verifier key GET /v1/log/public-key serves
+    stored_checkpoint: str  # the checkpoint the deployment signed of its tree of `leaves`
 
 
 def _state_id(value: dict[str, str]) -> uuid.UUID:
@@ -106,6 +109,10 @@ def history(
             earn(town, second, 30, started_minutes_ago=100)
             earn(town, first, 45, started_minutes_ago=100)
             correct(town, signup, 100)
+            served_key = town.admin.get("/v1/log/public-key").json()["verifier_key"]
+        rt.log_tree.catch_up()
+        stored = rt.log_tree.sign_checkpoint()
+        assert stored is not None
         notifications = rt.recorder.select_notifications(start=1, limit=10_000)
     finally:
         rt.close()
@@ -126,12 +133,16 @@ def history(
         [credited[1]],
         uuid.UUID(str(accounts[0])),
         org_id,
+        rt.log_tree.key,
+        served_key,
+        stored.note,
     )
 
 
 @pytest.fixture(scope="module")
-def key() -> SigningKey:
-    return SigningKey(b"\x07" * 32, ORIGIN)
+def key(history: History) -> SigningKey:
+    """Bundles are signed with the deployment's key, over its tree and one more leaf."""
+    return history.signing_key
 
 
 def services_of(h: History, evidence: Sequence[int]) -> list[dict[str, Any]]:
@@ -260,6 +271,30 @@ def test_a_bundle_of_real_events_passes_every_check(history: History, key: Signi
     }
 
 
+def test_the_served_key_checks_a_bundle_and_the_deployments_own_checkpoint_kept_earlier(
+    history: History, key: SigningKey
+) -> None:
+    assert history.served_key == key.verifier_key
+    assert len(history.served_key.split("+")[1]) == 8
+    stored_size = len(history.leaves)
+    _, bundle = issued(history, key, consistent_with=[stored_size])
+    assert bundle["consistency"][0]["first"] == stored_size
+    checks = verifier.verify_bundle(bundle, history.served_key, [history.stored_checkpoint])
+    assert failing(checks) == {} and checks[-1].name == "kept checkpoint 1"
+
+    # The deployment's tree with one of its events changed is not the tree it signed.
+    bent = [*history.leaves, b""]
+    bent[history.evidence[1]] = bent[history.evidence[0]]
+    content = content_of(history, history.evidence)
+    bent[-1] = certificate_leaf(content)
+    bundle = bundle_of(
+        bent, content, stored_size, history.evidence, key, consistent_with=[stored_size]
+    )
+    assert bundle["consistency"][0]["proof"]
+    bad = failing(verifier.verify_bundle(bundle, history.served_key, [history.stored_checkpoint]))
+    assert "not a prefix" in bad["kept checkpoint 1"]
+
+
 def test_a_minute_changed_after_issuing_fails_the_digest_and_the_minutes(
     history: History, key: SigningKey
 ) -> None:
@@ -331,7 +366,7 @@ def test_a_checkpoint_signed_by_another_key_or_for_another_origin_fails(
 def test_the_verifier_key_is_read_as_keys_create_and_the_api_print_it(key: SigningKey) -> None:
     name, public_key = verifier.parse_verifier_key(key.verifier_key + "\n")
     assert (name, public_key) == (ORIGIN, key.public_key)
-    name_and_id = key.verifier_key.rsplit("+", 1)[0]
+    name_and_id = "+".join(key.verifier_key.split("+", 2)[:2])  # the key's base64 may hold "+"
     ed25519, other = b64(b"\x01" + key.public_key), b64(b"\x02" + key.public_key)
     for bad in ("", ORIGIN, f"{ORIGIN}+00000000+{ed25519}", f"{ORIGIN}+zz+{ed25519}"):
         with pytest.raises(ValueError):
