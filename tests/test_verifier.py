@@ -495,6 +495,20 @@ def test_the_file_alone_verifies_a_bundle_copied_anywhere(
     )
     assert "FAIL digest: " in result.stdout
 
+    (tmp_path / "bundle.json").write_text('{"format": "timebank-certificate-bundle/1"')
+    result = subprocess.run(
+        [sys.executable, "-I", "verifier.py", "bundle.json", "--key", key.verifier_key],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1,
+        "FAIL format: bundle.json is not JSON\n",
+        "",
+    )
+
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
@@ -541,7 +555,7 @@ def test_a_hostile_bundle_fails_a_check_and_never_raises(
         parent[where[-1]] = value
     notes = data.draw(st.sampled_from([[], [kept], ["\n\n\u2014 x y"]]), label="kept")
     checks = verifier.verify_bundle(bundle, key.verifier_key, notes)
-    assert checks and all(isinstance(c.detail, str) for c in checks)
+    assert checks and all(c.ok or (isinstance(c.detail, str) and c.detail) for c in checks)
     # What no check reads: the bundle's copy of the key (the verifier trusts its own), the
     # positions (the leaf index is what the proofs prove), proofs between sizes nobody kept.
     unread = (

@@ -246,6 +246,9 @@ class Check:
         return f"ok   {self.name}" if self.ok else f"FAIL {self.name}: {self.detail}"
 
 
+KINDS = {str: "a string", int: "an integer", list: "a list", dict: "an object"}
+
+
 class Malformed(ValueError):
     """A bundle's value is not what the format says; the message says which and why."""
 
@@ -256,7 +259,7 @@ def _field(obj: object, key: str, kind: type, what: str) -> Any:
     value = obj.get(key)
     # bool is an int to Python, never to the format
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise Malformed(f"{what}.{key} is missing or not {kind.__name__}")
+        raise Malformed(f"{what}: {key} is missing or not {KINDS.get(kind, kind.__name__)}")
     return value
 
 
@@ -552,7 +555,7 @@ def read_key(text: str) -> str:
     path = Path(text)
     try:
         if path.is_file():
-            return path.read_text(encoding="utf-8").strip()
+            return path.read_text(encoding="utf-8-sig").strip()
     except (OSError, ValueError):
         pass
     return text.strip()
@@ -561,15 +564,24 @@ def read_key(text: str) -> str:
 def run(bundle_path: Path, key: str, kept_paths: Sequence[Path], out: Callable[[str], Any]) -> int:
     """Checks a bundle file and writes one line per check; 0 when all pass, else 1."""
     try:
-        bundle = json.loads(bundle_path.read_bytes())
-        kept = [p.read_text(encoding="utf-8") for p in kept_paths]
+        text = bundle_path.read_bytes()
+        kept = [p.read_bytes() for p in kept_paths]
     except OSError as e:
         out(f"FAIL read: {e.filename}: {e.strerror}")
         return 1
+    try:
+        bundle = json.loads(text)
     except (ValueError, RecursionError):
-        out(f"FAIL format: {bundle_path} is not JSON (UTF-8)")
+        out(f"FAIL format: {bundle_path} is not JSON")
         return 1
-    checks = verify_bundle(bundle, read_key(key), kept)
+    notes = []
+    for path, note in zip(kept_paths, kept, strict=True):
+        try:
+            notes.append(note.decode("utf-8"))
+        except UnicodeDecodeError:
+            out(f"FAIL read: {path} is not a signed note (UTF-8 text)")
+            return 1
+    checks = verify_bundle(bundle, read_key(key), notes)
     for check in checks:
         out(check.line())
     return 0 if all(c.ok for c in checks) else 1
