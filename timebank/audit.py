@@ -9,7 +9,6 @@ new checkpoints passes every stored check, and fails the kept checkpoint that co
 change (docs/log-format.md, Audit)."""
 
 import base64
-import binascii
 import hashlib
 import queue
 import threading
@@ -23,8 +22,8 @@ from eventsourcing.utils import Environment
 
 from ledger.engine.service import TimebankApplication
 from projections.db import Database
-from timebank import merkle
-from timebank.checkpoints import ED25519_ALGORITHM, SigningKey, key_id, verify_note
+from timebank import merkle, verifier
+from timebank.checkpoints import SigningKey, verify_note
 from timebank.eventstore import PostgresLedgerRecorder, SQLiteLedgerRecorder
 from timebank.logtree import TREE, LogReader, encode_leaf
 from timebank.runtime import eventsourcing_env, open_database
@@ -32,7 +31,6 @@ from timebank.settings import Settings
 
 BATCH_EVENTS = 10_000
 READ_AHEAD = 2  # batches read while one is hashed
-PUBLIC_KEY_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -50,18 +48,7 @@ class VerifierKey:
 def parse_verifier_key(text: str) -> VerifierKey:
     """A C2SP verifier key, `<name>+<key id hex>+base64(0x01 || public key)`; ValueError if it
     is not one, or its key id is not its name's and key's."""
-    name, _, rest = text.strip().partition("+")
-    hex_id, _, encoded = rest.partition("+")  # base64 may hold a plus; a name may not
-    try:
-        blob = base64.b64decode(encoded, validate=True)
-        wanted = bytes.fromhex(hex_id)
-    except (binascii.Error, ValueError):
-        raise ValueError("not a verifier key: <name>+<key id hex>+<base64 key>") from None
-    if not name or blob[:1] != ED25519_ALGORITHM or len(blob) != 1 + PUBLIC_KEY_BYTES:
-        raise ValueError("not an Ed25519 verifier key: <name>+<key id hex>+<base64 key>")
-    if key_id(name, blob[1:]) != wanted:
-        raise ValueError("the verifier key's id is not that of its name and key")
-    return VerifierKey(name, blob[1:])
+    return VerifierKey(*verifier.parse_verifier_key(text))
 
 
 @dataclass(frozen=True)

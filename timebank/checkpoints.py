@@ -8,72 +8,29 @@ key, `<name>+<key id hex>+base64(0x01 || public key)`."""
 
 import base64
 import binascii
-import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from timebank.keyfiles import SecretFileError, generated, read_secret, write_secret
 from timebank.settings import Settings
 
-ED25519_ALGORITHM = b"\x01"  # the signature type of Ed25519 in C2SP signed notes
+# Reading and verifying notes and verifier keys lives in the file a verifier copies.
+from timebank.verifier import ED25519_ALGORITHM as ED25519_ALGORITHM
+from timebank.verifier import ROOT_BYTES as ROOT_BYTES
+from timebank.verifier import SIGNATURE_DASH as SIGNATURE_DASH
+from timebank.verifier import Checkpoint as Checkpoint
+from timebank.verifier import key_id as key_id
+from timebank.verifier import parse_body as parse_body
+from timebank.verifier import parse_verifier_key as parse_verifier_key
+from timebank.verifier import verify_note as verify_note
+
 SEED_BYTES = 32
-ROOT_BYTES = 32
-SIGNATURE_DASH = "\u2014"  # the em dash that starts a signature line
-
-
-def key_id(name: str, public_key: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + ED25519_ALGORITHM + public_key).digest()[:4]
 
 
 def checkpoint_body(origin: str, tree_size: int, root: bytes) -> str:
     return f"{origin}\n{tree_size}\n{base64.b64encode(root).decode()}\n"
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    origin: str
-    tree_size: int
-    root: bytes
-
-
-def parse_body(body: str) -> Checkpoint:
-    lines = body.split("\n")
-    if len(lines) != 4 or lines[-1] != "" or not lines[1].isdigit():
-        raise ValueError("not a checkpoint body")
-    root = base64.b64decode(lines[2], validate=True)
-    if len(root) != ROOT_BYTES:
-        raise ValueError("a checkpoint's root is 32 bytes")
-    return Checkpoint(lines[0], int(lines[1]), root)
-
-
-def verify_note(note: str, name: str, public_key: bytes) -> Checkpoint:
-    """The checkpoint a note carries, once its signature by `name`'s `public_key` checks;
-    ValueError otherwise."""
-    body, sep, signatures = note.partition("\n\n")
-    if not sep:
-        raise ValueError("not a signed note")
-    body += "\n"
-    wanted = key_id(name, public_key)
-    for line in signatures.splitlines():
-        dash, signer, encoded = [*line.split(" "), "", ""][:3]
-        if dash != SIGNATURE_DASH or signer != name:
-            continue
-        try:
-            blob = base64.b64decode(encoded, validate=True)
-        except binascii.Error:
-            continue
-        if blob[:4] != wanted:
-            continue
-        try:
-            Ed25519PublicKey.from_public_bytes(public_key).verify(blob[4:], body.encode())
-        except InvalidSignature:
-            raise ValueError("the checkpoint's signature does not verify") from None
-        return parse_body(body)
-    raise ValueError(f"the note has no signature by {name}")
 
 
 class SigningKey:

@@ -1,27 +1,26 @@
 """Merkle tree hashing, inclusion and consistency proofs of RFC 9162 (section 2.1).
 
-Standard library only, and no import from the rest of the project, so that a verifier can
-copy this one file. Leaves are numbered from 0; a tree of `size` leaves holds leaves 0 to
-size - 1. The proofs are computed over any store that can give the hash of a range of leaves
-(`RangeHash`); `hash_of_leaves` turns a list of leaf hashes into one."""
+The hashing and the proofs' verification are in timebank/verifier.py (the one file a
+verifier copies) and named here too; this module computes the proofs. Leaves are numbered
+from 0; a tree of `size` leaves holds leaves 0 to size - 1. The proofs are computed over any
+store that can give the hash of a range of leaves (`RangeHash`); `hash_of_leaves` turns a
+list of leaf hashes into one."""
 
 import hashlib
 from collections.abc import Callable, Sequence
 
-HASH_BYTES = 32
-LEAF_PREFIX = b"\x00"
-NODE_PREFIX = b"\x01"
+# The hashing and the verification live in the file a verifier copies; they are this
+# module's too.
+from timebank.verifier import HASH_BYTES as HASH_BYTES
+from timebank.verifier import LEAF_PREFIX as LEAF_PREFIX
+from timebank.verifier import NODE_PREFIX as NODE_PREFIX
+from timebank.verifier import leaf_hash as leaf_hash
+from timebank.verifier import node_hash as node_hash
+from timebank.verifier import verify_consistency as verify_consistency
+from timebank.verifier import verify_inclusion as verify_inclusion
 
 # The hash of leaves [start, end) of the log: MTH(D[start:end]) in RFC 9162.
 RangeHash = Callable[[int, int], bytes]
-
-
-def leaf_hash(data: bytes) -> bytes:
-    return hashlib.sha256(LEAF_PREFIX + data).digest()
-
-
-def node_hash(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(NODE_PREFIX + left + right).digest()
 
 
 def empty_root() -> bytes:
@@ -107,64 +106,3 @@ def consistency_proof(first: int, second: int, range_hash: RangeHash) -> list[by
     if first in (0, second):
         return []
     return _subproof(first, 0, second, True, range_hash)
-
-
-def verify_inclusion(
-    index: int, size: int, leaf: bytes, proof: Sequence[bytes], expected_root: bytes
-) -> bool:
-    """RFC 9162 2.1.3.2: does the leaf hash `leaf` sit at `index` of the tree with that root?"""
-    if not 0 <= index < size:
-        return False
-    fn, sn, r = index, size - 1, leaf
-    for p in proof:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and r == expected_root
-
-
-def verify_consistency(
-    first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]
-) -> bool:
-    """RFC 9162 2.1.4.2: is the tree of `first` leaves with `first_root` a prefix of the tree
-    of `second` leaves with `second_root`?"""
-    if not 0 <= first <= second:
-        return False
-    if first == second:
-        return not proof and first_root == second_root
-    if first == 0:
-        return not proof  # the empty tree is a prefix of every tree
-    if not proof:
-        return False
-    path = list(proof)
-    if first & (first - 1) == 0:  # a power of two: the first root is the proof's first node
-        path.insert(0, first_root)
-    fn, sn = first - 1, second - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr = node_hash(c, fr)
-            sr = node_hash(c, sr)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    return fr == first_root and sr == second_root and sn == 0

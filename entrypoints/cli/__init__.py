@@ -1,12 +1,12 @@
 """The `timebank` command line: serve, db upgrade, token create, projections status/rebuild,
-store reseal, keys create, audit, bench; one module per command or group of commands.
+store reseal, keys create, audit, verify, bench; one module per command or group of commands.
 
 Settings come from TIMEBANK_* environment variables (timebank.settings.Settings)."""
 
 import typer
 from pydantic import ValidationError
 
-from entrypoints.cli import audit, bench, db, keys, projections, serve, store, tokens
+from entrypoints.cli import audit, bench, db, keys, projections, serve, store, tokens, verify
 
 app = typer.Typer(
     name="timebank",
@@ -23,6 +23,7 @@ app.add_typer(keys.app, name="keys")
 app.command()(serve.serve)
 app.command("audit")(audit.audit_log)
 app.command()(bench.bench)
+app.command()(verify.verify)
 
 
 def main() -> None:
