@@ -112,8 +112,8 @@ class IssueCertificate(Command):
             return None
         title = backfill.category
         if backfill.activity_id is not None:
-            activity = uow.find(Activity, backfill.activity_id)
-            title = activity.title if activity is not None else title
+            named = uow.find(Activity, backfill.activity_id)
+            title = named.title if named is not None else title
         return ServiceLine(
             backfill.id,
             uow.rules.local_date(backfill.started_at),

@@ -51,7 +51,6 @@ so far has been written.
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import DomainEventProtocol
 
