@@ -185,7 +185,11 @@ def test_a_certificate_lists_what_the_organisation_recorded_and_checks(town: Tow
         leaf = base64.b64decode(event["leaf"])
         proof = [base64.b64decode(p) for p in event["inclusion_proof"]]
         assert merkle.verify_inclusion(
-            event["leaf_index"], checkpoint.tree_size, merkle.leaf_hash(leaf), proof, checkpoint.root
+            event["leaf_index"],
+            checkpoint.tree_size,
+            merkle.leaf_hash(leaf),
+            proof,
+            checkpoint.root,
         )
     state = leaf_state(base64.b64decode(bundle["certificate_event"]["leaf"]))
     assert state["digest"] == made["digest"] and state["number"] == number
