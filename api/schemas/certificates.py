@@ -5,19 +5,28 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema
 
 from api.schemas.common import Body, Out, Positioned, length
 from ledger import bounds
 from ledger.certificates import FORMAT
 
+def _within_years(value: date) -> date:
+    if not bounds.MOMENT.first_year <= value.year <= bounds.MOMENT.last_year:
+        raise ValueError(
+            f"must be in the years {bounds.MOMENT.first_year} to {bounds.MOMENT.last_year}"
+        )
+    return value
+
+
 Day = Annotated[
     date,
+    AfterValidator(_within_years),
     WithJsonSchema(
         {
             "type": "string",
             "format": "date",
-            "pattern": r"^20[0-9]{2}-",
+            "pattern": bounds.MOMENT.pattern,
             "description": f"a local date in the years {bounds.MOMENT.first_year} to "
             f"{bounds.MOMENT.last_year}",
         }

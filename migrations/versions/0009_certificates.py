@@ -39,7 +39,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "tb_cert_credits",  # ServiceCredited and ServiceCorrected, by source
-        sa.Column("position", sa.BigInteger, primary_key=True),
+        sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("source_id", sa.Text, nullable=False),
         sa.Column("account_id", sa.Text, nullable=False),
     )
