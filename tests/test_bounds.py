@@ -612,9 +612,7 @@ class Edges:
             Edge((date(1999, 12, 31), date(2000, 1, 31)), False, "before 2000"),
         ]
         self.rt.runner.catch_up()
-        sources = tuple(
-            self.rt.queries.records.credited_sources(volunteer, org, ten_years, today)
-        )
+        sources = tuple(self.rt.queries.records.credited_sources(volunteer, org, ten_years, today))
         self.attempt(
             lambda purpose, period: IssueCertificate(volunteer, org, *period, purpose, sources),
             {

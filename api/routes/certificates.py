@@ -129,14 +129,20 @@ def get_certificate_pdf(
     ctx: ContextDep,
     min_position: MinPosition = None,
 ) -> Response:
-    """The certificate as an A4 PDF, with a QR code of its check link and digest.
+    """The certificate as an A4 PDF, with a QR code of its check link and digest (501
+    `pdf-unavailable` from a build without the renderer).
 
     Who: the volunteer themself; a coordinator of the issuing organisation or above; an
     auditor; an admin."""
     found = q.certificates.get(ctx, certificate_id, min_position)
     base = rt.settings.public_base_url or str(request.base_url)
     check_url = f"{base.rstrip('/')}/v1/certificates/check?number={found.number}"
-    pdf = certificate_pdf.render_certificate_pdf(found.content, found.digest, check_url)
+    try:
+        pdf = certificate_pdf.render_certificate_pdf(found.content, found.digest, check_url)
+    except NotImplementedError:
+        raise ProblemError(
+            501, "pdf-unavailable", "this build of the service renders no PDF"
+        ) from None
     return Response(
         pdf,
         media_type="application/pdf",

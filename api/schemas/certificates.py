@@ -11,6 +11,7 @@ from api.schemas.common import Body, Out, Positioned, length
 from ledger import bounds
 from ledger.certificates import FORMAT
 
+
 def _within_years(value: date) -> date:
     if not bounds.MOMENT.first_year <= value.year <= bounds.MOMENT.last_year:
         raise ValueError(
