@@ -1528,7 +1528,10 @@ class History:
         self.rt.runner.catch_up()
         sources = self.rt.queries.records.credited_sources(vid, org, first, last)
         command = IssueCertificate(vid, org, first, last, "升学", tuple(sources))
-        self.run(command, self.coordinator())
+        if self.run(command, self.coordinator()) and self.draw(st.booleans(), "then disputed"):
+            disputed = self.run(OpenDispute(self.pick(sources, "listed"), "the minutes are wrong"))
+            if disputed is not None:
+                self.resolve(UUID(disputed["id"]))
 
     def advance(self) -> None:
         minutes = self.draw(
