@@ -1294,8 +1294,8 @@ def test_openapi_documents_the_contract(town: Town) -> None:
 
 
 def test_openapi_2xx_responses_have_schemas(town: Town) -> None:
-    """Every success is JSON with a schema, but the CSV report's, which is text/csv, and the
-    log's checkpoint, a signed note in text/plain."""
+    """Every success is JSON with a schema, but the CSV report's, which is text/csv, the
+    log's checkpoint, a signed note in text/plain, and a certificate's PDF."""
     without_schema = []
     for method, path, op in openapi_operations(town):
         ok = {status: r for status, r in op["responses"].items() if status.startswith("2")}
@@ -1304,6 +1304,8 @@ def test_openapi_2xx_responses_have_schemas(town: Town) -> None:
             media = "text/csv" if path.endswith(".csv") else "application/json"
             if path == "/v1/log/checkpoint":
                 media = "text/plain"
+            if path.endswith(".pdf"):
+                media = "application/pdf"
             assert list(response.get("content", {})) == [media], (path, response)
             schema = response["content"][media].get("schema")
             if not schema:
