@@ -614,7 +614,9 @@ class Edges:
         self.rt.runner.catch_up()
         sources = tuple(self.rt.queries.records.credited_sources(volunteer, org, ten_years, today))
         self.attempt(
-            lambda purpose, period: IssueCertificate(volunteer, org, *period, purpose, sources),
+            lambda purpose, period: IssueCertificate(
+                volunteer, org, period[0], period[1], purpose, sources
+            ),
             {
                 "purpose": self.edge(text_edges(bounds.PURPOSE, "升学 "), "purpose"),
                 "period": self.edge(periods, "certified period"),

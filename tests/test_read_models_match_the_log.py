@@ -1519,9 +1519,12 @@ class History:
         org = self.pick(self.organisers, "certifying organisation")
         if self.credited and self.mostly("of a credited service"):
             record = self.pick(self.credited, "certified service")
-            kind = Signup if record in self.signups else Backfill
-            credited = self.rt.service.load(kind, record, "record")
-            vid, org = credited.volunteer_id, credited.org_id
+            if record in self.signups:
+                signup = self.rt.service.load(Signup, record, "signup")
+                vid, org = signup.volunteer_id, signup.org_id
+            else:
+                backfill = self.rt.service.load(Backfill, record, "backfill")
+                vid, org = backfill.volunteer_id, backfill.org_id
         last = local_date(self.now)
         days = self.draw(st.sampled_from([0, 7, 60, 2000]), "days certified")
         first = last - timedelta(days=days)
