@@ -1323,7 +1323,8 @@ def test_openapi_documents_the_problems_of_every_operation(town: Town) -> None:
         if "security" not in op:
             if path in ("/healthz", "/readyz"):
                 continue
-            assert path.startswith(("/v1/log/checkpoint", "/v1/log/p")), path  # public
+            public = ("/v1/log/checkpoint", "/v1/log/p", "/v1/certificates/check")
+            assert path.startswith(public), path
             expected = {"404", "422", "503"}
         else:
             expected = {"401", "403", "404", "422"}
@@ -1514,6 +1515,12 @@ def test_every_201_answers_a_location_that_resolves(town: Town) -> None:
     }
     create("/v1/backfills", backfill)
     create("/v1/disputes", {"record_id": signup, "reason": "少算了"})
+    today = datetime.now(UTC).date()
+    period = {
+        "from": (today - timedelta(days=3)).isoformat(),
+        "to": (today + timedelta(days=1)).isoformat(),
+    }
+    create("/v1/certificates", {"volunteer_id": volunteer, "org_id": town.team} | period)
 
     assert set(answers) == creating
     for template, r in answers.items():

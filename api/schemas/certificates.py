@@ -2,13 +2,14 @@
 object its digest covers), the public check and the proof bundle."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema
 
 from api.schemas.common import Body, Out, Positioned, length
 from ledger import bounds
+from ledger.activities import Category
 from ledger.certificates import FORMAT
 
 
@@ -32,6 +33,10 @@ Day = Annotated[
             f"{bounds.MOMENT.last_year}",
         }
     ),
+]
+Status = Annotated[
+    Literal["valid", "superseded"],
+    Field(description="valid, or superseded once a correction changed a service it lists"),
 ]
 Purpose = Annotated[str, length(bounds.PURPOSE, "what the certificate is for (升学, 求职, ...)")]
 
@@ -84,7 +89,7 @@ class ServiceLineOut(Out):
     source_id: str = Field(description="the signup or back-fill credited")
     date: str = Field(description="the local service date")
     activity: str = Field(description="the activity's title, or a back-fill's category")
-    category: str
+    category: Category
     minutes: int = Field(description="verified minutes, after corrections")
     backfill: bool = Field(description="entered afterwards (补录)")
 
@@ -111,9 +116,7 @@ class CertificateOut(Out):
     number: str
     volunteer_id: UUID
     org_id: UUID
-    status: str = Field(
-        description="valid, or superseded once a correction changed a service it lists"
-    )
+    status: Status
     digest: str
     content: ContentOut
     event_position: int = Field(description="the log position of the event that issued it")
@@ -122,15 +125,13 @@ class CertificateOut(Out):
 
 class CheckedServiceOut(Out):
     date: str
-    category: str
+    category: Category
     minutes: int
 
 
 class CertificateCheckOut(Out):
     number: str
-    status: str = Field(
-        description="valid, or superseded once a correction changed a service it lists"
-    )
+    status: Status
     issuer: IssuerOut
     issued_on: str
     period: PeriodOut

@@ -2,7 +2,7 @@
 in notice (projections/records/)."""
 
 from datetime import date
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import (
@@ -111,7 +111,9 @@ class RecordCertificateOut(View):
     period_from: str
     period_to: str
     total_minutes: int
-    status: str = Field(description="valid, or superseded by a later correction")
+    status: Literal["valid", "superseded"] = Field(
+        description="valid, or superseded by a later correction"
+    )
     issued_on: str
 
 
