@@ -6,19 +6,35 @@ import base64
 import hashlib
 import json
 import struct
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from ledger.certificates import ALPHABET, normalise_number
-from ledger.context import Role
+from ledger import bounds
+from ledger.certificates import (
+    ALPHABET,
+    Certificate,
+    Holder,
+    Period,
+    ServiceLine,
+    certificate_content,
+    certificate_id,
+    new_number,
+    normalise_number,
+)
+from ledger.commands.members import RegisterOrganisation
+from ledger.context import Actor, Context, Role
 from ledger.errors import Invalid
+from ledger.organisations import OrgKind
 from ledger.volunteers import ERASED
 from tests.http import Api, Town
 from timebank import merkle
+from timebank.bundles import CheckpointPending, checkpoint_for
 from timebank.checkpoints import verify_note
+from timebank.runtime import Runtime
 
 ZONE = ZoneInfo("Asia/Shanghai")  # the default rules' time zone
 
@@ -258,3 +274,50 @@ def test_a_number_is_refused_unless_its_check_character_holds() -> None:
         normalise_number("TB-0000-0000-0000-X")
     with pytest.raises(Invalid):
         normalise_number("TB-OOOO-0000-0000-0")  # O is not Crockford's
+
+
+def test_a_certificate_lists_at_most_its_bound_of_services() -> None:
+    ctx = Context(Actor("coordinator", Role.COORDINATOR), "request", datetime.now(UTC))
+    number = new_number()
+    holder = Holder("张三", "1101**********1234", "12345678901", uuid4())
+    day = date(2026, 3, 2)
+    lines = [
+        ServiceLine(uuid4(), day, "陪伴老人", "elder_care", 30, False)
+        for _ in range(bounds.CERTIFICATE_SERVICES + 1)
+    ]
+    period = Period(day, day).check()
+
+    def content(count: int) -> dict[str, Any]:
+        return certificate_content(
+            certificate_id(number),
+            number,
+            holder,
+            uuid4(),
+            "服务队",
+            period,
+            None,
+            lines[:count],
+            day,
+        )
+
+    issued = Certificate.issue(ctx, uuid4(), content(bounds.CERTIFICATE_SERVICES))
+    assert issued.total_minutes == 30 * bounds.CERTIFICATE_SERVICES
+    with pytest.raises(Invalid) as refused:
+        Certificate.issue(ctx, uuid4(), content(bounds.CERTIFICATE_SERVICES + 1))
+    assert refused.value.code == "too-many-services"
+    with pytest.raises(Invalid) as refused:
+        Certificate.issue(ctx, uuid4(), content(0))
+    assert refused.value.code == "no-services"
+
+
+def test_a_bundle_waits_for_a_checkpoint_that_covers_its_events(runtime: Runtime) -> None:
+    """The tree builder is not running here: with no time to build, no checkpoint covers the
+    event (a 503 over HTTP); with time, the tree is built on and a checkpoint signed."""
+    ctx = Context(Actor("admin", Role.ADMIN), "request", datetime.now(UTC))
+    made = runtime.service.execute(ctx, RegisterOrganisation("区", OrgKind.DISTRICT)).body
+    with pytest.raises(CheckpointPending):
+        checkpoint_for(runtime.log_tree, [made["position"]], wait_seconds=0)
+    checkpoint, (index,) = checkpoint_for(runtime.log_tree, [made["position"]], wait_seconds=30)
+    assert checkpoint.tree_size > index
+    key = runtime.log_tree.key
+    assert verify_note(checkpoint.note, key.name, key.public_key).tree_size == checkpoint.tree_size
