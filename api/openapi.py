@@ -37,6 +37,11 @@ TAGS: list[dict[str, Any]] = [
     {"name": "rewards", "description": "Rewards listed by venues."},
     {"name": "redemptions", "description": "Reservations of rewards and their hand-out (兑换)."},
     {"name": "records", "description": "Service records (档案) of volunteers."},
+    {
+        "name": "certificates",
+        "description": "Certificates of service (志愿服务证明), their public check and their "
+        "proof bundles.",
+    },
     {"name": "rankings", "description": "Rankings of teams and volunteers by service time."},
     {"name": "reports", "description": "Organisation reports, as JSON and as CSV."},
     {"name": "audit", "description": "Audit trails: every event, who did it, when and why."},

@@ -112,6 +112,8 @@ SCORE = Whole("score", 1, 5)
 PARTICIPANTS = 1000  # volunteers of one training
 SKILLS = 50  # skills of one volunteer
 EVIDENCE = 20  # references of one back-fill
+CERTIFICATE_SERVICES = 1000  # services one certificate lists
+CERTIFICATE_YEARS = 10  # the longest period one certificate covers
 
 # Text ------------------------------------------------------------------------------------
 NAME = Text("name", 1, 200)  # of an organisation, a volunteer, a reward
@@ -123,6 +125,7 @@ ID_NUMBER = Text("id-document", 1, 64, "the ID document number")
 PHONE = Text("phone", 3, 32)
 SKILL = Text("skill", 0, 100)
 EVIDENCE_ITEM = Text("evidence", 0, 500)
+PURPOSE = Text("purpose", 0, 200)  # what a certificate is for (升学, 求职, ...)
 CODE = Text("code", 1, 20)  # a check-in or redemption code as typed
 PIN_DIGITS = 6  # a volunteer's PIN: exactly this many digits
 PIN_PATTERN = rf"^[0-9]{{{PIN_DIGITS}}}$"

@@ -6,6 +6,7 @@ from ledger.activities import Activity
 from ledger.awards import Award
 from ledger.backfills import Backfill
 from ledger.base import LedgerAggregate
+from ledger.certificates import Certificate
 from ledger.disputes import Dispute
 from ledger.organisations import Organisation
 from ledger.rewards import Redemption, Reward
@@ -19,6 +20,7 @@ AGGREGATES: tuple[type[LedgerAggregate], ...] = (
     Activity,
     Award,
     Backfill,
+    Certificate,
     DocumentClaim,
     Dispute,
     Organisation,

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from ledger.backfills import Backfill
+from ledger.certificates import Certificate
 from ledger.disputes import Dispute
 from ledger.trainings import Evaluation
 from ledger.volunteers import ERASED as ERASED  # what erased personal text reads as
@@ -35,6 +36,9 @@ PERSONAL_EVENTS: dict[type, Personal] = {
     Backfill.Submitted: Personal("volunteer_id", {"description": ERASED, "evidence": []}),
     Dispute.Opened: Personal("volunteer_id", {"reason": ERASED}),
     Evaluation.Given: Personal("volunteer_id", {"comment": ERASED}),
+    Certificate.Issued: Personal(
+        "volunteer_id", {"volunteer_name": ERASED, "id_number_masked": ERASED, "purpose": ERASED}
+    ),
 }
 # Snapshots: the aggregate's state, by aggregate class.
 PERSONAL_STATES: dict[type, Personal] = {Volunteer: Personal("originator_id", _REGISTRATION)}
@@ -133,6 +137,12 @@ def personal_data(volunteer: Volunteer, viewer: Viewer) -> dict[str, Any]:
             for key, value in values.items()
         }
     return {key: _value(_FIELD_OF[key], viewer, value) for key, value in values.items()}
+
+
+def public_name(name: str) -> str:
+    """A name as a public certificate check shows it: the first character (the family name,
+    for most Chinese names) and a star for each other, as public notices do."""
+    return name[:1] + "*" * (len(name) - 1)
 
 
 def masked_for(viewer: Viewer) -> bool:

@@ -1,6 +1,9 @@
 """The configurable rules of SPEC.md with their deployment-wide defaults."""
 
+from datetime import date, datetime
 from enum import StrEnum
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
@@ -28,8 +31,19 @@ class Rules(BaseModel):
     notice_days: int = Field(7, ge=0)
     party_member_yearly_minutes: int = Field(25 * 60, ge=0)
 
+    def local_date(self, moment: datetime) -> date:
+        """The business date of a moment in the deployment's time zone: the date a service
+        counts on (its activity's start, or a back-fill's), in records, reports and
+        certificates alike."""
+        return moment.astimezone(_zone(self.timezone)).date()
+
     def star_hours(self, level: int) -> int:
         return self.star_thresholds_hours[level - 1]
 
     def stars(self, service_minutes: int) -> int:
         return sum(1 for hours in self.star_thresholds_hours if service_minutes >= hours * 60)
+
+
+@lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)

@@ -5,6 +5,7 @@ from projections.attendance.projection import AttendanceProjection
 from projections.audit.projection import AuditProjection
 from projections.balances.projection import BalancesProjection
 from projections.base import Projection
+from projections.certificates.projection import CertificatesProjection
 from projections.records.projection import RecordsProjection
 
 
@@ -14,4 +15,5 @@ def all_projections(rules: Rules) -> list[Projection]:
         AuditProjection(),
         RecordsProjection(rules),
         AttendanceProjection(),
+        CertificatesProjection(),
     ]

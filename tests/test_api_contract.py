@@ -1294,8 +1294,8 @@ def test_openapi_documents_the_contract(town: Town) -> None:
 
 
 def test_openapi_2xx_responses_have_schemas(town: Town) -> None:
-    """Every success is JSON with a schema, but the CSV report's, which is text/csv, and the
-    log's checkpoint, a signed note in text/plain."""
+    """Every success is JSON with a schema, but the CSV report's, which is text/csv, the
+    log's checkpoint, a signed note in text/plain, and a certificate's PDF."""
     without_schema = []
     for method, path, op in openapi_operations(town):
         ok = {status: r for status, r in op["responses"].items() if status.startswith("2")}
@@ -1304,6 +1304,8 @@ def test_openapi_2xx_responses_have_schemas(town: Town) -> None:
             media = "text/csv" if path.endswith(".csv") else "application/json"
             if path == "/v1/log/checkpoint":
                 media = "text/plain"
+            if path.endswith(".pdf"):
+                media = "application/pdf"
             assert list(response.get("content", {})) == [media], (path, response)
             schema = response["content"][media].get("schema")
             if not schema:
@@ -1321,7 +1323,8 @@ def test_openapi_documents_the_problems_of_every_operation(town: Town) -> None:
         if "security" not in op:
             if path in ("/healthz", "/readyz"):
                 continue
-            assert path.startswith(("/v1/log/checkpoint", "/v1/log/p")), path  # public
+            public = ("/v1/log/checkpoint", "/v1/log/p", "/v1/certificates/check")
+            assert path.startswith(public), path
             expected = {"404", "422", "503"}
         else:
             expected = {"401", "403", "404", "422"}
@@ -1512,6 +1515,12 @@ def test_every_201_answers_a_location_that_resolves(town: Town) -> None:
     }
     create("/v1/backfills", backfill)
     create("/v1/disputes", {"record_id": signup, "reason": "少算了"})
+    today = datetime.now(UTC).date()
+    period = {
+        "from": (today - timedelta(days=3)).isoformat(),
+        "to": (today + timedelta(days=1)).isoformat(),
+    }
+    create("/v1/certificates", {"volunteer_id": volunteer, "org_id": town.team} | period)
 
     assert set(answers) == creating
     for template, r in answers.items():

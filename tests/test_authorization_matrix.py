@@ -160,6 +160,8 @@ class World:
         self.award = self.commend()
         self.objected = self.objected_award()
         self.free_slot = self.slot()  # for back-fills sent by the refused
+        issued = self.ok(self.admin.post("/v1/certificates", self.certificate_body()))
+        self.certificate, self.certificate_number = issued["id"], issued["number"]
         town.rt.runner.catch_up()
         self.ids = {
             "volunteer_id": self.volunteer,
@@ -173,6 +175,7 @@ class World:
             "training_id": self.training,
             "evaluation_id": self.evaluation,
             "award_id": self.award,
+            "certificate_id": self.certificate,
         }
         scopes = {
             COORD: self.org,
@@ -338,6 +341,15 @@ class World:
 
     def commend(self) -> str:
         return str(self.ok(self.admin.post("/v1/commendations", self.commendation_body()))["id"])
+
+    def certificate_body(self) -> dict[str, Any]:
+        """SELF's service recorded by S, from the world's first day to today."""
+        return {
+            "volunteer_id": self.volunteer,
+            "org_id": self.org,
+            "from": (self.opens - timedelta(days=1)).date().isoformat(),
+            "to": (datetime.now(UTC) + timedelta(days=1)).date().isoformat(),
+        }
 
     def objected_award(self) -> str:
         award = self.commend()
@@ -607,6 +619,16 @@ def confirm(w: World, fresh: bool) -> Call:
     return Call(body={})
 
 
+def issue_certificate(w: World, fresh: bool) -> Call:
+    return Call(body=w.certificate_body())
+
+
+def issue_certificate_below(w: World, fresh: bool) -> Call:
+    """As recorded by the team below S, which recorded none of SELF's service: an allowed
+    caller is told so (422 no-services), the others are refused first."""
+    return Call(body=w.certificate_body() | {"org_id": w.below})
+
+
 ACCOUNT_READERS = READ_OVER | {SELF, DESK, DESK_OTHER}  # any desk: to redeem
 RECORD_READERS = READ_OVER | {SELF}  # the volunteer, the home organisation or above
 RECORD = "/v1/volunteers/{volunteer_id}/record"
@@ -737,6 +759,20 @@ MATRIX: dict[tuple[str, str], Rule] = {
             ),
         ),
     ),
+    ("POST", "/v1/certificates"): Rule(
+        OVER,
+        issue_certificate,
+        cases=(
+            (
+                "by the team below",
+                Rule(OVER | {COORD_BELOW}, issue_certificate_below, frozenset({422})),
+            ),
+        ),
+    ),
+    ("GET", "/v1/certificates/check"): Rule(PUBLIC, query(number="certificate_number")),
+    ("GET", "/v1/certificates/{certificate_id}"): Rule(RECORD_READERS, shared),
+    ("GET", "/v1/certificates/{certificate_id}/bundle"): Rule(RECORD_READERS, shared),
+    ("GET", "/v1/certificates/{certificate_id}.pdf"): Rule(RECORD_READERS, shared),
     ("GET", "/v1/volunteers/{volunteer_id}/audit-trail"): Rule(RECORD_READERS, shared),
     ("GET", "/v1/activities/{activity_id}/audit-trail"): Rule(READ_OVER, shared),
     ("GET", "/v1/redemptions/{redemption_id}/audit-trail"): Rule(

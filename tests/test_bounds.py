@@ -20,7 +20,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Generic, TypeVar
 from uuid import UUID, uuid4
 
@@ -43,6 +43,7 @@ from ledger.commands.attendance import (
     VerifySignup,
 )
 from ledger.commands.base import Command
+from ledger.commands.certificates import IssueCertificate
 from ledger.commands.corrections import (
     ApproveBackfill,
     OpenDispute,
@@ -248,6 +249,7 @@ class Edges:
         self.redeem(venue, relative)
         self.recognise(team, activity, sid, volunteer)
         self.backfill_and_dispute(team, volunteer)
+        self.certify(team, volunteer)
         self.attempt(
             lambda reason: TransferMembership(volunteer, district, reason),
             {"reason": self.edge(text_edges(bounds.REASON, "moved "), "membership reason")},
@@ -599,6 +601,30 @@ class Edges:
                 bound_codes(bounds.SERVICE_MINUTES, bounds.REASON),
             )
 
+    def certify(self, org: UUID, volunteer: UUID) -> None:
+        today = RULES.local_date(self.now)
+        ten_years = today.replace(year=today.year - bounds.CERTIFICATE_YEARS)
+        periods = [
+            Edge((today - timedelta(days=60), today), True, "two months"),
+            Edge((ten_years + timedelta(days=1), today), True, "just under ten years"),
+            Edge((ten_years, today), False, "ten years"),
+            Edge((today, today - timedelta(days=1)), False, "ends before it begins"),
+            Edge((date(1999, 12, 31), date(2000, 1, 31)), False, "before 2000"),
+        ]
+        self.rt.runner.catch_up()
+        sources = tuple(self.rt.queries.records.credited_sources(volunteer, org, ten_years, today))
+        self.attempt(
+            lambda purpose, period: IssueCertificate(
+                volunteer, org, period[0], period[1], purpose, sources
+            ),
+            {
+                "purpose": self.edge(text_edges(bounds.PURPOSE, "升学 "), "purpose"),
+                "period": self.edge(periods, "certified period"),
+            },
+            bound_codes(bounds.PURPOSE) | {"invalid-period"},
+            {"purpose": None, "period": periods[0].value},
+        )
+
     def scope(self) -> Scope:
         years = sorted({f"{self.now.year:04d}", "2000", "2099"})
         return Scope(
@@ -706,6 +732,8 @@ def example(doc: dict[str, Any], schema: dict[str, Any]) -> Any:
         "date-time": "2025-06-01T10:00:00+08:00",
         "date": "1980-02-03",
     }
+    if schema.get("format") == "date" and schema.get("pattern") == bounds.MOMENT.pattern:
+        return "2025-06-01"  # a day in the years of MOMENT (a certificate's period)
     if schema.get("format") in formats:
         return formats[schema["format"]]
     if schema.get("pattern") == bounds.PIN_PATTERN:
@@ -739,6 +767,9 @@ def leaf_edges(leaf: Leaf) -> list[Edge[Any]]:
         edges.append(Edge(most + 1, False, "one item too many"))
     elif s.get("format") == "date-time":
         edges += [Edge(e.value.isoformat(), e.within, e.label) for e in MOMENT_EDGES[:4]]
+    elif s.get("format") == "date" and s.get("pattern") == bounds.MOMENT.pattern:
+        edges += [Edge("2000-01-01", True, "earliest"), Edge("1999-12-31", False, "too early")]
+        edges += [Edge("2099-12-31", True, "latest"), Edge("2100-01-01", False, "too late")]
     elif s.get("format") == "date":
         edges += [Edge("1900-01-01", True, "earliest"), Edge("1899-12-31", False, "too early")]
     elif s.get("pattern") == bounds.PIN_PATTERN:  # digits, not text

@@ -32,7 +32,8 @@ DESCRIPTION = "替邻居王大妈买药送药"
 EVIDENCE = "王大妈家签到表"
 DISPUTE = "那天我多干了半小时"
 COMMENT = "娜娜做事很细心"
-PERSONAL = (NAME, RESIDENT_ID, PHONE, DESCRIPTION, EVIDENCE, DISPUTE, COMMENT)
+PURPOSE = "报考北京大学"  # a certificate's
+PERSONAL = (NAME, RESIDENT_ID, PHONE, DESCRIPTION, EVIDENCE, DISPUTE, COMMENT, PURPOSE)
 PIN = "135790"
 
 
@@ -112,6 +113,15 @@ class Life:
             "kind": "gift",
         }
         ok(admin.post("/v1/transfers", gift), 201)
+        certificate = {
+            "volunteer_id": self.id,
+            "org_id": town.team,
+            "from": (datetime.now(UTC) - timedelta(days=10)).date().isoformat(),
+            "to": (datetime.now(UTC) + timedelta(days=1)).date().isoformat(),
+            "purpose": PURPOSE,
+        }
+        issued = ok(checker.post("/v1/certificates", certificate), 201)
+        self.certificate, self.certificate_number = issued["id"], issued["number"]
         town.rt.runner.catch_up()
 
     def answers(self, api: Api | None = None) -> dict[str, str]:
@@ -136,6 +146,9 @@ class Life:
             (f"/v1/reports/organisations/{town.district}", {"period": year}),
             (f"/v1/reports/organisations/{town.district}.csv", {"period": year}),
             (f"/v1/volunteers/{self.relative}", {}),
+            (f"/v1/certificates/{self.certificate}", {}),
+            (f"/v1/certificates/{self.certificate}/bundle", {}),
+            ("/v1/certificates/check", {"number": self.certificate_number}),
         ]
         answers = {}
         for path, query in paths:

@@ -209,6 +209,17 @@ def seed(town: Town) -> World:
         body = {"volunteer_id": v, "org_id": town.team, "title": "优秀志愿者", "reason": "表现突出"}
         world.add("award", created(admin, "/v1/commendations", body)["id"])
     created(me, "/v1/objections", {"award_id": world.ids["award"][-1], "reason": "有异议"})
+    # A certificate of v1's service: its id, and its number beside the volunteer numbers.
+    today = datetime.now(UTC).date()
+    body = {
+        "volunteer_id": v1,
+        "org_id": town.team,
+        "from": (today - timedelta(days=30)).isoformat(),
+        "to": (today + timedelta(days=1)).isoformat(),
+    }
+    certificate = created(admin, "/v1/certificates", body)
+    world.add("certificate", certificate["id"])
+    world.add("number", certificate["number"])
 
     world.ids["period"] = [f"{now:%Y}", f"{now:%Y-%m}", "campaign:学雷锋"]
     world.head = town.rt.runner.head()
@@ -293,6 +304,7 @@ BINDINGS = {
     "evaluation_id": "evaluation",
     "award_id": "award",
     "body.award_id": "award",
+    "certificate_id": "certificate",
     "body.code": "code",
     "number": "number",
     "period": "period",

@@ -24,8 +24,12 @@ from tests.http import serve
 from timebank.runtime import Runtime
 
 PACKAGE = "timebank_client"
-# No post hooks: formatting the generated code would only cost time.
-CONFIG = f"package_name_override: {PACKAGE}\npost_hooks: []\n"
+# No post hooks: formatting the generated code would only cost time. A certificate's PDF is
+# bytes to a client, as the generator reads application/octet-stream.
+CONFIG = (
+    f"package_name_override: {PACKAGE}\npost_hooks: []\n"
+    "content_type_overrides:\n  application/pdf: application/octet-stream\n"
+)
 GENERATE_SECONDS = 60  # about 3 s here
 REQUEST_SECONDS = 10
 

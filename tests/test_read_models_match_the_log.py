@@ -45,6 +45,7 @@ from hypothesis import strategies as st
 from ledger.accounts import TransferKind
 from ledger.activities import Category
 from ledger.awards import Award, Review, star_award_id
+from ledger.backfills import Backfill
 from ledger.commands.attendance import (
     CancelSignup,
     CheckIn,
@@ -54,6 +55,7 @@ from ledger.commands.attendance import (
     VerifySignup,
 )
 from ledger.commands.base import Command
+from ledger.commands.certificates import IssueCertificate
 from ledger.commands.corrections import (
     ApproveBackfill,
     OpenDispute,
@@ -95,9 +97,9 @@ from ledger.identity import DocumentType, signup_id
 from ledger.organisations import OrgKind
 from ledger.privacy import PERSONAL_EVENTS
 from ledger.rules import Rules
-from ledger.signups import Decision
+from ledger.signups import Decision, Signup
 from ledger.trainings import Evaluator
-from ledger.volunteers import Relation, Volunteer
+from ledger.volunteers import ERASED, Relation, Volunteer
 from projections.audit.queries import audit_trail
 from projections.balances.queries import statement, volunteer_account_row
 from projections.periods import parse_period
@@ -356,9 +358,12 @@ class Oracle:
         self.trail_events: dict[tuple[str, str], list[Any]] = {}
         self.owners: dict[UUID, set[tuple[str, str]]] = {}
         self.campaign_dates: dict[str, list[date]] = {}
+        self.certificates: dict[UUID, dict[str, Any]] = {}
+        self.credit_positions: list[tuple[int, UUID, UUID]] = []  # position, source, account
         for item in log:
             self.audit(item.position, item.event)
             self.apply(item.position, item.event)
+            self.certify(item.position, item.event)
 
     # Folding the log -----------------------------------------------------------------
 
@@ -503,6 +508,59 @@ class Oracle:
                 e.notice_ends_at,
                 None,
             )
+
+    def certify(self, position: int, e: Any) -> None:
+        """The certificates view: each certificate as issued (its person's data erased with
+        them), superseded by a later correction of a service it lists; every credit and
+        correction of a service, by position."""
+        name = type(e).__qualname__
+        if name == "Certificate.Issued":
+            self.certificates[e.originator_id] = {
+                "volunteer": e.volunteer_id,
+                "status": "valid",
+                "content": e.content(),
+                "digest": e.digest,
+                "position": position,
+                "sources": set(e.source_ids),
+            }
+        elif name in ("Account.ServiceCredited", "Account.ServiceCorrected"):
+            self.credit_positions.append((position, e.source_id, e.originator_id))
+            if name == "Account.ServiceCorrected":
+                for cert in self.certificates.values():
+                    if e.source_id in cert["sources"]:
+                        cert["status"] = "superseded"
+        elif name == "Volunteer.Erased":
+            for cert in self.certificates.values():
+                if cert["volunteer"] == e.originator_id:
+                    content = cert["content"]
+                    content["volunteer"]["name"] = ERASED
+                    content["volunteer"]["id_number_masked"] = ERASED
+                    content["purpose"] = ERASED
+
+    def certificates_of(self, vid: UUID) -> list[dict[str, Any]]:
+        """A volunteer's certificates, newest first, with the positions each rests on."""
+        found = []
+        for cert_id, cert in self.certificates.items():
+            if cert["volunteer"] != vid:
+                continue
+            content = cert["content"]
+            account = UUID(content["volunteer"]["account_id"])
+            evidence = [
+                p
+                for p, source, owner in self.credit_positions
+                if source in cert["sources"] and owner == account and p < cert["position"]
+            ]
+            found.append(
+                {
+                    "id": cert_id,
+                    "status": cert["status"],
+                    "content": content,
+                    "digest": cert["digest"],
+                    "position": cert["position"],
+                    "evidence": evidence,
+                }
+            )
+        return sorted(found, key=lambda c: -int(c["position"]))
 
     def erase(self, vid: UUID) -> None:
         """An erased volunteer's free text reads as each personal field's erased value
@@ -1454,6 +1512,30 @@ class History:
         self.rt.erasure.destroy_key(vid)
         self.run(RecordDataKeyDestroyed(vid))
 
+    def certify(self) -> None:
+        """A coordinator certifies what an organisation recorded for a volunteer: mostly the
+        recorder of a credited service, over a recent period or over years."""
+        vid = self.volunteer("certified")
+        org = self.pick(self.organisers, "certifying organisation")
+        if self.credited and self.mostly("of a credited service"):
+            record = self.pick(self.credited, "certified service")
+            if record in self.signups:
+                signup = self.rt.service.load(Signup, record, "signup")
+                vid, org = signup.volunteer_id, signup.org_id
+            else:
+                backfill = self.rt.service.load(Backfill, record, "backfill")
+                vid, org = backfill.volunteer_id, backfill.org_id
+        last = local_date(self.now)
+        days = self.draw(st.sampled_from([0, 7, 60, 2000]), "days certified")
+        first = last - timedelta(days=days)
+        self.rt.runner.catch_up()
+        sources = self.rt.queries.records.credited_sources(vid, org, first, last)
+        command = IssueCertificate(vid, org, first, last, "升学", tuple(sources))
+        if self.run(command, self.coordinator()) and self.draw(st.booleans(), "then disputed"):
+            disputed = self.run(OpenDispute(self.pick(sources, "listed"), "the minutes are wrong"))
+            if disputed is not None:
+                self.resolve(UUID(disputed["id"]))
+
     def advance(self) -> None:
         minutes = self.draw(
             st.one_of(st.integers(1, 600), st.integers(1440, 25 * 1440)), "clock moves on by"
@@ -1491,6 +1573,7 @@ class History:
         ("confirm", 2),
         ("advance", 3),
         ("erase", 1),
+        ("certify", 2),
     )
 
     def play(self, steps: int) -> None:
@@ -1643,6 +1726,26 @@ def walk_awards(rt: Runtime, org: UUID | None) -> list[dict[str, Any]]:
     return rows
 
 
+def served_certificates(rt: Runtime, vid: UUID) -> list[dict[str, Any]]:
+    """A volunteer's certificates as the service record lists them, each as the public check
+    finds it by number, with the positions its bundle rests on."""
+    served = []
+    for listed in rt.queries.certificates.of_volunteer(vid, BIG):
+        found = rt.queries.certificates.check(listed.number, None)
+        assert (found.id, found.status) == (listed.id, listed.status)
+        served.append(
+            {
+                "id": found.id,
+                "status": found.status,
+                "content": found.content,
+                "digest": found.digest,
+                "position": found.position,
+                "evidence": rt.queries.certificates.evidence(found).services,
+            }
+        )
+    return served
+
+
 STATUSES = (None, "in_notice", "objected", "confirmed", "withdrawn")
 
 
@@ -1661,6 +1764,7 @@ def served_views(rt: Runtime, scope: Scope, oracle: Oracle) -> dict[str, Any]:
         record = service_record(rt.db, vid)
         views[f"volunteer {vid} record"] = None if record is None else plain(record)
         views[f"volunteer {vid} record, 2 a page"] = walk_record(rt, vid)
+        views[f"volunteer {vid} certificates"] = served_certificates(rt, vid)
     for kind, ids in (("activity", scope.activities), ("redemption", scope.redemptions)):
         for subject in ids:
             views[f"{kind} {subject} audit"] = [
@@ -1712,6 +1816,7 @@ def expected_views(oracle: Oracle, scope: Scope) -> dict[str, Any]:
         record = oracle.record(vid)
         views[f"volunteer {vid} record"] = record
         views[f"volunteer {vid} record, 2 a page"] = {name: record[name] for name in RECORD_LISTS}
+        views[f"volunteer {vid} certificates"] = oracle.certificates_of(vid)
     for kind, ids in (("activity", scope.activities), ("redemption", scope.redemptions)):
         for subject in ids:
             views[f"{kind} {subject} audit"] = oracle.trail(kind, subject)

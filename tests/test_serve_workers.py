@@ -175,6 +175,7 @@ def test_workers_answer_commands_and_the_read_models_catch_up(
             "audit",
             "records",
             "attendance",
+            "certificates",
         }
         assert ready["store"]["available"] and ready["store"]["log_head"] >= last
     finally:

@@ -33,6 +33,7 @@ from projections.attendance.queries import unattended_check_ins
 from projections.audit.queries import AuditQueries
 from projections.balances.queries import BalancesQueries, overdue_redemptions
 from projections.catalog import all_projections
+from projections.certificates.queries import CertificatesQueries
 from projections.db import RECONNECT_SECONDS, Database, PostgresDatabase, SQLiteDatabase
 from projections.reads import Views
 from projections.records.queries import RecordsQueries
@@ -160,6 +161,7 @@ class Queries:
     balances: BalancesQueries
     audit: AuditQueries
     records: RecordsQueries
+    certificates: CertificatesQueries
     aggregates: AggregateReads
 
 
@@ -168,7 +170,11 @@ def open_queries(
 ) -> Queries:
     views = Views(db, service, runner, settings.rules, settings.read_wait_seconds)
     return Queries(
-        BalancesQueries(views), AuditQueries(views), RecordsQueries(views), AggregateReads(service)
+        BalancesQueries(views),
+        AuditQueries(views),
+        RecordsQueries(views),
+        CertificatesQueries(views),
+        AggregateReads(service),
     )
 
 

@@ -86,6 +86,14 @@ class Settings(BaseSettings):
         description="the first line of every checkpoint, naming this deployment's log, and the "
         "name its key signs as",
     )
+    public_base_url: str | None = Field(
+        None,
+        max_length=500,
+        pattern=r"^https?://[\x21-\x7E]+$",
+        description="the address the public reaches this service at (e.g. "
+        "https://volunteers.example-town.cn), which a certificate's check link and QR code "
+        "name; none: the address of the request that asks for the certificate",
+    )
     checkpoint_seconds: float = Field(
         1.0, ge=0, description="at most one new checkpoint is signed within this time"
     )

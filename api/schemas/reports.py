@@ -2,7 +2,7 @@
 in notice (projections/records/)."""
 
 from datetime import date
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import (
@@ -104,6 +104,19 @@ class RecordCursorsOut(Out):
     awards: str | None
 
 
+class RecordCertificateOut(View):
+    id: UUID
+    number: str
+    org_id: UUID = Field(description="the issuing organisation")
+    period_from: str
+    period_to: str
+    total_minutes: int
+    status: Literal["valid", "superseded"] = Field(
+        description="valid, or superseded by a later correction"
+    )
+    issued_on: str
+
+
 class ServiceRecordOut(View):
     volunteer_id: UUID
     volunteer_number: str
@@ -119,7 +132,9 @@ class ServiceRecordOut(View):
     trainings: list[RecordTrainingOut] = Field(description="newest first")
     evaluations: list[RecordEvaluationOut] = Field(description="newest first")
     awards: list[NoticeOut] = Field(description="stars and commendations, newest first")
-    certificates: list[dict[str, object]] = Field(description="certificates issued (none yet)")
+    certificates: list[RecordCertificateOut] = Field(
+        description="certificates issued, newest first (at most `limit`)"
+    )
     list_limit: int = Field(description="each list holds at most this many, the newest")
     next_cursors: RecordCursorsOut = Field(
         description="where each list continues; null for a list given whole"

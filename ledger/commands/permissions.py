@@ -90,6 +90,18 @@ def require_record_reader(
         raise Forbidden("outside-scope", "this service record belongs to someone else")
 
 
+def require_certificate_reader(
+    uow: UnitOfWork, actor: Actor, volunteer_id: UUID, org_id: UUID
+) -> None:
+    """A certificate: the volunteer, coordinators of the issuing organisation or above,
+    auditors and admins (anyone else checks it by number, masked)."""
+    if not (is_self(actor, volunteer_id) or may_oversee(uow, actor, org_id)):
+        raise Forbidden(
+            "outside-scope",
+            "only the volunteer, the issuing organisation or an auditor may read a certificate",
+        )
+
+
 def require_training_reader(
     uow: UnitOfWork, actor: Actor, org_id: UUID, volunteer_ids: Iterable[UUID]
 ) -> None:

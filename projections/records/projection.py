@@ -51,7 +51,6 @@ so far has been written.
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import DomainEventProtocol
 
@@ -95,10 +94,10 @@ class RecordsProjection:
     )
 
     def __init__(self, rules: Rules) -> None:
-        self.zone = ZoneInfo(rules.timezone)
+        self.rules = rules
 
     def local_date(self, moment: datetime) -> str:
-        return moment.astimezone(self.zone).date().isoformat()
+        return self.rules.local_date(moment).isoformat()
 
     def apply(self, cur: ProjectionCursor, event: DomainEventProtocol[Any], position: int) -> None:
         self.apply_batch(cur, [(event, position)])

@@ -4,9 +4,11 @@ an admin), organisation reports (a coordinator of the organisation or above, an 
 admin), and rankings and awards in notice (any role)."""
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from uuid import UUID
 
+from ledger import bounds
 from ledger.commands.permissions import require_record_reader, require_report_reader
 from ledger.context import Context
 from ledger.organisations import Organisation, OrgKind
@@ -99,6 +101,29 @@ class RecordsQueries:
         next_cursors: dict[str, str | None] = dict.fromkeys(RECORD_LISTS)
         next_cursors |= {name: encode_cursor(key) for name, key in more.items() if key is not None}
         return RecordView(record, stars, confirmed, next_cursors, position, volunteer.erased)
+
+    def credited_sources(
+        self, volunteer_id: UUID, org_id: UUID, first: date, last: date
+    ) -> list[UUID]:
+        """The signups and back-fills `org_id` itself credited to the volunteer with a service
+        date in [first, last], as of the log's head (a certificate's services; the command
+        that issues it checks each against its aggregate and its permission)."""
+        self.views.wait(NAME, self.views.runner.head())
+        with self.views.db.read() as cur:
+            cur.execute(
+                "SELECT id FROM tb_rec_sources WHERE volunteer_id = %s AND org_id = %s "
+                "AND credited = %s AND service_date >= %s AND service_date <= %s "
+                "ORDER BY service_date, id LIMIT %s",
+                (
+                    str(volunteer_id),
+                    str(org_id),
+                    True,
+                    first.isoformat(),
+                    last.isoformat(),
+                    bounds.CERTIFICATE_SERVICES + 1,  # one more is refused as too many
+                ),
+            )
+            return [UUID(row[0]) for row in cur.fetchall()]
 
     def record_list(
         self, ctx: Context, name: str, volunteer_id: UUID, page: Page, min_position: int | None
