@@ -101,8 +101,12 @@ def test_a_certificate_is_checked_offline_after_the_server_has_stopped(
     assert "王秀英" in text and made["number"] in text, text
     assert duration_text(135) in text, text
     subprocess.run(
-        [tool("pdftoppm"), "-png", "-r", "100", "-f", "1", "-l", "1", "-singlefile"]
-        + [str(tmp_path / "certificate.pdf"), str(tmp_path / "page")],
+        [
+            tool("pdftoppm"),
+            *("-png", "-r", "100", "-f", "1", "-l", "1", "-singlefile"),
+            str(tmp_path / "certificate.pdf"),
+            str(tmp_path / "page"),
+        ],
         check=True,
     )
     qr = subprocess.run(
