@@ -30,6 +30,7 @@ from bench.database import (
 from bench.profile import FULL, QUICK, Profile
 from bench.report import Report
 from bench.scenarios import (
+    certificate,
     integrity,
     ledger,
     log,
@@ -172,6 +173,10 @@ class Bench:
             self.ok = False
         self.say("9 log: the Merkle tree from empty, inclusion proofs, the audit")
         if not self.attempt("9 log", lambda: log.measure(world, report)):
+            self.ok = False
+        services = self.profile.certificate_services
+        self.say(f"9 log: a certificate of {services} services, its bundle verified")
+        if not self.attempt("9 certificate", lambda: certificate.measure(world, report)):
             self.ok = False
         self.attempt("8 sealing", lambda: self.sealing(store))
 

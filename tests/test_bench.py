@@ -61,7 +61,12 @@ def test_quick_bench_reports_every_scenario(tmp_path: Path) -> None:
     assert "µs to a registration" in sealing["sealing per registration (p50)"]["note"]
 
     log = {f["figure"].split(",")[0]: f for f in figures if f["scenario"] == "9 log"}
-    for name in ("tree append", "inclusion proof p99", "audit"):
+    for name in ("tree append", "inclusion proof p99", "audit", "verify a certificate bundle"):
         assert log[name]["value"] > 0 and log[name]["references"][0]["value"] > 0, log[name]
+    # --scale 0.1: a certificate of 10 services, each with its credit as evidence
+    verified = log["verify a certificate bundle"]
+    assert verified["figure"].startswith("verify a certificate bundle, 10 services")
+    assert verified["note"].startswith("10 services, 10 evidence events"), verified
+    assert verified["note"].endswith("every check passed") and verified["budget"], verified
 
     assert not list(tmp_path.glob("timebank_bench_*")), "the bench database was not dropped"
