@@ -25,6 +25,11 @@ from api.serving import server_config
 from ledger.context import Role
 from timebank.runtime import Runtime
 
+# Tests that start `timebank serve` processes (each with its own PostgreSQL pools) run one
+# after another on one pytest-xdist worker: two at once could take more connections than a
+# default server allows (100).
+SERVER_PROCESSES = pytest.mark.xdist_group("server-processes")
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -55,10 +55,12 @@ from ledger.organisations import OrgKind
 from ledger.rules import Rules
 from ledger.signups import Decision
 from tests.conftest import make_settings
-from tests.http import ServeProcess
+from tests.http import SERVER_PROCESSES, ServeProcess
 from tests.pg_cluster import PgCluster, pg_cluster
 from tests.test_read_models_match_the_log import RULES, Oracle, Scope, Store, compare
 from timebank.runtime import Runtime
+
+pytestmark = SERVER_PROCESSES
 
 __all__ = ["pg_cluster"]  # the fixture, used by name
 

@@ -47,8 +47,10 @@ import pytest
 
 from ledger.context import Role
 from tests.conftest import PG_SERVER, make_settings
-from tests.http import Api, Town, serve
+from tests.http import SERVER_PROCESSES, Api, Town, serve
 from timebank.runtime import Runtime
+
+pytestmark = SERVER_PROCESSES
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_EXAMPLES = int(os.environ.get("TIMEBANK_FUZZ_EXAMPLES", "5"))

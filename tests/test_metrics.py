@@ -26,7 +26,7 @@ from ledger.commands.members import RegisterOrganisation
 from ledger.context import Actor, Context, Role
 from ledger.organisations import OrgKind
 from tests.conftest import make_settings
-from tests.http import ServeProcess, Town, free_port, serve
+from tests.http import SERVER_PROCESSES, ServeProcess, Town, free_port, serve
 from tests.test_rules import Ledger
 from tests.test_serve_workers import wait_for_workers, worker_pids
 from timebank.metrics import SECONDS_BUCKETS, Metrics
@@ -311,6 +311,7 @@ def stale_metrics(directory: Path) -> None:
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@SERVER_PROCESSES
 def test_one_scrape_adds_up_the_workers_and_the_serving_process(
     database_url: str, tmp_path: Path
 ) -> None:

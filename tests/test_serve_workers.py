@@ -31,9 +31,11 @@ from ledger.commands.members import RegisterOrganisation
 from ledger.context import Actor, Context, Role
 from ledger.organisations import OrgKind
 from tests.conftest import PG_SERVER, make_settings
-from tests.http import ServeProcess, free_port
+from tests.http import SERVER_PROCESSES, ServeProcess, free_port
 from timebank.runtime import Runtime
 from timebank.settings import Settings
+
+pytestmark = SERVER_PROCESSES
 
 ADMIN = Context(Actor("test", Role.ADMIN), "workers-test", datetime.now(UTC))
 

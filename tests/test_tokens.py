@@ -19,7 +19,7 @@ from entrypoints.cli import app
 from ledger.context import Role
 from projections.pagination import Page
 from tests.conftest import PG_SERVER, make_settings
-from tests.http import Api, ServeProcess, Town
+from tests.http import SERVER_PROCESSES, Api, ServeProcess, Town
 from timebank.runtime import Runtime, open_database
 from timebank.tokens import TokenStore
 
@@ -219,6 +219,7 @@ def test_the_command_line_creates_with_an_expiry_lists_and_revokes(tmp_path: Pat
     assert unknown.exit_code == 2 and "token-not-found" in unknown.output
 
 
+@SERVER_PROCESSES
 def test_every_worker_process_refuses_a_revoked_token_within_a_second(
     pg_url: str, tmp_path: Path
 ) -> None:
