@@ -10,7 +10,7 @@ import structlog
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import openapi, problems
+from api import openapi, pages, problems
 from api.auth import TokenVerifier
 from api.guard import RequestGuard
 from api.metrics import RequestMetrics
@@ -171,6 +171,7 @@ def create_app(runtime: Runtime, owns_runtime: bool = False) -> FastAPI:
     openapi.install(app)
     for module in MATCHED:
         app.include_router(module.router)
+    pages.install(app, runtime)
 
     app.add_middleware(
         RequestGuard,

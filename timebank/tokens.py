@@ -43,6 +43,14 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+token_hash = _hash  # how a token is found in the table (timebank/page_sessions.py too)
+
+
+def actor_of(name: str, role: str, scope_id: str | None) -> Actor:
+    """The actor a token's row names (a page session's too)."""
+    return Actor(name, Role(role), UUID(scope_id) if scope_id else None)
+
+
 @dataclass(frozen=True)
 class TokenInfo:
     """What an admin sees of a token: never the token or its hash."""
@@ -251,7 +259,7 @@ class TokenStore:
                 (digest,),
             )
             row = cur.fetchone()
-        actor = Actor(row[0], Role(row[1]), UUID(row[2]) if row[2] else None) if row else None
+        actor = actor_of(row[0], row[1], row[2]) if row else None
         expiry = _moment(row[3]) if row else None
         expires = expiry.timestamp() if expiry else 0.0 if row else float("inf")
         with self._lock:
