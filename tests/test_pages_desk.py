@@ -15,6 +15,8 @@ from tests.browser import chromium, screenshot_dir, shots
 from tests.http import Town
 
 PIN = "135790"
+WHO = "section[aria-labelledby=who]"
+HAND_OUT = "form.card[action='/app/desk/hand-out'] button"  # by a typed number
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +82,8 @@ def test_a_desk_reserves_and_hands_out_in_both_languages(
 
     page.fill("#number", world["number"])
     page.click("button:has-text('查找')")
-    expect(page.locator("section.card")).to_be_visible()
-    who = page.locator("section.card").inner_text()
+    expect(page.locator(WHO)).to_be_visible()
+    who = page.locator(WHO).inner_text()
     # The name as a desk sees it; 120 minutes earned, 30 held by the volunteer's own
     # reservation.
     assert who.startswith("*")
@@ -92,14 +94,18 @@ def test_a_desk_reserves_and_hands_out_in_both_languages(
     page.click("button:has-text('预约'):not(:has-text('取消'))")
     expect(page.locator(".done")).to_contain_text("已预约")
     expect(page.locator(".done")).to_contain_text("之前发放")
-    expect(page.locator("section.card")).to_contain_text("60 分钟")  # 120 less two rewards
+    expect(page.locator(WHO)).to_contain_text("60 分钟")  # 120 less two rewards
     shots(page, screenshots, "desk")
 
     own = world["own"]
-    page.fill("#redemption", own["id"])
-    page.fill("#code", own["code"])
-    page.click("button:has-text('发放'):not(:has-text('取消'))")
+    waiting = page.locator("form.pending")
+    expect(waiting).to_have_count(2)  # the volunteer's own and the desk's
+    row = page.locator(f"form.pending:has(input[value='{own['id']}'])")
+    expect(row).to_contain_text("大米一袋")
+    row.locator("input[name=code]").fill(own["code"])
+    row.locator("button").click()
     expect(page.locator(".done")).to_contain_text("已发放")
+    expect(waiting).to_have_count(1)
     page.click("a:has-text('打印凭条')")
     expect(page.locator(".receipt")).to_contain_text("大米一袋")
     shots(page, screenshots, "receipt")
@@ -109,15 +115,19 @@ def test_a_desk_reserves_and_hands_out_in_both_languages(
     expect(page.locator("h1")).to_have_text("Redemption desk")
     page.fill("#redemption", own["id"])
     page.fill("#code", own["code"])
-    page.click("button:has-text('Hand out')")
+    page.click(HAND_OUT)
     expect(page.locator(".error")).to_have_text("This reservation has already been handed out.")
     shots(page, screenshots, "desk-refused-en")
 
     page.click("a:has-text('中文')")
     page.fill("#redemption", own["id"])
     page.fill("#code", own["code"])
-    page.click("button:has-text('发放'):not(:has-text('取消'))")
+    page.click(HAND_OUT)
     expect(page.locator(".error")).to_have_text("这个预约已经发放过了。")
+
+    page.click("form.pending-cancel button")  # the desk's own reservation, no longer wanted
+    expect(page.locator(".done")).to_contain_text("预约已取消。")
+    expect(page.locator("form.pending")).to_have_count(0)
     context.close()
 
 
@@ -149,7 +159,7 @@ def test_a_form_without_its_csrf_token_or_session_is_refused_in_words(
         )
     page.fill("#redemption", world["own"]["id"])
     page.fill("#code", world["own"]["code"])
-    page.click("button:has-text('发放'):not(:has-text('取消'))")
+    page.click(HAND_OUT)
     expect(page.locator(".error")).to_have_text("您还没有登录，或者登录已经过期，请重新登录。")
     page.click("a:has-text('English')")  # a preference, kept without a session
     expect(page.locator("h1")).to_have_text("Sign in")

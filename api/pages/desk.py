@@ -20,6 +20,7 @@ router = APIRouter(include_in_schema=False)
 MAX_NUMBER = 40
 MAX_CODE = 40
 MAX_QUANTITY = 99
+PENDING_SHOWN = 20
 
 
 def _uuid(text: str) -> UUID | None:
@@ -51,6 +52,32 @@ def _volunteer(
     }
 
 
+def _pending(
+    request: Request, session: PageSession, min_position: int | None
+) -> list[dict[str, Any]]:
+    """The desk's venue's reservations awaiting hand-out, with what each is for."""
+    venue_id = session.actor.scope_id
+    if venue_id is None:  # an admin: no venue of their own
+        return []
+    q = web.runtime(request).queries
+    ctx = _context(request, session)
+    shown = []
+    for pending in q.balances.pending(ctx, venue_id, PENDING_SHOWN, min_position):
+        redemption = q.aggregates.redemption(ctx, pending.id).redemption
+        shown.append(
+            {
+                "id": pending.id,
+                "expires_at": pending.expires_at,
+                "volunteer_number": q.aggregates.volunteer(
+                    ctx, pending.volunteer_id
+                ).volunteer.number,
+                "reward": q.aggregates.reward(redemption.reward_id).name,
+                "quantity": redemption.quantity,
+            }
+        )
+    return shown
+
+
 async def _page(
     request: Request,
     session: PageSession,
@@ -72,6 +99,10 @@ async def _page(
             except web.FAILURES as e:
                 error = error or web.failure_message(e)
                 status = max(status, 404 if getattr(e, "code", "").endswith("not-found") else 409)
+    try:
+        pending = await run_in_threadpool(_pending, request, session, min_position)
+    except web.FAILURES as e:
+        pending, error = [], error or web.failure_message(e)
     return web.render(
         request,
         "desk.html",
@@ -80,6 +111,7 @@ async def _page(
         number=number,
         volunteer=volunteer,
         error=error,
+        pending=pending,
         **values,
     )
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -67,7 +68,9 @@ def render(
     **values: Any,
 ) -> HTMLResponse:
     translations = TRANSLATIONS[language(request)]
+    zone = ZoneInfo(runtime(request).settings.rules.timezone)
     html = env.get_template(template).render(
+        local=lambda moment: _local(moment, zone),
         lang=language(request),
         gettext=translations.gettext,
         _=translations.gettext,
@@ -81,6 +84,13 @@ def render(
     response = HTMLResponse(html, status)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _local(moment: datetime | str, zone: ZoneInfo) -> str:
+    """A moment as the deployment's clocks show it (its rules' time zone), to the minute."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def refused(
