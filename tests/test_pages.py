@@ -139,5 +139,9 @@ def test_nothing_a_browser_sends_is_answered_with_a_500(desk: tuple[httpx.Client
         moved = client.get("/app/language/en", params={"back": back})
         assert moved.headers["location"] == "/app"
     assert client.get("/app/language/xx").status_code == 303
+    missing = client.get("/app/no/such/page")
+    assert (
+        missing.status_code == 404 and "There is no such page." in missing.text
+    )  # en, chosen above
     too_large = client.post("/app/sign-in", content=b"a" * (2 * 1024 * 1024))
     assert too_large.status_code == 413  # the guard's limit holds for the pages too

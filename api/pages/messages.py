@@ -39,6 +39,7 @@ REFUSALS = {
     "wrong-token": N_("That sign-in code is not right, or it has expired or been withdrawn."),
     "not-found": N_("There is no such page."),
     "desk-only": N_("This page is for a redemption desk."),
+    "unavailable": N_("The system is busy or down for a moment. Please try again soon."),
 }
 
 

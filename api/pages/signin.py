@@ -36,7 +36,10 @@ async def sign_in(request: Request) -> Response:
     token = form.get("token", "").strip()
     session = None
     if 0 < len(token) <= MAX_TOKEN:
-        session = await run_in_threadpool(web.sessions(request).open, token)
+        try:
+            session = await run_in_threadpool(web.sessions(request).open, token)
+        except web.STORE_ERRORS as e:
+            raise web.Unavailable() from e
     if session is None:
         return web.sign_in_page(request, 401, error="wrong-token")
     response = RedirectResponse(HOME.get(session.actor.role, "/app/signed-in"), 303)

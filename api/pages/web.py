@@ -112,11 +112,18 @@ def set_cookie(request: Request, response: Response, name: str, value: str, age:
     )
 
 
+class Unavailable(Exception):
+    """The store did not answer: a page says so (api/pages/__init__.py)."""
+
+
 async def current_session(request: Request) -> PageSession | None:
     session_id = request.cookies.get(SESSION_COOKIE)
     if not session_id or len(session_id) > 100:
         return None
-    return await run_in_threadpool(sessions(request).resolve, session_id)
+    try:
+        return await run_in_threadpool(sessions(request).resolve, session_id)
+    except STORE_ERRORS as e:
+        raise Unavailable() from e
 
 
 async def form_of(request: Request) -> dict[str, str]:
