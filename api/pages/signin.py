@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.pages import web
 from api.pages.i18n import LANGUAGE_COOKIE, LANGUAGES
+from api.problems import STORE_ERRORS
 from ledger.context import Role
 
 router = APIRouter(include_in_schema=False)
@@ -38,7 +39,7 @@ async def sign_in(request: Request) -> Response:
     if 0 < len(token) <= MAX_TOKEN:
         try:
             session = await run_in_threadpool(web.sessions(request).open, token)
-        except web.STORE_ERRORS as e:
+        except STORE_ERRORS as e:
             raise web.Unavailable() from e
     if session is None:
         return web.sign_in_page(request, 401, error="wrong-token")
