@@ -25,6 +25,7 @@ from api.routes import (
     recognition,
     reports,
     rewards,
+    sign_in_links,
     tokens,
     volunteers,
 )
@@ -40,6 +41,7 @@ MATCHED = (
     activities,
     rewards,
     volunteers,
+    sign_in_links,
     organisations,
     corrections,
     recognition,

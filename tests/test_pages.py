@@ -145,3 +145,35 @@ def test_nothing_a_browser_sends_is_answered_with_a_500(desk: tuple[httpx.Client
     )  # en, chosen above
     too_large = client.post("/app/sign-in", content=b"a" * (2 * 1024 * 1024))
     assert too_large.status_code == 413  # the guard's limit holds for the pages too
+
+
+@ON_SQLITE
+def test_a_volunteer_signs_in_once_by_a_link(town: Town) -> None:
+    volunteer = town.volunteer()
+    coordinator = town.client(Role.COORDINATOR, town.street)
+    made = coordinator.post(f"/v1/volunteers/{volunteer}/sign-in-links", {})
+    assert made.status_code == 200, made.text
+    link = made.json()
+    assert link["url"] == f"/app/link/{link['code']}"
+    desk = town.client(Role.DESK, town.venue)
+    refused = desk.post(f"/v1/volunteers/{volunteer}/sign-in-links", {})
+    assert refused.status_code == 403 and refused.json()["type"].endswith("pin-required")
+    with town.rt.db.read() as cur:  # only the code's hash is kept
+        cur.execute("SELECT count(*) FROM tb_sign_in_links WHERE code_hash = %s", (link["code"],))
+        assert cur.fetchone()[0] == 0
+
+    with httpx.Client(base_url=town.base_url, follow_redirects=False) as browser:
+        page = browser.get(link["url"])
+        assert page.status_code == 200 and "确认登录" in page.text
+        assert link["code"] in page.text  # in the form, to be posted
+        forged = browser.post("/app/link", data={"code": link["code"]})
+        assert forged.status_code == 403
+        csrf = browser.cookies["tb_sign_in"]
+        signed = browser.post("/app/link", data={"csrf": csrf, "code": link["code"]})
+        assert signed.status_code == 303, signed.text
+        assert browser.get("/app/signed-in").status_code == 200
+        browser.get(link["url"])
+        again = browser.post(
+            "/app/link", data={"csrf": browser.cookies["tb_sign_in"], "code": link["code"]}
+        )
+        assert again.status_code == 401 and "已经用过或已经过期" in again.text

@@ -8,12 +8,15 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
-from ledger.context import Actor
+from ledger.context import Actor, Role
 from projections.db import Database
 from timebank.tokens import TokenStore, actor_of, token_hash
 
 SESSION_HOURS = 12
+LINK_MINUTES = 15
+VOLUNTEER_LINK = "sign-in link"  # the actor name of a volunteer signed in by a link
 
 
 def _hash(session_id: str) -> str:
@@ -60,22 +63,66 @@ class PageSessions:
             )
         return PageSession(session_id, actor, csrf, expires)
 
+    def issue_link(self, volunteer_id: UUID) -> tuple[str, datetime]:
+        """A one-time sign-in code for the volunteer and when it expires (the caller's right
+        to ask was checked by the command AllowSignInLink)."""
+        code = secrets.token_urlsafe(24)
+        now = datetime.now(UTC)
+        expires = now + timedelta(minutes=LINK_MINUTES)
+        with self.db.transaction() as cur:
+            cur.execute(
+                "INSERT INTO tb_sign_in_links (code_hash, volunteer_id, created_at, expires_at) "
+                "VALUES (%s, %s, %s, %s)",
+                (_hash(code), str(volunteer_id), now.isoformat(), expires.isoformat()),
+            )
+        return code, expires
+
+    def open_link(self, code: str) -> PageSession | None:
+        """A session for the volunteer of an unused, unexpired link, which it uses up: the
+        same code never opens a second one."""
+        session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        expires = now + timedelta(hours=self.hours)
+        with self.db.transaction() as cur:
+            cur.execute(
+                "UPDATE tb_sign_in_links SET used_at = %s "
+                "WHERE code_hash = %s AND used_at IS NULL AND expires_at > %s "
+                "RETURNING volunteer_id",
+                (now.isoformat(), _hash(code), now.isoformat()),
+            )
+            row = cur.fetchone()
+            if row is None:
+                return None
+            cur.execute(
+                "INSERT INTO tb_page_sessions "
+                "(id_hash, volunteer_id, csrf_secret, created_at, expires_at) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                (_hash(session_id), row[0], csrf, now.isoformat(), expires.isoformat()),
+            )
+        actor = Actor(VOLUNTEER_LINK, Role.VOLUNTEER, UUID(row[0]))
+        return PageSession(session_id, actor, csrf, expires)
+
     def resolve(self, session_id: str) -> PageSession | None:
         """The session and its actor; None when it is unknown, expired or revoked, or its
         token is."""
         now = datetime.now(UTC).isoformat()
         with self.db.read() as cur:
             cur.execute(
-                "SELECT t.name, t.role, t.scope_id, s.csrf_secret, s.expires_at "
-                "FROM tb_page_sessions s JOIN tb_tokens t ON t.id = s.token_id "
+                "SELECT t.name, t.role, t.scope_id, s.csrf_secret, s.expires_at, "
+                "s.volunteer_id FROM tb_page_sessions s "
+                "LEFT JOIN tb_tokens t ON t.id = s.token_id "
                 "WHERE s.id_hash = %s AND s.revoked_at IS NULL AND s.expires_at > %s "
-                "AND t.revoked_at IS NULL AND t.expires_at > %s",
+                "AND (s.volunteer_id IS NOT NULL "
+                "OR (t.revoked_at IS NULL AND t.expires_at > %s))",
                 (_hash(session_id), now, now),
             )
             row = cur.fetchone()
         if row is None:
             return None
-        actor = actor_of(row[0], row[1], row[2])
+        if row[5] is not None:
+            actor = Actor(VOLUNTEER_LINK, Role.VOLUNTEER, UUID(row[5]))
+        else:
+            actor = actor_of(row[0], row[1], row[2])
         return PageSession(session_id, actor, row[3], datetime.fromisoformat(row[4]))
 
     def revoke(self, session_id: str) -> None:

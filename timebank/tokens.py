@@ -191,8 +191,8 @@ class TokenStore:
         return _info(row)
 
     def revoke_volunteer_tokens(self, volunteer_id: UUID) -> int:
-        """Revokes every token bound to the volunteer (their erasure); how many were still
-        valid."""
+        """Revokes every token bound to the volunteer, and ends their sign-in links and the
+        page sessions opened by them (their erasure); how many tokens were still valid."""
         with self.db.transaction() as cur:
             cur.execute(
                 "UPDATE tb_tokens SET revoked_at = %s "
@@ -200,6 +200,19 @@ class TokenStore:
                 (datetime.now(UTC).isoformat(), Role.VOLUNTEER.value, str(volunteer_id)),
             )
             revoked = len(cur.fetchall())
+            # Their page sessions opened by sign-in links, and the links not yet used
+            # (timebank/page_sessions.py), end with their tokens.
+            now = datetime.now(UTC).isoformat()
+            cur.execute(
+                "UPDATE tb_page_sessions SET revoked_at = %s "
+                "WHERE volunteer_id = %s AND revoked_at IS NULL",
+                (now, str(volunteer_id)),
+            )
+            cur.execute(
+                "UPDATE tb_sign_in_links SET used_at = %s "
+                "WHERE volunteer_id = %s AND used_at IS NULL",
+                (now, str(volunteer_id)),
+            )
         with self._lock:
             self._cache.clear()
         return revoked

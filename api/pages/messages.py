@@ -38,6 +38,10 @@ REFUSALS = {
     "session": N_("You are not signed in, or your session has ended. Please sign in again."),
     "wrong-token": N_("That sign-in code is not right, or it has expired or been withdrawn."),
     "not-found": N_("There is no such page."),
+    "link": N_(
+        "This sign-in link has already been used or has expired. "
+        "Ask a coordinator or the desk for a new one."
+    ),
     "desk-only": N_("This page is for a redemption desk."),
     "unavailable": N_("The system is busy or down for a moment. Please try again soon."),
 }

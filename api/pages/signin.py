@@ -9,11 +9,13 @@ from api.pages import web
 from api.pages.i18n import LANGUAGE_COOKIE, LANGUAGES
 from api.problems import STORE_ERRORS
 from ledger.context import Role
+from timebank.page_sessions import PageSession
 
 router = APIRouter(include_in_schema=False)
 MAX_TOKEN = 200
 YEAR_SECONDS = 365 * 24 * 3600
 HOME = {Role.DESK: "/app/desk"}  # each role's page (more to come)
+MAX_LINK_CODE = 64
 
 
 @router.get("/app")
@@ -43,11 +45,40 @@ async def sign_in(request: Request) -> Response:
             raise web.Unavailable() from e
     if session is None:
         return web.sign_in_page(request, 401, error="wrong-token")
+    return _signed_in(request, session)
+
+
+def _signed_in(request: Request, session: PageSession) -> Response:
     response = RedirectResponse(HOME.get(session.actor.role, "/app/signed-in"), 303)
     age = int(web.sessions(request).hours * 3600)
     web.set_cookie(request, response, web.SESSION_COOKIE, session.id, age)
     response.delete_cookie(web.SIGN_IN_COOKIE, path="/")
     return response
+
+
+@router.get("/app/link/{code}")
+async def link_form(request: Request, code: str) -> Response:
+    """A volunteer's one-time link: a page that asks them to confirm, so that a link opened
+    by a preview or a scanner is not used up. (The request log shows the route's template,
+    never the code.)"""
+    return web.sign_in_page(request, template="link.html", code=code[:MAX_LINK_CODE])
+
+
+@router.post("/app/link")
+async def link_sign_in(request: Request) -> Response:
+    form = await web.form_of(request)
+    if not web.csrf_ok(request.cookies.get(web.SIGN_IN_COOKIE), form):
+        return web.refused(request, "csrf", 403)
+    code = form.get("code", "")
+    session = None
+    if 0 < len(code) <= MAX_LINK_CODE:
+        try:
+            session = await run_in_threadpool(web.sessions(request).open_link, code)
+        except STORE_ERRORS as e:
+            raise web.Unavailable() from e
+    if session is None:
+        return web.refused(request, "link", 401)
+    return _signed_in(request, session)
 
 
 @router.get("/app/signed-in")

@@ -146,11 +146,15 @@ def csrf_ok(expected: str | None, form: dict[str, str]) -> bool:
     return bool(expected) and hmac.compare_digest(given.encode(), (expected or "").encode())
 
 
-def sign_in_page(request: Request, status: int = 200, error: str | None = None) -> Response:
+def sign_in_page(
+    request: Request, status: int = 200, template: str = "signin.html", **values: Any
+) -> Response:
+    """A page with a form that signs in (the token's, a link's): its CSRF token is a cookie
+    of its own, as there is no session yet."""
     token = request.cookies.get(SIGN_IN_COOKIE)
     if not token or len(token) > 100:
         token = secrets.token_urlsafe(24)
-    response = render(request, "signin.html", status, sign_in_csrf=token, error=error)
+    response = render(request, template, status, sign_in_csrf=token, **values)
     set_cookie(request, response, SIGN_IN_COOKIE, token, 3600)
     return response
 

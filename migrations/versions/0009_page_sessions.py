@@ -28,7 +28,17 @@ def upgrade() -> None:
         sa.Column("revoked_at", sa.Text, nullable=True),
     )
     op.create_index("ix_tb_page_sessions_token", "tb_page_sessions", ["token_id"])
+    # One-time sign-in links for volunteers: only the code's hash is kept.
+    op.create_table(
+        "tb_sign_in_links",
+        sa.Column("code_hash", sa.Text, primary_key=True),
+        sa.Column("volunteer_id", sa.Text, nullable=False),
+        sa.Column("created_at", sa.Text, nullable=False),
+        sa.Column("expires_at", sa.Text, nullable=False),
+        sa.Column("used_at", sa.Text, nullable=True),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("tb_sign_in_links")
     op.drop_table("tb_page_sessions")
