@@ -170,8 +170,10 @@ def test_a_volunteer_signs_in_once_by_a_link(town: Town) -> None:
         assert forged.status_code == 403
         csrf = browser.cookies["tb_sign_in"]
         signed = browser.post("/app/link", data={"csrf": csrf, "code": link["code"]})
-        assert signed.status_code == 303, signed.text
-        assert browser.get("/app/signed-in").status_code == 200
+        assert signed.status_code == 303 and signed.headers["location"] == "/app/me"
+        mine = browser.get("/app/me")  # acting as the volunteer: their own account
+        number = town.admin.get(f"/v1/volunteers/{volunteer}").json()["volunteer_number"]
+        assert mine.status_code == 200 and number in mine.text and "0 分钟" in mine.text
         browser.get(link["url"])
         again = browser.post(
             "/app/link", data={"csrf": browser.cookies["tb_sign_in"], "code": link["code"]}

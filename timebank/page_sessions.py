@@ -16,7 +16,11 @@ from timebank.tokens import TokenStore, actor_of, token_hash
 
 SESSION_HOURS = 12
 LINK_MINUTES = 15
-VOLUNTEER_LINK = "sign-in link"  # the actor name of a volunteer signed in by a link
+
+
+def link_actor(volunteer_id: UUID) -> Actor:
+    """A volunteer signed in by a link, named in the log as their own (as a token would be)."""
+    return Actor(f"link-{volunteer_id}", Role.VOLUNTEER, volunteer_id)
 
 
 def _hash(session_id: str) -> str:
@@ -99,7 +103,7 @@ class PageSessions:
                 "VALUES (%s, %s, %s, %s, %s)",
                 (_hash(session_id), row[0], csrf, now.isoformat(), expires.isoformat()),
             )
-        actor = Actor(VOLUNTEER_LINK, Role.VOLUNTEER, UUID(row[0]))
+        actor = link_actor(UUID(row[0]))
         return PageSession(session_id, actor, csrf, expires)
 
     def resolve(self, session_id: str) -> PageSession | None:
@@ -119,11 +123,9 @@ class PageSessions:
             row = cur.fetchone()
         if row is None:
             return None
-        if row[5] is not None:
-            actor = Actor(VOLUNTEER_LINK, Role.VOLUNTEER, UUID(row[5]))
-        else:
-            actor = actor_of(row[0], row[1], row[2])
-        return PageSession(session_id, actor, row[3], datetime.fromisoformat(row[4]))
+        name, role, scope, csrf, expires, volunteer = row
+        actor = link_actor(UUID(volunteer)) if volunteer else actor_of(name, role, scope)
+        return PageSession(session_id, actor, csrf, datetime.fromisoformat(expires))
 
     def revoke(self, session_id: str) -> None:
         with self.db.transaction() as cur:

@@ -43,6 +43,7 @@ REFUSALS = {
         "Ask a coordinator or the desk for a new one."
     ),
     "desk-only": N_("This page is for a redemption desk."),
+    "volunteer-only": N_("This page is for a volunteer signed in by their link."),
     "unavailable": N_("The system is busy or down for a moment. Please try again soon."),
 }
 
