@@ -108,6 +108,7 @@ def test_a_desk_reserves_and_hands_out_in_both_languages(
     expect(waiting).to_have_count(1)
     page.click("a:has-text('打印凭条')")
     expect(page.locator(".receipt")).to_contain_text("大米一袋")
+    expect(page.locator(".receipt")).to_contain_text("兑换点")
     shots(page, screenshots, "receipt")
     page.go_back()
 

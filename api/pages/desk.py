@@ -230,7 +230,13 @@ async def receipt(request: Request, redemption: str) -> Response:
     def read() -> dict[str, Any]:
         found = q.aggregates.redemption(_context(request, session), redemption_id)
         reward = q.aggregates.reward(found.redemption.reward_id)
-        return {"redemption": found.redemption, "reward": reward}
+        venue = q.aggregates.organisation(found.redemption.venue_id)
+        return {
+            "redemption": found.redemption,
+            "reward": reward,
+            "venue": venue.name,
+            "printed_at": datetime.now(UTC),
+        }
 
     try:
         values = await run_in_threadpool(read)
