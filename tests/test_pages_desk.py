@@ -133,11 +133,20 @@ def test_a_desk_reserves_and_hands_out_in_both_languages(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_form_without_its_csrf_token_or_session_is_refused_in_words(
+def test_forms_work_without_javascript_and_refuse_without_csrf_or_session(
     town: Town, browser: Browser, screenshots: Path
 ) -> None:
     world = desk_world(town)
     base = town.base_url
+    plain = browser.new_context(java_script_enabled=False)  # htmx only enhances
+    page = plain.new_page()
+    page.set_default_timeout(10_000)
+    sign_in(page, base, world["token"])
+    page.fill("#number", world["number"])
+    page.click("button:has-text('查找')")
+    expect(page.locator(WHO)).to_contain_text("90 分钟")
+    plain.close()
+
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(10_000)
