@@ -14,6 +14,11 @@ CHROMIUM = "/usr/bin/chromium"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 WIDTHS = (360, 1280)
 REFUSED_IMPACTS = {"serious", "critical"}
+# The visible links, buttons and fields smaller than 44 px high (for elders' fingers).
+SMALL_TARGETS = """[...document.querySelectorAll('a, button, input:not([type=hidden])')]
+  .filter(e => e.offsetParent !== null)
+  .map(e => [e.outerHTML.slice(0, 60), e.getBoundingClientRect().height])
+  .filter(([_, h]) => h < 44)"""
 
 
 @contextmanager
@@ -52,6 +57,10 @@ def shots(page: Page, directory: Path, name: str) -> None:
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 800})
         accessible(page)
+        small = page.evaluate(SMALL_TARGETS)
+        assert not small, f"{name}: tap targets under 44 px at {width} px: {small}"
+        text_px = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+        assert text_px >= 18, f"{name}: base text {text_px} px"
         fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         assert fits, f"{name} scrolls sideways at {width} px"
         page.screenshot(path=str(directory / f"{name}-{width}.png"), full_page=True)
