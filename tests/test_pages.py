@@ -4,6 +4,7 @@ cookies are what they must be, and nothing a browser can send is answered with a
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -83,8 +84,17 @@ def test_a_session_ends_with_its_token_and_at_sign_out(
     refused = client.post("/app/desk/cancel", data={"redemption": str(uuid.uuid4())})
     assert refused.status_code == 401 and "重新登录" in refused.text
 
+    with town.rt.db.transaction() as cur:  # a session that ended two days ago
+        cur.execute(
+            "INSERT INTO tb_page_sessions (id_hash, token_id, csrf_secret, created_at, "
+            "expires_at) VALUES ('old', %s, 'x', '2026-01-01T00:00:00+00:00', %s)",
+            (str(token_id), (datetime.now(UTC) - timedelta(days=2)).isoformat()),
+        )
     other = town.rt.tokens.create(Role.DESK, "desk-http-2", uuid.UUID(town.venue))
     sign_in(client, other)
+    with town.rt.db.read() as cur:  # forgotten at the next sign-in
+        cur.execute("SELECT count(*) FROM tb_page_sessions WHERE id_hash = 'old'")
+        assert cur.fetchone()[0] == 0
     page = client.get("/app/desk")
     assert page.status_code == 200
     out = client.post("/app/sign-out", data={"csrf": csrf_of(page)})

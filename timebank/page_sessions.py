@@ -8,6 +8,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from ledger.context import Actor, Role
@@ -35,6 +36,14 @@ class PageSession:
     expires_at: datetime
 
 
+def _forget_ended(cur: Any, now: datetime) -> None:
+    """Drops the sessions and links that ended a day ago or more (sign-ins are few: a scan
+    of the small table each time costs nothing worth an index)."""
+    before = (now - timedelta(days=1)).isoformat()
+    cur.execute("DELETE FROM tb_page_sessions WHERE expires_at < %s", (before,))
+    cur.execute("DELETE FROM tb_sign_in_links WHERE expires_at < %s", (before,))
+
+
 class PageSessions:
     def __init__(self, db: Database, tokens: TokenStore, hours: int = SESSION_HOURS) -> None:
         self.db = db
@@ -52,6 +61,7 @@ class PageSessions:
         now = datetime.now(UTC)
         expires = now + timedelta(hours=self.hours)
         with self.db.transaction() as cur:
+            _forget_ended(cur, now)
             cur.execute(
                 "SELECT id FROM tb_tokens WHERE token_hash = %s AND revoked_at IS NULL",
                 (token_hash(token),),
