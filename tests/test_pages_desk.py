@@ -129,6 +129,8 @@ def test_a_desk_reserves_and_hands_out_in_both_languages(
     page.click("form.pending-cancel button")  # the desk's own reservation, no longer wanted
     expect(page.locator(".done")).to_contain_text("预约已取消。")
     expect(page.locator("form.pending")).to_have_count(0)
+    # Nothing of the pages is kept in the browser's storage of a shared desk.
+    assert page.evaluate("sessionStorage.getItem('htmx-history-cache')") is None
     context.close()
 
 
