@@ -10,7 +10,7 @@ import structlog
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import openapi, problems
+from api import openapi, pages, problems
 from api.auth import TokenVerifier
 from api.guard import RequestGuard
 from api.metrics import RequestMetrics
@@ -26,6 +26,7 @@ from api.routes import (
     recognition,
     reports,
     rewards,
+    sign_in_links,
     tokens,
     volunteers,
 )
@@ -41,6 +42,7 @@ MATCHED = (
     activities,
     rewards,
     volunteers,
+    sign_in_links,
     organisations,
     corrections,
     recognition,
@@ -173,6 +175,7 @@ def create_app(runtime: Runtime, owns_runtime: bool = False) -> FastAPI:
     openapi.install(app)
     for module in MATCHED:
         app.include_router(module.router)
+    pages.install(app, runtime)
 
     app.add_middleware(
         RequestGuard,

@@ -11,7 +11,9 @@ Content-Length says so, else as soon as the bytes arriving outgrow it. (FastAPI'
 `max_body_size` answers an announced one in plain text, past the app's problem handlers.)
 The time a request may take to arrive is bounded by the server's protocol (api/serving.py).
 Operations endpoints (/healthz, /readyz, /metrics) and the documentation are not asked for
-a token or refused while the store is down."""
+a token or refused while the store is down; nor are the pages (/app, /static), which
+authenticate by their session cookie (api/pages/web.py) and answer a store that is down with
+a page. The body limit holds for every path."""
 
 import structlog
 from starlette.exceptions import HTTPException

@@ -682,6 +682,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/volunteers/{volunteer_id}"): Rule(TOKENS, shared),
     ("POST", "/v1/volunteers/{volunteer_id}/family-links"): Rule(OVER | {SELF}, link_family),
     ("POST", "/v1/volunteers/{volunteer_id}/pin"): Rule(OVER | {SELF}, set_pin),
+    ("POST", "/v1/volunteers/{volunteer_id}/sign-in-links"): Rule(
+        OVER | {DESK, DESK_OTHER}, set_pin
+    ),
     ("POST", "/v1/volunteers/{volunteer_id}/erase"): Rule(frozenset({ADMIN}), erase_volunteer),
     ("POST", "/v1/volunteers/{volunteer_id}/family-links/{requester_id}/confirm"): Rule(
         OVER | {SELF}, family_request

@@ -43,6 +43,14 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+token_hash = _hash  # how a token is found in the table (timebank/page_sessions.py too)
+
+
+def actor_of(name: str, role: str, scope_id: str | None) -> Actor:
+    """The actor a token's row names (a page session's too)."""
+    return Actor(name, Role(role), UUID(scope_id) if scope_id else None)
+
+
 @dataclass(frozen=True)
 class TokenInfo:
     """What an admin sees of a token: never the token or its hash."""
@@ -183,8 +191,8 @@ class TokenStore:
         return _info(row)
 
     def revoke_volunteer_tokens(self, volunteer_id: UUID) -> int:
-        """Revokes every token bound to the volunteer (their erasure); how many were still
-        valid."""
+        """Revokes every token bound to the volunteer, and ends their sign-in links and the
+        page sessions opened by them (their erasure); how many tokens were still valid."""
         with self.db.transaction() as cur:
             cur.execute(
                 "UPDATE tb_tokens SET revoked_at = %s "
@@ -192,6 +200,19 @@ class TokenStore:
                 (datetime.now(UTC).isoformat(), Role.VOLUNTEER.value, str(volunteer_id)),
             )
             revoked = len(cur.fetchall())
+            # Their page sessions opened by sign-in links, and the links not yet used
+            # (timebank/page_sessions.py), end with their tokens.
+            now = datetime.now(UTC).isoformat()
+            cur.execute(
+                "UPDATE tb_page_sessions SET revoked_at = %s "
+                "WHERE volunteer_id = %s AND revoked_at IS NULL",
+                (now, str(volunteer_id)),
+            )
+            cur.execute(
+                "UPDATE tb_sign_in_links SET used_at = %s "
+                "WHERE volunteer_id = %s AND used_at IS NULL",
+                (now, str(volunteer_id)),
+            )
         with self._lock:
             self._cache.clear()
         return revoked
@@ -251,7 +272,7 @@ class TokenStore:
                 (digest,),
             )
             row = cur.fetchone()
-        actor = Actor(row[0], Role(row[1]), UUID(row[2]) if row[2] else None) if row else None
+        actor = actor_of(row[0], row[1], row[2]) if row else None
         expiry = _moment(row[3]) if row else None
         expires = expiry.timestamp() if expiry else 0.0 if row else float("inf")
         with self._lock:

@@ -43,6 +43,12 @@ def is_desk_of(actor: Actor, venue_id: UUID) -> bool:
     return actor.role is Role.DESK and actor.scope_id == venue_id
 
 
+def require_venue_desk(actor: Actor, venue_id: UUID) -> None:
+    """The desk of the venue, or an admin: who hands its rewards out."""
+    if not (is_desk_of(actor, venue_id) or actor.role is Role.ADMIN):
+        raise Forbidden("outside-scope", "only a desk of the venue may see its reservations")
+
+
 def require_self_or_coordinator(
     uow: UnitOfWork, actor: Actor, volunteer_id: UUID, *org_ids: UUID
 ) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.accounts import volunteer_account
-from ledger.commands.permissions import require_account_reader
+from ledger.commands.permissions import require_account_reader, require_venue_desk
 from ledger.context import Context
 from ledger.errors import Invalid
 from ledger.volunteers import Volunteer
@@ -50,6 +50,28 @@ def overdue_redemptions(db: Database, now: datetime, limit: int = 500) -> list[U
             (utc_text(now), limit),
         )
         return [UUID(row[0]) for row in cur.fetchall()]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A reservation awaiting hand-out at a venue."""
+
+    id: UUID
+    volunteer_id: UUID
+    expires_at: datetime
+
+
+def pending_at_venue(db: Database, venue_id: UUID, now: datetime, limit: int) -> list[Pending]:
+    with db.read() as cur:
+        cur.execute(
+            "SELECT id, volunteer_id, expires_at FROM tb_redemptions "
+            "WHERE status = 'reserved' AND expires_at > %s AND venue_id = %s "
+            "ORDER BY expires_at, id LIMIT %s",
+            (utc_text(now), str(venue_id), limit),
+        )
+        return [
+            Pending(UUID(r[0]), UUID(r[1]), datetime.fromisoformat(r[2])) for r in cur.fetchall()
+        ]
 
 
 # Statements -----------------------------------------------------------------------------
@@ -204,6 +226,15 @@ class BalancesQueries:
         row = volunteer_account_row(views.db, volunteer.id) or AccountRow(0, 0, 0, 0, 0)
         stars = views.rules.stars(row.service_minutes)
         return AccountView(volunteer.id, row, stars, views.position(NAME))
+
+    def pending(
+        self, ctx: Context, venue_id: UUID, limit: int, min_position: int | None
+    ) -> list[Pending]:
+        """The venue's reservations awaiting hand-out, the soonest to expire first. Who: the
+        venue's desk; an admin."""
+        require_venue_desk(ctx.actor, venue_id)
+        self.views.wait(NAME, min_position)
+        return pending_at_venue(self.views.db, venue_id, ctx.now, limit)
 
     def statement(
         self,

@@ -1,0 +1,60 @@
+"""The domain's problems as a person at a desk reads them: one place maps each problem type
+to plain words (translated by the catalogs); a type not listed reads as the general one."""
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogs; translated where it is shown."""
+    return message
+
+
+PROBLEMS = {
+    "insufficient-balance": N_("The volunteer does not have enough time credits for this."),
+    "insufficient-stock": N_("This reward is out of stock."),
+    "per-volunteer-limit": N_("The volunteer has already had as many of this reward as allowed."),
+    "wrong-code": N_("That redemption code is not right. Ask the volunteer to check it."),
+    "wrong-pin": N_("That PIN is not right. Ask the volunteer to type it again."),
+    "pin-required": N_("The volunteer's PIN is needed to reserve at the desk."),
+    "pin-not-set": N_("The volunteer has not set a PIN yet; a coordinator can set one."),
+    "redemption-expired": N_("This reservation has expired. Reserve again if needed."),
+    "redemption-fulfilled": N_("This reservation has already been handed out."),
+    "redemption-cancelled": N_("This reservation was cancelled."),
+    "too-many-attempts": N_("Too many wrong tries. Please wait a while and try again."),
+    "volunteer-not-found": N_("No volunteer has that number."),
+    "reward-not-found": N_("No reward has that number."),
+    "redemption-not-found": N_("No reservation has that number."),
+    "outside-scope": N_("This is not something this desk may do."),
+    "forbidden": N_("This is not something you may do."),
+    "volunteer-erased": N_("This volunteer's records have been erased."),
+    "invalid-input": N_("Something in the form is not filled in right. Please check it."),
+    "store-unavailable": N_("The system is busy or down for a moment. Please try again soon."),
+    "lagging": N_("The figures are still being updated. Please try again in a moment."),
+}
+GENERAL = N_("That could not be done. Please check and try again.")
+REFUSALS = {
+    "csrf": N_(
+        "This form was not accepted: it did not come from this page as it was shown. "
+        "Go back, reload the page and try again."
+    ),
+    "session": N_("You are not signed in, or your session has ended. Please sign in again."),
+    "wrong-token": N_("That sign-in code is not right, or it has expired or been withdrawn."),
+    "not-found": N_("There is no such page."),
+    "link": N_(
+        "This sign-in link has already been used or has expired. "
+        "Ask a coordinator or the desk for a new one."
+    ),
+    "desk-only": N_("This page is for a redemption desk."),
+    "volunteer-only": N_("This page is for a volunteer signed in by their link."),
+    "unavailable": N_("The system is busy or down for a moment. Please try again soon."),
+}
+
+
+def problem_message(code: str) -> str:
+    return PROBLEMS.get(code, GENERAL)
+
+
+STATES = {
+    "reserved": N_("reserved"),
+    "fulfilled": N_("handed out"),
+    "cancelled": N_("cancelled"),
+    "expired": N_("expired"),
+}
