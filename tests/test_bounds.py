@@ -78,6 +78,7 @@ from ledger.commands.recognition import (
     HoldTraining,
     ReviewAward,
 )
+from ledger.commands.sign_in import AllowSignInLink
 from ledger.context import Actor, Context, Role
 from ledger.disputes import Resolution
 from ledger.errors import DomainError, Kind
@@ -466,6 +467,13 @@ class Edges:
             lambda pin: SetPin(volunteer, pin),
             {"pin": self.edge(pins, "pin")},
             {"invalid-pin"},
+        )
+        # A desk gives a sign-in link only with the volunteer's PIN.
+        self.attempt(
+            lambda pin: AllowSignInLink(volunteer, pin),
+            {"pin": self.edge(pins, "sign-in link pin")},
+            {"invalid-pin"},
+            actor=Actor("desk", Role.DESK, venue),
         )
         codes = text_edges(bounds.CODE)
         if reserved:
