@@ -336,20 +336,22 @@ async def after_action(request: Request, action: str) -> Response:
 # Gifts to family -------------------------------------------------------------------------
 
 
-def _family(request: Request, session: PageSession) -> dict[str, Any]:
+def _family(
+    request: Request, session: PageSession, min_position: int | None = None
+) -> dict[str, Any]:
     q = web.runtime(request).queries
     ctx = _context(request, session)
     mine = q.aggregates.volunteer(ctx, _me(session))
-    account = q.balances.account(ctx, _me(session), None)
-    links: list[dict[str, str]] = mine.personal_data["family"] or []
+    account = q.balances.account(ctx, _me(session), min_position)
+    links: dict[str, str] = mine.personal_data["family"] or {}
     family = []
-    for link in links:
-        relative = q.aggregates.volunteer(ctx, UUID(link["relative_id"]))
+    for relative_id, relation in links.items():
+        relative = q.aggregates.volunteer(ctx, UUID(relative_id))
         family.append(
             {
-                "id": link["relative_id"],
-                "name": str(relative.personal_data["name"]),
-                "relation": RELATIONS.get(link["relation"], link["relation"]),
+                "id": relative_id,
+                "number": relative.volunteer.number,
+                "relation": RELATIONS.get(relation, relation),
             }
         )
     return {"family": family, "available_minutes": account.row.available_minutes}
@@ -381,11 +383,13 @@ async def gift(request: Request) -> Response:
         return await _read(request, session, "me_gift.html", read, 400, error=error)
     command = Transfer(_me(session), total, TransferKind.GIFT, to_volunteer_id=to)
     try:
-        await web.execute(request, session, command, form)
+        made = await web.execute(request, session, command, form)
     except web.FAILURES as e:
         error = _failure(e)
         return await _read(request, session, "me_gift.html", read, _status(e), error=error)
-    return await _read(request, session, "me_gift.html", read, given=total)
+    position = made.get("position")
+    after = lambda: _family(request, session, position)  # noqa: E731
+    return await _read(request, session, "me_gift.html", after, given=total)
 
 
 # Redemptions -----------------------------------------------------------------------------
@@ -432,6 +436,6 @@ async def card(request: Request) -> Response:
         number = found.volunteer.number
         # The number alone, as the desk's and the kiosk's scanners type it.
         qr = segno.make(number, error="m").svg_inline(scale=8, border=4, omitsize=True)
-        return {"name": str(found.personal_data["name"]), "number": number, "qr": qr}
+        return {"number": number, "qr": qr}
 
     return await _read(request, session, "me_card.html", read)
