@@ -85,9 +85,10 @@ def test_a_volunteer_signs_up_gives_hours_and_disputes_in_both_languages(
     shots(page, screenshots, "me")
 
     open_section(page, "活动")
-    shots(page, screenshots, "me-activities-find")
-    page.fill("#activity-number", world["activity"]["id"])
-    page.click("main button:has-text('查找')")
+    expect(page.locator("section[aria-labelledby=list-mine]")).to_contain_text("已确认")  # earned
+    shots(page, screenshots, "me-activities-list")
+    opened = f"section[aria-labelledby=list-open] a[href$='{world['activity']['id']}']"
+    page.click(opened)
     expect(page.locator(".my-state")).to_have_text("未报名")
     page.click("button:has-text('我要报名')")
     expect(page.locator(DONE)).to_contain_text("报名已记下")
@@ -99,6 +100,13 @@ def test_a_volunteer_signs_up_gives_hours_and_disputes_in_both_languages(
     page.click("button:has-text('签到')")
     expect(page.locator(".my-state")).to_have_text("已签到")
     shots(page, screenshots, "me-activities")
+    page.click("a:has-text('回到我的首页')")
+    open_section(page, "活动")
+    mine = page.locator("section[aria-labelledby=list-mine]")
+    expect(mine).to_contain_text("已签到")
+    page.fill("#activity-number", world["activity"]["id"])
+    page.click("main button:has-text('查找')")
+    expect(page.locator(".my-state")).to_have_text("已签到")
 
     page.click("a:has-text('English')")  # the rest in English
     expect(page.locator("h1")).to_have_text("Activities")

@@ -7,6 +7,7 @@ action the API's own command, in the volunteer's own scope."""
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import segno
 from fastapi import APIRouter, Request
@@ -37,6 +38,7 @@ router = APIRouter(include_in_schema=False)
 STATEMENT_PAGE = 10
 RECORD_SHOWN = 20
 REDEMPTIONS_SHOWN = 20
+ACTIVITIES_SHOWN = 10
 MAX_ID = 64
 MAX_CODE = 40
 MAX_CURSOR = 200
@@ -271,6 +273,22 @@ def _activity(request: Request, session: PageSession, activity_id: UUID) -> dict
     }
 
 
+def _ahead(request: Request, session: PageSession) -> dict[str, Any]:
+    """The volunteer's signups for activities to come, and the activities open to sign up."""
+    rt = web.runtime(request)
+    ctx = _context(request, session)
+    today = ctx.now.astimezone(ZoneInfo(rt.settings.rules.timezone)).date()
+    ahead, mine = rt.queries.records.activities_ahead(ctx, _me(session), today, ACTIVITIES_SHOWN)
+    listed: dict[str, list[dict[str, Any]]] = {"mine": [], "open": []}
+    for activity_id in dict.fromkeys([*mine, *ahead]):
+        found = _activity(request, session, activity_id)
+        activity, signup = found["activity"], found["signup"]
+        if activity.ends_at <= ctx.now and signup is None:
+            continue  # over, and nothing of the volunteer's in it
+        listed["mine" if activity_id in mine else "open"].append(found)
+    return {"listed": listed, "signup_states": SIGNUP_STATES}
+
+
 @router.get("/app/me/activities")
 async def activities(request: Request) -> Response:
     session = await _my_session(request)
@@ -278,7 +296,7 @@ async def activities(request: Request) -> Response:
         return session
     text = request.query_params.get("activity", "").strip()
     if not text:
-        return web.render(request, "me_activities.html", 200, session)
+        return await _read(request, session, "me_activities.html", lambda: _ahead(request, session))
     activity_id = _uuid(text)
     if activity_id is None:
         error = my_problem_message("activity-not-found")
