@@ -107,6 +107,10 @@ def test_a_volunteer_signs_up_gives_hours_and_disputes_in_both_languages(
     page.fill("#activity-number", world["activity"]["id"])
     page.click("main button:has-text('查找')")
     expect(page.locator(".my-state")).to_have_text("已签到")
+    page.fill("#code", world["activity"]["check_in_code"])
+    page.click("button:has-text('签退')")
+    expect(page.locator(DONE)).to_contain_text("已签退")
+    expect(page.locator(".my-state")).to_have_text("已签退，等待确认")
 
     page.click("a:has-text('English')")  # the rest in English
     expect(page.locator("h1")).to_have_text("Activities")
@@ -188,6 +192,12 @@ def test_my_pages_refuse_without_csrf_and_answer_junk_in_words(town: Town) -> No
             answer = client.post(path, data={"csrf": csrf, **form})
             assert 400 <= answer.status_code < 500, (path, form, answer.status_code)
             assert 'class="error"' in answer.text, (path, form)
+        # A plain form post, as a browser without JavaScript sends it, acts.
+        given = client.post(
+            "/app/me/gift",
+            data={"csrf": csrf, "once": "k1", "to": world["relative"], "minutes": "5"},
+        )
+        assert given.status_code == 200 and "已赠送 5 分钟" in given.text, given.text
         for path in (
             "/app/me/statement?after=junk",
             "/app/me/activities?activity=nope",
