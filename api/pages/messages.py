@@ -58,3 +58,66 @@ STATES = {
     "cancelled": N_("cancelled"),
     "expired": N_("expired"),
 }
+
+# A volunteer's own pages (api/pages/me.py): the refusals they can meet, in their words.
+PROBLEMS |= {
+    "not-family": N_("You can only give hours to a family member linked to you."),
+    "invalid-recipient": N_("Please choose the family member to give hours to."),
+    "invalid-amount": N_("Please write how many hours and minutes to give (more than none)."),
+    "full": N_("This activity is full."),
+    "already-signed-up": N_("You are already signed up for this activity."),
+    "activity-over": N_("This activity is over."),
+    "activity-not-found": N_("No activity has that number. Please check it."),
+    "signup-not-found": N_("You are not signed up for this activity."),
+    "not-started": N_("This activity has not started yet. Check in when it starts."),
+    "not-checked-in": N_("You have not checked in yet."),
+    "wrong-check-in-code": N_("That check-in code is not right. Ask the organiser for it."),
+    "code-or-pin": N_("Please type the activity's check-in code."),
+    "check-in-limit": N_("You have checked in as many times today as allowed."),
+    "overlapping-service": N_("You are checked in at another activity at this time."),
+    "window-open": N_("This cannot be done while the activity is still open."),
+    "dispute-open": N_("There is already an open question about this service."),
+    "reason-required": N_("Please write what is wrong."),
+    "record-not-found": N_("This service is not in your record."),
+}
+RELATIONS = {
+    "spouse": N_("spouse"),
+    "parent": N_("parent"),
+    "child": N_("child"),
+    "grandparent": N_("grandparent"),
+    "grandchild": N_("grandchild"),
+    "sibling": N_("sibling"),
+}
+SIGNUP_STATES = {
+    "accepted": N_("signed up"),
+    "waitlisted": N_("on the waiting list"),
+    "cancelled": N_("cancelled"),
+    "checked_in": N_("checked in"),
+    "checked_out": N_("checked out, waiting to be confirmed"),
+    "verified": N_("confirmed"),
+    "rejected": N_("not confirmed"),
+}
+PROBLEMS["recipient-cap-reached"] = N_("Your family member cannot receive that many hours now.")
+ENTRY_KINDS = {
+    "service": N_("Service"),
+    "reversal": N_("Correction of a service"),
+    "gift": N_("Gift"),
+    "donation": N_("Donation"),
+    "exchange": N_("Exchange"),
+    "redemption": N_("Reward"),
+}
+ATTENDANCE_DONE = {
+    "sign-up": N_("Done: your signup is recorded."),
+    "cancel": N_("Your signup is cancelled."),
+    "check-in": N_("You are checked in. Check out when you leave."),
+    "check-out": N_("You are checked out. The organiser will confirm your time."),
+}
+# The same problems as the volunteer reads them about themself (first; else PROBLEMS).
+MINE = {
+    "insufficient-balance": N_("You do not have enough time credits for this."),
+    "volunteer-erased": N_("Your records have been erased."),
+}
+
+
+def my_problem_message(code: str) -> str:
+    return MINE.get(code) or problem_message(code)

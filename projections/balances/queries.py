@@ -42,6 +42,16 @@ def volunteer_account_row(db: Database, volunteer_id: UUID) -> AccountRow | None
     return AccountRow(*(int(v) for v in row)) if row else None
 
 
+def redemptions_of_volunteer(db: Database, volunteer_id: UUID, limit: int) -> list[UUID]:
+    with db.read() as cur:
+        cur.execute(
+            "SELECT id FROM tb_redemptions WHERE volunteer_id = %s "
+            "ORDER BY expires_at DESC, id LIMIT %s",
+            (str(volunteer_id), limit),
+        )
+        return [UUID(row[0]) for row in cur.fetchall()]
+
+
 def overdue_redemptions(db: Database, now: datetime, limit: int = 500) -> list[UUID]:
     with db.read() as cur:
         cur.execute(
@@ -137,6 +147,24 @@ def _last_balance(cur: Cursor, account: str, where: str, params: tuple[Any, ...]
     return int(row[0]) if row else 0
 
 
+def latest_entries(
+    db: Database, volunteer_id: UUID, limit: int, before: tuple[int, int] | None
+) -> list[Entry]:
+    """Entries of the volunteer's account, the latest first, before the key `before`."""
+    where = "account = %s"
+    params: list[Any] = [volunteer_account(volunteer_id)]
+    if before is not None:
+        where += " AND (position, seq) < (%s, %s)"
+        params += [before[0], before[1]]
+    with db.read() as cur:
+        cur.execute(
+            f"SELECT {ENTRY_COLUMNS} FROM tb_account_entries WHERE {where} "
+            "ORDER BY position DESC, seq DESC LIMIT %s",
+            (*params, limit + 1),
+        )
+        return [_entry(row) for row in cur.fetchall()]
+
+
 def statement(
     db: Database,
     volunteer_id: UUID,
@@ -226,6 +254,26 @@ class BalancesQueries:
         row = volunteer_account_row(views.db, volunteer.id) or AccountRow(0, 0, 0, 0, 0)
         stars = views.rules.stars(row.service_minutes)
         return AccountView(volunteer.id, row, stars, views.position(NAME))
+
+    def latest(
+        self, ctx: Context, volunteer_id: UUID, page: Page, min_position: int | None
+    ) -> tuple[list[Entry], str | None]:
+        """A page of the statement the latest entry first (each with the balance after it),
+        and the cursor to the older ones."""
+        volunteer = self._volunteer(ctx, volunteer_id)
+        before = page.after((int, int))
+        self.views.wait(NAME, min_position)
+        found = latest_entries(self.views.db, volunteer.id, page.limit, before)
+        return page.of(found, lambda e: e.key)
+
+    def redemptions(
+        self, ctx: Context, volunteer_id: UUID, limit: int, min_position: int | None
+    ) -> list[UUID]:
+        """The volunteer's newest `limit` redemptions (any state), the latest to expire
+        first; each is read from its aggregate, whose read says who sees its code."""
+        volunteer = self._volunteer(ctx, volunteer_id)
+        self.views.wait(NAME, min_position)
+        return redemptions_of_volunteer(self.views.db, volunteer.id, limit)
 
     def pending(
         self, ctx: Context, venue_id: UUID, limit: int, min_position: int | None

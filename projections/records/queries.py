@@ -102,6 +102,31 @@ class RecordsQueries:
         next_cursors |= {name: encode_cursor(key) for name, key in more.items() if key is not None}
         return RecordView(record, stars, confirmed, next_cursors, position, volunteer.erased)
 
+    def activities_ahead(
+        self, ctx: Context, volunteer_id: UUID, since: date, limit: int
+    ) -> tuple[list[UUID], list[UUID]]:
+        """The activities whose service date is `since` or later, the soonest first, and of
+        those the ones the volunteer has signed up for (in any state): the volunteer's own
+        view of what is coming. Each is read from its aggregate for its seats and state."""
+        volunteer = self._record_volunteer(ctx, volunteer_id)
+        self._read(None)
+        with self.views.db.read() as cur:
+            cur.execute(
+                "SELECT id FROM tb_rec_activities WHERE service_date >= %s "
+                "ORDER BY service_date, id LIMIT %s",
+                (since.isoformat(), limit),
+            )
+            ahead = [UUID(row[0]) for row in cur.fetchall()]
+            cur.execute(
+                "SELECT s.activity_id FROM tb_rec_sources s "
+                "JOIN tb_rec_activities a ON a.id = s.activity_id "
+                "WHERE s.volunteer_id = %s AND s.kind = 'signup' AND a.service_date >= %s "
+                "ORDER BY a.service_date, a.id LIMIT %s",
+                (str(volunteer.id), since.isoformat(), limit),
+            )
+            mine = [UUID(row[0]) for row in cur.fetchall()]
+        return ahead, mine
+
     def credited_sources(
         self, volunteer_id: UUID, org_id: UUID, first: date, last: date
     ) -> list[UUID]:
