@@ -73,7 +73,7 @@ def test_a_coordinator_checks_volunteers_in_and_out_at_the_kiosk(
     expect(page.locator("h1")).to_have_text("陪伴老人")
     expect(page.locator(".big-code")).to_have_text(activity["check_in_code"])
     expect(page.locator(".qr-box svg title")).to_have_text("签到码")
-    expect(page.locator(PRESENT)).to_contain_text("还没有人签到")
+    expect(page.locator(PRESENT)).to_contain_text("现在没有人在场")
 
     number, walk_in_number = number_of(town, signed), number_of(town, walk_in)
     attend(page, number, "签到")
@@ -112,6 +112,21 @@ def test_a_coordinator_checks_volunteers_in_and_out_at_the_kiosk(
     expect(page.locator(ERROR)).to_contain_text("cannot check out")
     shots(page, screenshots, "kiosk-refused-en")
     page.click("a:has-text('中文')")
+
+    # What a browser can send otherwise is refused in words, never a 500.
+    ask = context.request
+    assert ask.get(f"{base}/app/kiosk/not-an-activity").status == 404
+    unknown = ask.get(f"{base}/app/kiosk/{UUID(int=7)}")
+    assert unknown.status == 404 and "没有这个编号的活动" in unknown.text()
+    assert ask.get(f"{base}/app/kiosk/{UUID(int=7)}/present").status == 409
+    forged = ask.post(f"{base}/app/kiosk/{activity['id']}/check-in", form={"number": number})
+    assert forged.status == 403 and "这个表格没有被接受" in forged.text()
+    elsewhere = town.rt.tokens.create(Role.COORDINATOR, "别处的平板", UUID(town.venue))
+    other = browser.new_context().new_page()
+    sign_in(other, base, elsewhere)
+    other.goto(f"{base}/app/kiosk/{activity['id']}")
+    expect(other.locator(".error")).to_contain_text("这不是你们组织的活动")
+    other.context.close()
 
     # Without JavaScript the list is there on the page as loaded.
     plain = browser.new_context(java_script_enabled=False)

@@ -29,6 +29,14 @@ POLL_SECONDS = 3
 NOT_SIGNED_UP = (SignupStatus.CANCELLED,)
 
 
+def _message(error: Exception) -> str:
+    """As every page says it, but a kiosk is no desk: an activity of another organisation
+    is said so."""
+    if isinstance(error, DomainError) and error.code in ("outside-scope", "forbidden"):
+        return REFUSALS["kiosk-other-org"]
+    return web.failure_message(error)
+
+
 def _uuid(text: str) -> UUID | None:
     try:
         return UUID(text.strip()) if len(text) <= MAX_ACTIVITY else None
@@ -42,7 +50,7 @@ def _context(request: Request, session: PageSession) -> Context:
 
 def _qr_svg(code: str, title: str) -> str:
     """The check-in code as an inline SVG (no script, no image request)."""
-    qr = segno.make(code, error="m")
+    qr = segno.make(code, error="m", micro=False)  # phones read no micro QR
     return str(qr.svg_inline(scale=10, border=2, title=title, svgclass="qr", omitsize=True))
 
 
@@ -132,9 +140,7 @@ async def _page(
     except web.FAILURES as e:
         code = getattr(e, "code", "")
         status = 404 if code.endswith("not-found") else 403 if code == "outside-scope" else 409
-        return web.render(
-            request, "kiosk_start.html", status, session, error=web.failure_message(e)
-        )
+        return web.render(request, "kiosk_start.html", status, session, error=_message(e))
     title = web.gettext(request)("Check-in code")
     return web.render(
         request,
@@ -181,13 +187,21 @@ async def present(request: Request, activity: str) -> Response:
     session = await web.current_session(request)
     activity_id = _uuid(activity)
     if session is None or session.actor.role not in (Role.COORDINATOR, Role.ADMIN):
-        return web.render(request, "kiosk_present.html", 401, error=REFUSALS["session"])
+        return web.render(request, "kiosk_present.html", 401, present_error=REFUSALS["session"])
     if activity_id is None:
-        return web.render(request, "kiosk_present.html", 404, error=REFUSALS["not-found"])
+        return web.render(request, "kiosk_present.html", 404, present_error=REFUSALS["not-found"])
     try:
         found = await run_in_threadpool(_activity, request, session, activity_id)
     except web.FAILURES as e:
-        return web.render(request, "kiosk_present.html", 409, error=web.failure_message(e))
+        error = _message(e)  # asked for again: the store may be back
+        return web.render(
+            request,
+            "kiosk_present.html",
+            409,
+            present_error=error,
+            activity_id=activity_id,
+            poll_seconds=POLL_SECONDS,
+        )
     return web.render(request, "kiosk_present.html", 200, activity=found, poll_seconds=POLL_SECONDS)
 
 
@@ -219,7 +233,7 @@ async def attend(request: Request, activity: str, action: str) -> Response:
         volunteer, sid = await run_in_threadpool(_find, request, session, activity_id, number)
     except web.FAILURES as e:
         status = 404 if getattr(e, "code", "").endswith("not-found") else 409
-        error = web.failure_message(e)
+        error = _message(e)
         return await _page(request, session, activity_id, status, error=error, number=number)
     if sid is None and action != "sign-up":
         return await _page(
@@ -239,7 +253,7 @@ async def attend(request: Request, activity: str, action: str) -> Response:
         command: Command = CheckOut(sid) if action == "check-out" else CheckIn(sid)
         done = await web.execute(request, session, command, form)
     except web.FAILURES as e:
-        error = web.failure_message(e)
+        error = _message(e)
         return await _page(
             request, session, activity_id, 409, error=error, who=volunteer, number=number
         )

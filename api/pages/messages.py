@@ -70,6 +70,9 @@ REFUSALS = {
     "unavailable": N_("The system is busy or down for a moment. Please try again soon."),
     # --- kiosk ---
     "kiosk-only": N_("This page is for an activity's coordinator."),
+    "kiosk-other-org": N_(
+        "This activity is not one of your organisation's: its kiosk is for its own coordinators."
+    ),
 }
 
 
