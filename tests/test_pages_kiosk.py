@@ -3,10 +3,12 @@ an activity's kiosk, checks volunteers in and out by number (and signs one up on
 the refusals read as plain words, who is in updates by itself, and the credited minutes
 reach the volunteer's own page."""
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -14,6 +16,8 @@ from ledger.context import Role
 from ledger.identity import new_volunteer_number, signup_id
 from tests.browser import chromium, screenshot_dir, shots
 from tests.http import Town
+from tests.test_pages import csrf_of
+from tests.test_pages import sign_in as sign_in_over_http
 
 ON_SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 PRESENT = "#present"
@@ -155,3 +159,34 @@ def test_a_coordinator_checks_volunteers_in_and_out_at_the_kiosk(
     expect(mine.locator("section[aria-labelledby=who]")).to_contain_text("45 分钟")
     mine.context.close()
     context.close()
+
+
+@ON_SQLITE
+def test_nothing_a_browser_sends_to_the_kiosk_is_answered_with_a_500(town: Town) -> None:
+    activity = town.activity(capacity=1)["id"]
+    token = town.rt.tokens.create(Role.COORDINATOR, "kiosk-http", UUID(town.team))
+    desk = town.rt.tokens.create(Role.DESK, "desk-at-kiosk", UUID(town.venue))
+    with httpx.Client(base_url=town.base_url, follow_redirects=False) as client:
+        sign_in_over_http(client, desk)
+        assert client.get(f"/app/kiosk/{activity}").status_code == 403  # a desk is no kiosk
+    with httpx.Client(base_url=town.base_url, follow_redirects=False) as client:
+        assert client.get(f"/app/kiosk/{activity}/present").status_code == 401
+        signed = sign_in_over_http(client, token)
+        assert signed.headers["location"] == "/app/kiosk"
+        csrf = csrf_of(client.get(f"/app/kiosk/{activity}"))
+        junk = ["", "x" * 5000, "-1", "0", str(uuid.uuid4()), "%00", "\u202e名字", "<b>"]
+        for action in ("check-in", "check-out", "sign-up", "no-such-action"):
+            for value in junk:
+                form = {"csrf": csrf, "number": value, "once": value}
+                answer = client.post(f"/app/kiosk/{activity}/{action}", data=form)
+                assert answer.status_code < 500, (action, value, answer.text)
+                assert "<b>" not in answer.text  # escaped
+                elsewhere = client.post(f"/app/kiosk/{value or 'x'}/{action}", data=form)
+                assert elsewhere.status_code < 500, (action, value)
+        for value in junk:
+            for path in (f"/app/kiosk/{value or 'x'}", f"/app/kiosk/{value or 'x'}/present"):
+                assert client.get(path).status_code < 500, path
+            assert client.get("/app/kiosk", params={"activity": value}).status_code < 500
+        # A reload of an action's address is the kiosk again, not a 405.
+        again = client.get(f"/app/kiosk/{activity}/check-in")
+        assert again.status_code == 303 and again.headers["location"] == f"/app/kiosk/{activity}"
