@@ -248,7 +248,8 @@ async def attend(request: Request, activity: str, action: str) -> Response:
                 )
             sid = UUID(str(made["id"]))
             # A key of its own: the same form's key would answer the signup again.
-            form = {**form, web.IDEMPOTENCY_FIELD: form.get(web.IDEMPOTENCY_FIELD, "") + "-in"}
+            if form.get(web.IDEMPOTENCY_FIELD):
+                form = {**form, web.IDEMPOTENCY_FIELD: form[web.IDEMPOTENCY_FIELD] + "-in"}
         assert sid is not None
         command: Command = CheckOut(sid) if action == "check-out" else CheckIn(sid)
         done = await web.execute(request, session, command, form)
