@@ -1,6 +1,7 @@
 """The `timebank` command line on real stores: in process with CliRunner, and `serve` as a
 real subprocess."""
 
+import io
 import json
 import os
 import re
@@ -14,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import segno
 from typer.testing import CliRunner, Result
 
 from entrypoints.cli import app
@@ -123,6 +125,20 @@ def test_token_create_refuses_bad_requests_with_exit_2(
     assert message in result.stderr
     assert "Traceback" not in result.output
     assert isinstance(result.exception, SystemExit)
+
+
+def test_token_create_draws_the_token_as_a_qr_on_stderr_for_a_tablet(sqlite_url: str) -> None:
+    scopes = seed_scopes(sqlite_url)
+    args = ["token", "create", "--role", "coordinator", "--org", str(scopes["org"])]
+    plain = invoke(sqlite_url, *args, "--name", "desk-pc")
+    drawn = invoke(sqlite_url, *args, "--name", "tablet", "--qr")
+    assert drawn.exit_code == 0, drawn.output
+    token = drawn.stdout.strip()
+    assert re.fullmatch(r"tb_[A-Za-z0-9_-]{20,}", token), "stdout stays the token alone"
+    expected = io.StringIO()
+    segno.make(token, error="m").terminal(out=expected, compact=True)
+    assert expected.getvalue() in drawn.stderr  # the QR of this very token
+    assert "\u2588" not in plain.stderr and "\u2580" not in plain.stderr  # only when asked
 
 
 def test_token_create_refuses_a_desk_outside_a_venue_and_a_duplicate_name(

@@ -28,6 +28,29 @@ PROBLEMS = {
     "invalid-input": N_("Something in the form is not filled in right. Please check it."),
     "store-unavailable": N_("The system is busy or down for a moment. Please try again soon."),
     "lagging": N_("The figures are still being updated. Please try again in a moment."),
+    # --- kiosk ---
+    "cannot-check-in": N_(
+        "This volunteer cannot check in now: they are already checked in, already checked "
+        "out, or still on the waiting list."
+    ),
+    "cannot-check-out": N_("This volunteer cannot check out: they are not checked in here."),
+    "check-in-limit": N_(
+        "This volunteer has already checked in as many times today as the rules allow."
+    ),
+    "overlapping-service": N_(
+        "This volunteer is checked in at another activity now. They need to check out there first."
+    ),
+    "activity-over": N_("This activity has ended; check-in is closed."),
+    "invalid-check-out": N_(
+        "Check-out must be after check-in. Please wait a minute and try again."
+    ),
+    "time-in-future": N_("That time is in the future. Please check the tablet's clock."),
+    "already-signed-up": N_("This volunteer is already signed up for this activity."),
+    "activity-not-found": N_("No activity has that number."),
+    "signup-not-found": N_("This volunteer is not signed up for this activity."),
+    "invalid-volunteer-number": N_(
+        "That is not a volunteer number: a digit is wrong or missing. Please type it again."
+    ),
 }
 GENERAL = N_("That could not be done. Please check and try again.")
 REFUSALS = {
@@ -45,6 +68,11 @@ REFUSALS = {
     "desk-only": N_("This page is for a redemption desk."),
     "volunteer-only": N_("This page is for a volunteer signed in by their link."),
     "unavailable": N_("The system is busy or down for a moment. Please try again soon."),
+    # --- kiosk ---
+    "kiosk-only": N_("This page is for an activity's coordinator."),
+    "kiosk-other-org": N_(
+        "This activity is not one of your organisation's: its kiosk is for its own coordinators."
+    ),
 }
 
 

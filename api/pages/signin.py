@@ -14,7 +14,11 @@ from timebank.page_sessions import PageSession
 router = APIRouter(include_in_schema=False)
 MAX_TOKEN = 200
 YEAR_SECONDS = 365 * 24 * 3600
-HOME = {Role.DESK: "/app/desk", Role.VOLUNTEER: "/app/me"}  # each role's page (more to come)
+HOME = {
+    Role.DESK: "/app/desk",
+    Role.VOLUNTEER: "/app/me",
+    Role.COORDINATOR: "/app/kiosk",
+}  # each role's page (more to come)
 MAX_LINK_CODE = 64
 
 

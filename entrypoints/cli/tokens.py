@@ -1,9 +1,11 @@
 """`timebank token create|list|revoke`: API tokens, printed once and stored only as hashes;
 each expires, and a revoked one is refused by every process within a second."""
 
+import sys
 from typing import Annotated
 from uuid import UUID
 
+import segno
 import typer
 
 from entrypoints.cli.common import fail, runtime
@@ -45,6 +47,12 @@ def token_create(
             help="Days until it expires (default: TIMEBANK_TOKEN_EXPIRY_DAYS__<ROLE>)",
         ),
     ] = None,
+    qr: Annotated[
+        bool,
+        typer.Option(
+            "--qr", help="Also draw the token as a QR code on stderr, for a tablet to scan"
+        ),
+    ] = False,
 ) -> None:
     """Create an API token; it is printed alone on the last line and never shown again."""
     try:
@@ -71,6 +79,8 @@ def token_create(
     scope = f" for {wanted} {scope_id}" if scope_id else ""
     message = f"Created {chosen.value} token {name.strip()!r}{scope}; it is shown only once:"
     typer.echo(message, err=True)  # so that TOKEN=$(timebank token create ...) gets the token
+    if qr:  # on stderr too: stdout stays the token alone
+        segno.make(token, error="m").terminal(out=sys.stderr, compact=True)
     typer.echo(token)
 
 
