@@ -129,6 +129,10 @@ def test_a_desk_reserves_and_hands_out_in_both_languages(
 
     page.click("a:has-text('English')")
     expect(page.locator("h1")).to_have_text("Redemption desk")
+    page.goto(f"{base}/app/desk?number={world['number']}")
+    expect(choices.nth(1)).to_contain_text("out of stock")
+    expect(choices.nth(2)).to_contain_text("1 h 30 min")
+    shots(page, screenshots, "desk-rewards-en")
     page.fill("#redemption", own["id"])
     page.fill("#code", own["code"])
     page.click(HAND_OUT)
