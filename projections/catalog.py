@@ -7,6 +7,7 @@ from projections.balances.projection import BalancesProjection
 from projections.base import Projection
 from projections.certificates.projection import CertificatesProjection
 from projections.records.projection import RecordsProjection
+from projections.rewards.projection import RewardsProjection
 
 
 def all_projections(rules: Rules) -> list[Projection]:
@@ -16,4 +17,5 @@ def all_projections(rules: Rules) -> list[Projection]:
         RecordsProjection(rules),
         AttendanceProjection(),
         CertificatesProjection(),
+        RewardsProjection(),
     ]

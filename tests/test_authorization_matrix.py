@@ -666,6 +666,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/signups/{signup_id}/check-out"): Rule(OVER | {SELF}, check_out),
     ("POST", "/v1/signups/{signup_id}/verify"): Rule(OVER, verify),
     ("POST", "/v1/rewards"): Rule(VENUE_OVER, list_reward),
+    ("GET", "/v1/rewards"): Rule(VENUE_OVER | {AUDITOR, DESK}, query(venue_id="venue")),
     ("GET", "/v1/rewards/{reward_id}"): Rule(TOKENS, shared),
     ("POST", "/v1/redemptions"): Rule(frozenset({ADMIN, SELF, DESK}), redeem),
     ("GET", "/v1/redemptions/{redemption_id}"): Rule(

@@ -640,6 +640,7 @@ class Edges:
             activities=self.activities,
             redemptions=self.redemptions,
             orgs=self.orgs[:2],
+            venues=self.orgs[2:3],
             district=self.orgs[0],
             periods=[*years, *(f"campaign:{c}" for c in sorted(self.campaigns))],
         )

@@ -538,6 +538,7 @@ def check_read_models(rt: Runtime, world: World, base: str, answers: list[Answer
         activities=world.activities,
         redemptions=[UUID(a.json["id"]) for a in answers if a.kind == "redeem" and a.ok],
         orgs=[world.district, world.team],
+        venues=[world.venue],
         district=world.district,
         periods=[*periods, "campaign:none"],
     )

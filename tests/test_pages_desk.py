@@ -1,5 +1,6 @@
 """The redemption desk in a browser, against the real server: sign in with the desk's
-token, find a volunteer, reserve, hand out by code, and the refusals a browser can meet."""
+token, find a volunteer, reserve a reward picked from the venue's list, hand out by code,
+and the refusals a browser can meet."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,9 @@ def desk_world(town: Town) -> dict[str, Any]:
         "/v1/rewards",
         {"venue_id": town.venue, "name": "大米一袋", "cost_minutes": 30, "stock": 5},
     ).json()["id"]
+    for name, cost, stock in (("毛巾", 10, 0), ("食用油一桶", 90, 2)):  # none left; 1 h 30 min
+        body = {"venue_id": town.venue, "name": name, "cost_minutes": cost, "stock": stock}
+        assert town.admin.post("/v1/rewards", body).status_code == 201
     number = town.admin.get(f"/v1/volunteers/{volunteer}").json()["volunteer_number"]
     own = me.post("/v1/redemptions", {"volunteer_id": volunteer, "reward_id": reward})
     assert own.status_code == 201, own.text
@@ -89,12 +93,23 @@ def test_a_desk_reserves_and_hands_out_in_both_languages(
     assert who.startswith("*")
     assert "90 分钟" in who and "30 分钟" in who
 
-    page.fill("#reward", world["reward"])
+    # The venue's rewards in the order listed, with cost and stock; none left is not choosable.
+    choices = page.locator("label.choice")
+    expect(choices).to_have_count(3)
+    expect(choices.nth(0)).to_contain_text("大米一袋")
+    expect(choices.nth(0)).to_contain_text("30 分钟")
+    expect(choices.nth(0)).to_contain_text("还剩 4 件")  # the volunteer's own holds one
+    expect(choices.nth(1)).to_contain_text("已兑完")
+    expect(choices.nth(1).locator("input")).to_be_disabled()
+    expect(choices.nth(2)).to_contain_text("1 小时 30 分钟")
+    choices.nth(0).click()
+    expect(choices.nth(0).locator("input")).to_be_checked()
     page.fill("#pin", PIN)
     page.click("button:has-text('预约'):not(:has-text('取消'))")
     expect(page.locator(".done")).to_contain_text("已预约")
     expect(page.locator(".done")).to_contain_text("之前发放")
     expect(page.locator(WHO)).to_contain_text("60 分钟")  # 120 less two rewards
+    expect(choices.nth(0)).to_contain_text("还剩 3 件")
     shots(page, screenshots, "desk")
 
     own = world["own"]
@@ -114,6 +129,10 @@ def test_a_desk_reserves_and_hands_out_in_both_languages(
 
     page.click("a:has-text('English')")
     expect(page.locator("h1")).to_have_text("Redemption desk")
+    page.goto(f"{base}/app/desk?number={world['number']}")
+    expect(choices.nth(1)).to_contain_text("out of stock")
+    expect(choices.nth(2)).to_contain_text("1 h 30 min")
+    shots(page, screenshots, "desk-rewards-en")
     page.fill("#redemption", own["id"])
     page.fill("#code", own["code"])
     page.click(HAND_OUT)

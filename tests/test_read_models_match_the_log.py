@@ -13,12 +13,13 @@ and weeks so that histories cross local dates, months and years.
 
 After each history the runner catches up, and an independent oracle reads the whole log and
 computes every read model in plain Python from the definitions in the projection modules'
-docstrings (projection.py in projections/balances/, audit/ and records/, and the records'
-rankings.py and report.py), without their code, then compares it with what the query
+docstrings (projection.py in projections/balances/, audit/, records/ and rewards/, and the
+records' rankings.py and report.py), without their code, then compares it with what the query
 functions serve for every id the example created: account rows, statements (entries, running
 balances, paging, since/until, as_of), audit trails of volunteers, activities and
 redemptions, service records, team and volunteer rankings and organisation reports for
-years, months and campaigns, and awards by status; and, over the whole store, every account
+years, months and campaigns, awards by status, and the venue's rewards with the stock left
+(which must also be the Reward aggregate's); and, over the whole store, every account
 row and the trial balance. Finally every projection is rebuilt and must serve exactly what
 it served before.
 
@@ -102,10 +103,12 @@ from ledger.trainings import Evaluator
 from ledger.volunteers import ERASED, Relation, Volunteer
 from projections.audit.queries import audit_trail
 from projections.balances.queries import statement, volunteer_account_row
+from projections.pagination import Page
 from projections.periods import parse_period
 from projections.records.rankings import RankingSort, team_key, team_ranking, volunteer_ranking
 from projections.records.report import organisation_report
 from projections.records.service_record import awards, record_list, service_record
+from projections.rewards.queries import rewards_at_venue
 from tests.conftest import make_settings
 from timebank.runtime import Runtime
 
@@ -360,10 +363,13 @@ class Oracle:
         self.campaign_dates: dict[str, list[date]] = {}
         self.certificates: dict[UUID, dict[str, Any]] = {}
         self.credit_positions: list[tuple[int, UUID, UUID]] = []  # position, source, account
+        self.rewards: dict[UUID, dict[str, Any]] = {}
+        self.held: dict[UUID, tuple[UUID, int]] = {}  # redemption -> reward, quantity
         for item in log:
             self.audit(item.position, item.event)
             self.apply(item.position, item.event)
             self.certify(item.position, item.event)
+            self.stock(item.position, item.event)
 
     # Folding the log -----------------------------------------------------------------
 
@@ -536,6 +542,35 @@ class Oracle:
                     content["volunteer"]["name"] = ERASED
                     content["volunteer"]["id_number_masked"] = ERASED
                     content["purpose"] = ERASED
+
+    def stock(self, position: int, e: Any) -> None:
+        """The rewards view: each reward as listed; a reservation takes its quantity from
+        the stock, a cancelled or expired one gives it back, a hand-out changes nothing."""
+        name = type(e).__qualname__
+        if name == "Reward.Listed":
+            self.rewards[e.originator_id] = {
+                "venue": e.venue_id,
+                "id": e.originator_id,
+                "name": e.name,
+                "cost_minutes": e.cost_minutes,
+                "stock": e.stock,
+                "per_volunteer_limit": e.per_volunteer_limit,
+                "position": position,
+            }
+        elif name == "Redemption.Reserved":
+            self.held[e.originator_id] = (e.reward_id, e.quantity)
+            self.rewards[e.reward_id]["stock"] -= e.quantity
+        elif name in ("Redemption.Cancelled", "Redemption.Expired"):
+            reward, quantity = self.held[e.originator_id]
+            self.rewards[reward]["stock"] += quantity
+
+    def rewards_at(self, venue: UUID) -> list[dict[str, Any]]:
+        found = [
+            {k: v for k, v in r.items() if k != "venue"}
+            for r in self.rewards.values()
+            if r["venue"] == venue
+        ]
+        return sorted(found, key=lambda r: int(r["position"]))
 
     def certificates_of(self, vid: UUID) -> list[dict[str, Any]]:
         """A volunteer's certificates, newest first, with the positions each rests on."""
@@ -1029,6 +1064,7 @@ class History:
         self.redemptions: list[RedemptionRef] = []
         self.commendations: list[UUID] = []
         self.reward: UUID | None = None
+        self.rewards: list[UUID] = []
 
     # Plumbing ----------------------------------------------------------------------------
 
@@ -1148,6 +1184,9 @@ class History:
         body = self.run(ListReward(self.orgs["venue"], "Rice", cost, stock, limit))
         assert body is not None
         self.reward = UUID(body["id"])
+        body = self.run(ListReward(self.orgs["venue"], "Soap", 1, 3))
+        assert body is not None
+        self.rewards = [self.reward, UUID(body["id"])]
         for _ in range(3):
             self.register_volunteer(ADMIN)
         for _ in range(2):
@@ -1415,8 +1454,10 @@ class History:
         assert self.reward is not None
         vid = self.spender("redeeming")
         quantity = self.draw(st.integers(1, 2), "quantity")
-        actor = self.pick([self.desk(), self.self_actor(vid)], "redeeming as")
-        body = self.run(Redeem(vid, self.reward, quantity), actor)
+        # Mostly the volunteer: a desk without the volunteer's PIN is refused.
+        actor = self.self_actor(vid) if self.mostly("by themself") else self.desk()
+        reward = self.pick(self.rewards, "reward")
+        body = self.run(Redeem(vid, reward, quantity), actor)
         if body is None:
             return
         expires_at = datetime.fromisoformat(body["expires_at"])
@@ -1603,6 +1644,7 @@ class Scope:
     activities: list[UUID]
     redemptions: list[UUID]
     orgs: list[UUID]
+    venues: list[UUID]
     district: UUID
     periods: list[str]
 
@@ -1726,6 +1768,18 @@ def walk_awards(rt: Runtime, org: UUID | None) -> list[dict[str, Any]]:
     return rows
 
 
+def walk_rewards(rt: Runtime, venue: UUID) -> list[dict[str, Any]]:
+    """The venue's rewards one a page, as the API reads them."""
+    ctx = Context(ADMIN, "oracle", datetime.now(UTC))
+    rows: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        found = rt.queries.rewards.at_venue(ctx, venue, Page(1, cursor), None)
+        rows += [plain(r) for r in found.items]
+        if (cursor := found.next_cursor) is None:
+            return rows
+
+
 def served_certificates(rt: Runtime, vid: UUID) -> list[dict[str, Any]]:
     """A volunteer's certificates as the service record lists them, each as the public check
     finds it by number, with the positions its bundle rests on."""
@@ -1770,6 +1824,13 @@ def served_views(rt: Runtime, scope: Scope, oracle: Oracle) -> dict[str, Any]:
             views[f"{kind} {subject} audit"] = [
                 plain(r) for r in audit_trail(rt.db, kind, subject, BIG)
             ]
+    for venue in scope.venues:
+        served = [plain(r) for r in rewards_at_venue(rt.db, venue, BIG)]
+        views[f"venue {venue} rewards"] = served
+        views[f"venue {venue} rewards, 1 a page"] = walk_rewards(rt, venue)
+        views[f"venue {venue} rewards' stock in the aggregates"] = [
+            rt.queries.aggregates.reward(r["id"]).stock for r in served
+        ]
     for org in scope.orgs:
         for period in scope.periods:
             parsed = parse_period(period)
@@ -1820,6 +1881,11 @@ def expected_views(oracle: Oracle, scope: Scope) -> dict[str, Any]:
     for kind, ids in (("activity", scope.activities), ("redemption", scope.redemptions)):
         for subject in ids:
             views[f"{kind} {subject} audit"] = oracle.trail(kind, subject)
+    for venue in scope.venues:
+        rewards = oracle.rewards_at(venue)
+        views[f"venue {venue} rewards"] = rewards
+        views[f"venue {venue} rewards, 1 a page"] = rewards
+        views[f"venue {venue} rewards' stock in the aggregates"] = [r["stock"] for r in rewards]
     for org in scope.orgs:
         for period in scope.periods:
             for kind in ("team", "street"):
@@ -1927,6 +1993,7 @@ def example_scope(history: History, oracle: Oracle) -> Scope:
         activities=[a.id for a in history.activities],
         redemptions=[r.id for r in history.redemptions],
         orgs=[o for name, o in history.orgs.items() if name != "venue"],
+        venues=[history.orgs["venue"]],
         district=history.orgs["district"],
         periods=[*years, *chosen_months, *(f"campaign:{c}" for c in campaigns)],
     )

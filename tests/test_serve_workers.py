@@ -178,6 +178,7 @@ def test_workers_answer_commands_and_the_read_models_catch_up(
             "records",
             "attendance",
             "certificates",
+            "rewards",
         }
         assert ready["store"]["available"] and ready["store"]["log_head"] >= last
     finally:

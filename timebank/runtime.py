@@ -38,6 +38,7 @@ from projections.db import RECONNECT_SECONDS, Database, PostgresDatabase, SQLite
 from projections.reads import Views
 from projections.records.queries import RecordsQueries
 from projections.records.service_record import awards_due
+from projections.rewards.queries import RewardsQueries
 from projections.runner import STOP_SECONDS, ProjectionRunner
 from timebank.checkpoints import load_signing_key
 from timebank.erasure import Erasure
@@ -162,6 +163,7 @@ class Queries:
     audit: AuditQueries
     records: RecordsQueries
     certificates: CertificatesQueries
+    rewards: RewardsQueries
     aggregates: AggregateReads
 
 
@@ -174,6 +176,7 @@ def open_queries(
         AuditQueries(views),
         RecordsQueries(views),
         CertificatesQueries(views),
+        RewardsQueries(views),
         AggregateReads(service),
     )
 

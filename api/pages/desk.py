@@ -1,6 +1,7 @@
 """The redemption desk: find a volunteer by number, see their credits, reserve a reward
-(with the volunteer's PIN), hand a reservation out by its code, cancel one, print a
-receipt. Every action is the API's own command; every read the API's own query."""
+chosen from the venue's list with its stock (with the volunteer's PIN), hand a reservation
+out by its code, cancel one, print a receipt. Every action is the API's own command; every
+read the API's own query."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from api.pages import web
 from api.pages.messages import STATES
 from ledger.commands.exchange import CancelRedemption, FulfilRedemption, Redeem
 from ledger.context import Context, Role
+from projections.pagination import Page
 from timebank.page_sessions import PageSession
 
 router = APIRouter(include_in_schema=False)
@@ -21,6 +23,7 @@ MAX_NUMBER = 40
 MAX_CODE = 40
 MAX_QUANTITY = 99
 PENDING_SHOWN = 20
+REWARDS_SHOWN = 100  # a venue's whole list, in the order its rewards were listed
 
 
 def _uuid(text: str) -> UUID | None:
@@ -78,6 +81,30 @@ def _pending(
     return shown
 
 
+def _rewards(
+    request: Request, session: PageSession, min_position: int | None
+) -> list[dict[str, Any]]:
+    """The desk's venue's rewards with the stock left (an admin has no venue: none)."""
+    venue_id = session.actor.scope_id
+    if venue_id is None:
+        return []
+    q = web.runtime(request).queries
+    found = q.rewards.at_venue(
+        _context(request, session), venue_id, Page(REWARDS_SHOWN, None), min_position
+    )
+    return [
+        {
+            "id": r.id,
+            "name": r.name,
+            "hours": r.cost_minutes // 60,
+            "minutes": r.cost_minutes % 60,
+            "stock": r.stock,
+            "per_volunteer_limit": r.per_volunteer_limit,
+        }
+        for r in found.items
+    ]
+
+
 async def _page(
     request: Request,
     session: PageSession,
@@ -87,6 +114,7 @@ async def _page(
     **values: Any,
 ) -> Response:
     volunteer = None
+    rewards: list[dict[str, Any]] = []
     error = values.pop("error", None)
     if number:
         if len(number) > MAX_NUMBER:
@@ -96,6 +124,7 @@ async def _page(
                 volunteer = await run_in_threadpool(
                     _volunteer, request, session, number, min_position
                 )
+                rewards = await run_in_threadpool(_rewards, request, session, min_position)
             except web.FAILURES as e:
                 error = error or web.failure_message(e)
                 status = max(status, 404 if getattr(e, "code", "").endswith("not-found") else 409)
@@ -112,6 +141,7 @@ async def _page(
         volunteer=volunteer,
         error=error,
         pending=pending,
+        rewards=rewards,
         **values,
     )
 

@@ -1,18 +1,22 @@
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
-from api.deps import ActorDep, CommanderDep, ContextDep, QueriesDep
+from api.deps import ActorDep, CommanderDep, ContextDep, MinPosition, QueriesDep
+from api.pagination import PageDep
 from api.schemas.common import CreatedOut, ReasonIn
 from api.schemas.rewards import (
     FulfilIn,
     FulfilmentOut,
+    ListedRewardOut,
     RedemptionDetailOut,
     RedemptionIn,
     RedemptionStateOut,
     ReservationOut,
     RewardIn,
     RewardOut,
+    RewardPageOut,
 )
 from ledger.commands.exchange import CancelRedemption, FulfilRedemption, ListReward, Redeem
 
@@ -33,6 +37,43 @@ async def list_reward(body: RewardIn, run: CommanderDep) -> dict[str, object]:
     Who: a coordinator of the venue or above; an admin."""
     return await run.create(
         ListReward(**body.model_dump()), lambda made: f"/v1/rewards/{made['id']}"
+    )
+
+
+@router.get(
+    "/v1/rewards",
+    response_model=RewardPageOut,
+    tags=["rewards"],
+    summary="List a venue's rewards",
+)
+def list_rewards(
+    venue_id: Annotated[UUID, Query(description="the venue whose rewards to list")],
+    q: QueriesDep,
+    ctx: ContextDep,
+    page: PageDep,
+    min_position: MinPosition = None,
+) -> RewardPageOut:
+    """The venue's rewards in the order they were listed: name, cost, the stock left (after
+    every reservation, cancellation, expiry and hand-out the view has read) and the limit
+    per volunteer. 404 for an unknown organisation, 422 `not-a-venue` for one that is not a
+    venue.
+
+    Who: the venue's desk; a coordinator of the venue or above; an auditor; an admin."""
+    found = q.rewards.at_venue(ctx, venue_id, page, min_position)
+    return RewardPageOut(
+        venue_id=found.venue_id,
+        items=[
+            ListedRewardOut(
+                id=r.id,
+                name=r.name,
+                cost_minutes=r.cost_minutes,
+                stock=r.stock,
+                per_volunteer_limit=r.per_volunteer_limit,
+            )
+            for r in found.items
+        ],
+        next_cursor=found.next_cursor,
+        position=found.position,
     )
 
 

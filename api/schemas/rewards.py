@@ -10,7 +10,17 @@ from pydantic import (
     model_validator,
 )
 
-from api.schemas.common import Body, Code, Integral, Name, Out, Pin, Positioned, within
+from api.schemas.common import (
+    Body,
+    Code,
+    Integral,
+    Name,
+    NextCursor,
+    Out,
+    Pin,
+    Positioned,
+    within,
+)
 from ledger import bounds
 from ledger.rewards import RedemptionStatus
 
@@ -37,6 +47,21 @@ class RewardOut(Out):
     cost_minutes: int
     stock: int
     per_volunteer_limit: int | None
+
+
+class ListedRewardOut(Out):
+    id: UUID
+    name: str
+    cost_minutes: int
+    stock: int = Field(description="left: neither reserved nor handed out")
+    per_volunteer_limit: int | None = Field(description="how many one volunteer may take")
+
+
+class RewardPageOut(Out):
+    venue_id: UUID
+    items: list[ListedRewardOut]
+    next_cursor: NextCursor
+    position: int = Field(description="the log position the rewards view had read")
 
 
 class RedemptionIn(Body):

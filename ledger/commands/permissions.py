@@ -49,6 +49,13 @@ def require_venue_desk(actor: Actor, venue_id: UUID) -> None:
         raise Forbidden("outside-scope", "only a desk of the venue may see its reservations")
 
 
+def require_reward_reader(uow: UnitOfWork, actor: Actor, venue_id: UUID) -> None:
+    """A venue's rewards and their stock: the venue's desk, coordinators of the venue or
+    above, auditors and admins."""
+    if not (is_desk_of(actor, venue_id) or may_oversee(uow, actor, venue_id)):
+        raise Forbidden("outside-scope", "only the venue's desk, its coordinators or an auditor")
+
+
 def require_self_or_coordinator(
     uow: UnitOfWork, actor: Actor, volunteer_id: UUID, *org_ids: UUID
 ) -> None:

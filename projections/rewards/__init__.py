@@ -1,0 +1,1 @@
+"""The rewards view: each venue's rewards with the stock left."""
