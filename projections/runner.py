@@ -25,7 +25,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Notification
 
-from projections.base import Projection, ProjectionCursor
+from projections.base import Batch, Projection, ProjectionCursor
 from projections.db import (
     Cursor,
     Database,
@@ -101,13 +101,18 @@ def _apply(
     decode: _Decoder,
 ) -> None:
     with _collection_paused():
-        batch = decode.events(notifications, after, projection.topics)
-        apply_batch = getattr(projection, "apply_batch", None)
-        if apply_batch is not None:
-            apply_batch(cur, batch)
-            return
-        for event, position in batch:
-            projection.apply(cur, event, position)
+        apply_events(projection, cur, decode.events(notifications, after, projection.topics))
+
+
+def apply_events(projection: Projection, cur: ProjectionCursor, batch: Batch) -> None:
+    """Applies decoded events as the projection takes them: the whole batch at once when it
+    can (`apply_batch`), else one by one."""
+    apply_batch = getattr(projection, "apply_batch", None)
+    if apply_batch is not None:
+        apply_batch(cur, batch)
+        return
+    for event, position in batch:
+        projection.apply(cur, event, position)
 
 
 class ProjectionRunner:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from projections.base import Projection, ProjectionCursor
 from projections.catalog import all_projections
+from projections.runner import apply_events
 from tests.conftest import make_settings
 from tests.test_read_models_match_the_log import RULES, History
 from timebank.runtime import Runtime
@@ -75,7 +76,7 @@ def apply_in_batches(
         rt.db.create_shadows(cur, projection.tables, suffix)
         target = ProjectionCursor(cur, projection, suffix)
         for batch in batches:
-            projection.apply_batch(target, batch)  # type: ignore[attr-defined]
+            apply_events(projection, target, batch)
     return rows(rt, projection, suffix)
 
 

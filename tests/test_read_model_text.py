@@ -15,8 +15,9 @@ from projections.db import utc_text
 zones = st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(-timedelta(hours=5))])
 
 
+# Within years the domain accepts: at datetime's own ends an offset moves a moment out of range.
 @settings(max_examples=500, deadline=None)
-@given(st.datetimes(timezones=zones))
+@given(st.datetimes(datetime(1900, 1, 1), datetime(9000, 1, 1), timezones=zones))
 def test_moments_are_fixed_width_utc_iso_text(moment: datetime) -> None:
     text = utc_text(moment)
     assert text == moment.astimezone(UTC).isoformat(timespec="microseconds")
