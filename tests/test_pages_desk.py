@@ -2,6 +2,7 @@
 token, find a volunteer, reserve a reward picked from the venue's list, hand out by code,
 and the refusals a browser can meet."""
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -91,7 +92,7 @@ def test_a_desk_reserves_and_hands_out_in_both_languages(
     # The name as a desk sees it; 120 minutes earned, 30 held by the volunteer's own
     # reservation.
     assert who.startswith("*")
-    assert "90 分钟" in who and "30 分钟" in who
+    assert "1 小时 30 分钟" in who and "30 分钟" in who
 
     # The venue's rewards in the order listed, with cost and stock; none left is not choosable.
     choices = page.locator("label.choice")
@@ -108,7 +109,7 @@ def test_a_desk_reserves_and_hands_out_in_both_languages(
     page.click("button:has-text('预约'):not(:has-text('取消'))")
     expect(page.locator(".done")).to_contain_text("已预约")
     expect(page.locator(".done")).to_contain_text("之前发放")
-    expect(page.locator(WHO)).to_contain_text("60 分钟")  # 120 less two rewards
+    expect(page.locator(WHO)).to_contain_text(re.compile(r"可用\s*1 小时\s*已预约"))  # 120 less two
     expect(choices.nth(0)).to_contain_text("还剩 3 件")
     shots(page, screenshots, "desk")
 
@@ -165,7 +166,7 @@ def test_forms_work_without_javascript_and_refuse_without_csrf_or_session(
     sign_in(page, base, world["token"])
     page.fill("#number", world["number"])
     page.click("button:has-text('查找')")
-    expect(page.locator(WHO)).to_contain_text("90 分钟")
+    expect(page.locator(WHO)).to_contain_text("1 小时 30 分钟")
     plain.close()
 
     context = browser.new_context()

@@ -79,9 +79,9 @@ def test_a_volunteer_signs_up_gives_hours_and_disputes_in_both_languages(
     page.wait_for_url(f"{base}/app/me")
     who = page.locator("section[aria-labelledby=who]")
     # 120 earned, 30 held by the reservation; 100 hours to the first star.
-    expect(who).to_contain_text("90 分钟")
+    expect(who).to_contain_text("1 小时 30 分钟")
     expect(who).to_contain_text("30 分钟")
-    expect(page.locator(".progress-text")).to_contain_text("5880 分钟")
+    expect(page.locator(".progress-text")).to_contain_text("还差 98 小时。")
     shots(page, screenshots, "me")
 
     open_section(page, "活动")
@@ -122,7 +122,7 @@ def test_a_volunteer_signs_up_gives_hours_and_disputes_in_both_languages(
     expect(page.locator(ERROR)).to_have_text("You do not have enough time credits for this.")
     page.fill("#hours", "1")
     page.click("button:has-text('Give')")
-    expect(page.locator(DONE)).to_have_text("Given: 60 minutes.")
+    expect(page.locator(DONE)).to_have_text("Given: 1 h.")
     expect(page.locator("main")).to_contain_text("30 minutes")  # 90 less 60
     shots(page, screenshots, "me-gift")
     assert town.account(world["relative"])["available_minutes"] == 60
@@ -130,14 +130,14 @@ def test_a_volunteer_signs_up_gives_hours_and_disputes_in_both_languages(
     page.click("a:has-text('Back to my page')")
     open_section(page, "My statement")
     first = page.locator(".entries li").first
-    expect(first).to_contain_text("-60 minutes")  # the latest first
+    expect(first).to_contain_text("-1 h")  # the latest first
     expect(first).to_contain_text("Gift")
-    expect(first).to_contain_text("Balance: 60 minutes")
+    expect(first).to_contain_text("Balance: 1 h")
     shots(page, screenshots, "me-statement")
 
     page.click("a:has-text('Back to my page')")
     open_section(page, "My service record")
-    expect(page.locator("#services + div")).to_contain_text("120 minutes")
+    expect(page.locator("#services + div")).to_contain_text("2 h")
     shots(page, screenshots, "me-record")
     page.click("a:has-text('Something wrong?')")
     page.fill("#reason", "我服务了三个小时，不是两个小时")

@@ -96,8 +96,7 @@ def _rewards(
         {
             "id": r.id,
             "name": r.name,
-            "hours": r.cost_minutes // 60,
-            "minutes": r.cost_minutes % 60,
+            "cost_minutes": r.cost_minutes,
             "stock": r.stock,
             "per_volunteer_limit": r.per_volunteer_limit,
         }
