@@ -73,6 +73,8 @@ REFUSALS = {
     "kiosk-other-org": N_(
         "This activity is not one of your organisation's: its kiosk is for its own coordinators."
     ),
+    # --- audit desk ---
+    "audit-only": N_("This page is for an auditor."),
 }
 
 
@@ -149,3 +151,32 @@ MINE = {
 
 def my_problem_message(code: str) -> str:
     return MINE.get(code) or problem_message(code)
+
+# The auditor's desk (api/pages/audit.py).
+PROBLEMS |= {
+    "certificate-not-found": N_("No certificate has that number."),
+    "invalid-certificate-number": N_("That is not a certificate number. Please check it."),
+}
+BUNDLE_PROBLEMS = {
+    "bundle-missing": N_("Please choose a bundle file (JSON) to check."),
+    "bundle-too-large": N_("This file is larger than 2 MiB: it is not a certificate bundle."),
+    "bundle-not-json": N_("This file is not JSON: it is not a certificate bundle."),
+}
+CHECKPOINT_OUTCOMES = {
+    "same": N_("The checkpoint you kept is the log's latest: same size, same root."),
+    "consistent": N_(
+        "Consistent: the log as you kept it is the start of the log now; nothing was changed."
+    ),
+    "different": N_(
+        "NOT consistent: the log now does not contain the log as you kept it. "
+        "Something was changed: this is a finding."
+    ),
+    "shorter": N_(
+        "The log is shorter than the checkpoint you kept: entries are missing. "
+        "This is a finding."
+    ),
+    "forged": N_(
+        "Refused: this is not a checkpoint signed with this log's key "
+        "(its text or its signature is wrong)."
+    ),
+}

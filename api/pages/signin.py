@@ -18,6 +18,7 @@ HOME = {
     Role.DESK: "/app/desk",
     Role.VOLUNTEER: "/app/me",
     Role.COORDINATOR: "/app/kiosk",
+    Role.AUDITOR: "/app/audit",
 }  # each role's page (more to come)
 MAX_LINK_CODE = 64
 
