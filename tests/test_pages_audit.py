@@ -163,7 +163,9 @@ def test_an_auditor_reads_trails_checks_certificates_and_checkpoints(
     api = page.request
     huge = api.post(
         f"{base}/app/audit/bundle",
-        multipart={"bundle": {"name": "b.json", "mimeType": "application/json", "buffer": b"x" * (3 << 20)}},
+        multipart={
+            "bundle": {"name": "b.json", "mimeType": "application/json", "buffer": b"x" * (3 << 20)}
+        },
     )
     assert huge.status == 413
     for body, kind in (
@@ -173,16 +175,19 @@ def test_an_auditor_reads_trails_checks_certificates_and_checkpoints(
         for path in ("/app/audit/bundle", "/app/audit/checkpoint"):
             r = api.post(f"{base}{path}", data=body, headers={"content-type": kind})
             assert r.status < 500, (path, r.status)
-    for query in ("?kind=activity&key=nope", "?kind=redemption&key=" + str(UUID(int=1)),
-                  "?key=" + "9" * 300, "?certificate=XYZ", "?kind=zzz&key=1"):
+    for query in (
+        "?kind=activity&key=nope",
+        "?kind=redemption&key=" + str(UUID(int=1)),
+        "?key=" + "9" * 300,
+        "?certificate=XYZ",
+        "?kind=zzz&key=1",
+    ):
         r = api.get(f"{base}/app/audit{query}")
         assert 400 <= r.status < 500, (query, r.status)
     context.close()
 
 
-def test_a_coordinator_is_refused_the_auditors_desk(
-    sqlite_town: Town, browser: Browser
-) -> None:
+def test_a_coordinator_is_refused_the_auditors_desk(sqlite_town: Town, browser: Browser) -> None:
     town = sqlite_town
     token = town.rt.tokens.create(Role.COORDINATOR, "协调员", UUID(town.team))
     context = browser.new_context(locale="zh-CN")

@@ -220,6 +220,8 @@ async def check_checkpoint(request: Request) -> Response:
     if not web.csrf_ok(session.csrf, form):
         return web.refused(request, "csrf", 403, session)
     note = form.get("checkpoint", "").strip() + "\n"
+    outcome: str
+    figures: dict[str, Any]
     if len(note) > MAX_CHECKPOINT_CHARS:
         outcome, figures = "forged", {}
     else:

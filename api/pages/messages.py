@@ -152,6 +152,7 @@ MINE = {
 def my_problem_message(code: str) -> str:
     return MINE.get(code) or problem_message(code)
 
+
 # The auditor's desk (api/pages/audit.py).
 PROBLEMS |= {
     "certificate-not-found": N_("No certificate has that number."),
@@ -172,8 +173,7 @@ CHECKPOINT_OUTCOMES = {
         "Something was changed: this is a finding."
     ),
     "shorter": N_(
-        "The log is shorter than the checkpoint you kept: entries are missing. "
-        "This is a finding."
+        "The log is shorter than the checkpoint you kept: entries are missing. This is a finding."
     ),
     "forged": N_(
         "Refused: this is not a checkpoint signed with this log's key "
