@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.pages import web
-from api.pages.messages import BUNDLE_PROBLEMS, CHECKPOINT_OUTCOMES
+from api.pages.messages import BUNDLE_PROBLEMS, CHECKPOINT_OUTCOMES, EVENTS
 from ledger.context import Context, Role
 from ledger.privacy import public_name
 from projections.pagination import Page
@@ -86,6 +86,7 @@ async def _page(
         kinds=KINDS,
         bundle_problems=BUNDLE_PROBLEMS,
         outcomes=CHECKPOINT_OUTCOMES,
+        events=EVENTS,
         kind=values.pop("kind", "volunteer"),
         **values,
     )

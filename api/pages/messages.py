@@ -180,3 +180,29 @@ CHECKPOINT_OUTCOMES = {
         "(its text or its signature is wrong)."
     ),
 }
+# The audit trail's events in plain words (api/pages/audit.py); a type not listed is shown
+# as its event type.
+EVENTS = {
+    "Volunteer.Registered": N_("Volunteer registered"),
+    "Volunteer.FamilyLinked": N_("Family member linked"),
+    "Volunteer.MembershipTransferred": N_("Moved to another organisation"),
+    "Volunteer.PinSet": N_("PIN set"),
+    "Volunteer.Erased": N_("Personal data erased"),
+    "VolunteerNumber.Claimed": N_("Volunteer number given"),
+    "Account.Opened": N_("Time account opened"),
+    "Account.ServiceCredited": N_("Service hours credited"),
+    "Account.ServiceCorrected": N_("Service hours corrected"),
+    "Account.TransferSent": N_("Hours given or spent"),
+    "Account.TransferReceived": N_("Hours received"),
+    "Signup.Requested": N_("Signed up"),
+    "Signup.Cancelled": N_("Signup cancelled"),
+    "Signup.CheckedIn": N_("Checked in"),
+    "Signup.CheckedOut": N_("Checked out"),
+    "Signup.Verified": N_("Service time confirmed"),
+    "Signup.Corrected": N_("Service time corrected"),
+    "Certificate.Issued": N_("Certificate issued"),
+    "Redemption.Reserved": N_("Reward reserved"),
+    "Redemption.Fulfilled": N_("Reward handed out"),
+    "Redemption.Cancelled": N_("Reservation cancelled"),
+    "Redemption.Expired": N_("Reservation expired"),
+}
