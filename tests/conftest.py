@@ -10,7 +10,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from playwright.sync_api import Browser
 
+from tests.browser import chromium, screenshot_dir
 from tests.http import Town, serve
 from timebank.checkpoints import create_key_file
 from timebank.runtime import Runtime
@@ -75,3 +77,15 @@ def town(runtime: Runtime) -> Iterator[Town]:
     runtime.start()
     with serve(runtime) as base_url:
         yield Town(runtime, base_url)
+
+
+# The pages' browser tests: one Chromium and one screenshot folder per test module.
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return screenshot_dir(tmp_path_factory)

@@ -15,24 +15,13 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from ledger.context import Role
-from tests.browser import chromium, screenshot_dir, shots
+from tests.browser import shots
 from tests.conftest import make_settings
 from tests.http import Town, serve
 from timebank.runtime import Runtime
 
 ID_NUMBER = "E98765432"
 PHONE = "13912345678"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return screenshot_dir(tmp_path_factory)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ token, find a volunteer, reserve a reward picked from the venue's list, hand out
 and the refusals a browser can meet."""
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,23 +12,12 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from ledger.context import Role
-from tests.browser import chromium, screenshot_dir, shots
+from tests.browser import shots
 from tests.http import Town
 
 PIN = "135790"
 WHO = "section[aria-labelledby=who]"
 HAND_OUT = "form.card[action='/app/desk/hand-out'] button"  # by a typed number
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return screenshot_dir(tmp_path_factory)
 
 
 def desk_world(town: Town) -> dict[str, Any]:

@@ -4,7 +4,6 @@ the refusals read as plain words, who is in updates by itself, and the credited 
 reach the volunteer's own page."""
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -14,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from ledger.context import Role
 from ledger.identity import new_volunteer_number, signup_id
-from tests.browser import chromium, screenshot_dir, shots
+from tests.browser import shots
 from tests.http import Town
 from tests.test_pages import csrf_of
 from tests.test_pages import sign_in as sign_in_over_http
@@ -23,17 +22,6 @@ ON_SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 PRESENT = "#present"
 DONE = "main > .done"
 ERROR = "main > .error"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return screenshot_dir(tmp_path_factory)
 
 
 def number_of(town: Town, volunteer: str) -> str:

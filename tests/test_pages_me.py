@@ -2,7 +2,6 @@
 they sign up for an activity and check in, give hours to a linked family member, open a
 dispute about a service, and see it all; in Chinese, then in English."""
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -12,22 +11,11 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from ledger.context import Role
-from tests.browser import chromium, screenshot_dir, shots
+from tests.browser import shots
 from tests.http import Town
 
 DONE = "p.done"
 ERROR = "p.error"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return screenshot_dir(tmp_path_factory)
 
 
 def my_world(town: Town) -> dict[str, Any]:

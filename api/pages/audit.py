@@ -43,14 +43,7 @@ def _context(request: Request, session: PageSession) -> Context:
 
 
 async def _auditor(request: Request) -> PageSession | Response:
-    session = await web.current_session(request)
-    if session is None:
-        if request.method == "POST":
-            return web.refused(request, "session", 401)
-        return web.to_sign_in()
-    if session.actor.role not in (Role.AUDITOR, Role.ADMIN):
-        return web.refused(request, "audit-only", 403, session)
-    return session
+    return await web.session_for(request, (Role.AUDITOR, Role.ADMIN), "audit-only")
 
 
 def _trail(request: Request, session: PageSession, kind: str, key: str) -> dict[str, Any]:
@@ -217,9 +210,9 @@ async def check_checkpoint(request: Request) -> Response:
     session = await _auditor(request)
     if isinstance(session, Response):
         return session
-    form = await web.form_of(request)
-    if not web.csrf_ok(session.csrf, form):
-        return web.refused(request, "csrf", 403, session)
+    form = await web.posted(request, session)
+    if isinstance(form, Response):
+        return form
     note = form.get("checkpoint", "").strip() + "\n"
     outcome: str
     figures: dict[str, Any]

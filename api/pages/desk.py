@@ -146,23 +146,16 @@ async def _page(
 
 
 async def _desk_session(request: Request) -> PageSession | Response:
-    session = await web.current_session(request)
-    if session is None:
-        if request.method == "POST":
-            return web.refused(request, "session", 401)
-        return web.to_sign_in()
-    if session.actor.role not in (Role.DESK, Role.ADMIN):
-        return web.refused(request, "desk-only", 403, session)
-    return session
+    return await web.session_for(request, (Role.DESK, Role.ADMIN), "desk-only")
 
 
 async def _posted(request: Request) -> tuple[PageSession, dict[str, str]] | Response:
     session = await _desk_session(request)
     if isinstance(session, Response):
         return session
-    form = await web.form_of(request)
-    if not web.csrf_ok(session.csrf, form):
-        return web.refused(request, "csrf", 403, session)
+    form = await web.posted(request, session)
+    if isinstance(form, Response):
+        return form
     return session, form
 
 

@@ -118,14 +118,7 @@ def _find(
 
 
 async def _kiosk_session(request: Request) -> PageSession | Response:
-    session = await web.current_session(request)
-    if session is None:
-        if request.method == "POST":
-            return web.refused(request, "session", 401)
-        return web.to_sign_in()
-    if session.actor.role not in (Role.COORDINATOR, Role.ADMIN):
-        return web.refused(request, "kiosk-only", 403, session)
-    return session
+    return await web.session_for(request, (Role.COORDINATOR, Role.ADMIN), "kiosk-only")
 
 
 async def _page(
@@ -222,9 +215,9 @@ async def attend(request: Request, activity: str, action: str) -> Response:
     activity_id = _uuid(activity)
     if activity_id is None or action not in ("check-in", "check-out", "sign-up"):
         return web.refused(request, "not-found", 404, session)
-    form = await web.form_of(request)
-    if not web.csrf_ok(session.csrf, form):
-        return web.refused(request, "csrf", 403, session)
+    form = await web.posted(request, session)
+    if isinstance(form, Response):
+        return form
     number = form.get("number", "").strip()
     if not 0 < len(number) <= MAX_NUMBER:
         error = web.failure_message_for("volunteer-not-found")

@@ -64,12 +64,8 @@ def _me(session: PageSession) -> UUID:
 
 
 async def _my_session(request: Request) -> PageSession | Response:
-    session = await web.current_session(request)
-    if session is None:
-        if request.method == "POST":
-            return web.refused(request, "session", 401)
-        return web.to_sign_in()
-    if session.actor.role is not Role.VOLUNTEER or session.actor.scope_id is None:
+    session = await web.session_for(request, (Role.VOLUNTEER,), "volunteer-only")
+    if not isinstance(session, Response) and session.actor.scope_id is None:
         return web.refused(request, "volunteer-only", 403, session)
     return session
 
@@ -78,9 +74,9 @@ async def _posted(request: Request) -> tuple[PageSession, dict[str, str]] | Resp
     session = await _my_session(request)
     if isinstance(session, Response):
         return session
-    form = await web.form_of(request)
-    if not web.csrf_ok(session.csrf, form):
-        return web.refused(request, "csrf", 403, session)
+    form = await web.posted(request, session)
+    if isinstance(form, Response):
+        return form
     return session, form
 
 

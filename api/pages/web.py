@@ -5,7 +5,7 @@ that refuse (in the page's language, never a stack or JSON)."""
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from api.pages.i18n import LANGUAGE_COOKIE, TRANSLATIONS, language_of
 from api.pages.messages import REFUSALS, problem_message
 from api.problems import STORE_ERRORS
 from ledger.commands.base import Command
-from ledger.context import Context
+from ledger.context import Context, Role
 from ledger.engine.service import IdempotencyKey
 from ledger.errors import DomainError
 from projections.reads import Lagging
@@ -161,6 +161,29 @@ def sign_in_page(
 
 def to_sign_in() -> RedirectResponse:
     return RedirectResponse("/app/sign-in", 303)
+
+
+async def session_for(
+    request: Request, roles: Collection[Role], refusal: str
+) -> PageSession | Response:
+    """The session of a page for `roles`: without one, to the sign-in page (a form posted
+    after the session ended is refused in words); of another role, refused with `refusal`."""
+    session = await current_session(request)
+    if session is None:
+        if request.method == "POST":
+            return refused(request, "session", 401)
+        return to_sign_in()
+    if session.actor.role not in roles:
+        return refused(request, refusal, 403, session)
+    return session
+
+
+async def posted(request: Request, session: PageSession) -> dict[str, str] | Response:
+    """The form posted in `session`, once its CSRF token holds."""
+    form = await form_of(request)
+    if not csrf_ok(session.csrf, form):
+        return refused(request, "csrf", 403, session)
+    return form
 
 
 async def execute(
