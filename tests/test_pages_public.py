@@ -6,6 +6,7 @@ signed-in volunteer objects; in Chinese, then in English; junk never a 500."""
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -98,6 +99,7 @@ def test_anyone_checks_a_certificate_and_sees_the_notices_in_both_languages(
     notice = page.locator(f"li[aria-labelledby='award-{world['award']['id']}']")
     expect(notice).to_contain_text("优秀志愿者")
     expect(notice.locator("textarea")).to_have_count(0)
+    expect(notice).not_to_contain_text("志愿者编号")
     expect(page.locator("a:has-text('登录后提出异议')")).to_have_attribute("href", "/app/sign-in")
     shots(page, screenshots, "notices")
 
@@ -108,6 +110,7 @@ def test_anyone_checks_a_certificate_and_sees_the_notices_in_both_languages(
     page.goto(base + "/app/notices")
     page.click("a:has-text('English')")
     notice = page.locator(f"li[aria-labelledby='award-{world['award']['id']}']")
+    expect(notice).to_contain_text("Volunteer number")
     notice.locator("textarea").fill("I saw otherwise")
     notice.locator("button[type=submit]").click()
     expect(page.locator("p.done")).to_contain_text("Your objection was received")
@@ -158,6 +161,30 @@ def test_the_public_pages_refuse_junk_and_forged_forms_in_words(town: Town) -> N
         assert anonymous.status_code == 401 and "您还没有登录" in anonymous.text
         for junk in (b"\xff\xfe=%%%", b"a" * 5000):
             assert client.post("/app/notices/object", content=junk).status_code == 401
+        # Signed in: a form without its CSRF token is refused; junk is answered in words.
+        link = ok(town.admin.post(f"/v1/volunteers/{town.volunteer()}/sign-in-links", {}))["url"]
+        client.get(link)
+        signed = client.post(
+            "/app/link", data={"csrf": client.cookies["tb_sign_in"], "code": link[10:]}
+        )
+        assert signed.status_code == 303
+        forged = client.post("/app/notices/object", data={"award": str(uuid4()), "reason": "x"})
+        assert forged.status_code == 403 and "这个表格没有被接受" in forged.text
+        csrf = _csrf(client.get("/app/notices").text)
+        for form in (
+            {"award": "nope", "reason": "x"},
+            {"award": str(uuid4()), "reason": "x"},
+            {"award": str(uuid4()), "reason": ""},
+            {"award": str(uuid4()), "reason": "x" * 5000},
+        ):
+            answer = client.post("/app/notices/object", data={"csrf": csrf, **form})
+            assert 400 <= answer.status_code < 500, (form, answer.status_code)
+            assert 'class="error"' in answer.text, form
+
+
+def _csrf(html: str) -> str:
+    start = html.index('name="csrf" value="') + len('name="csrf" value="')
+    return html[start : html.index('"', start)]
 
 
 def test_every_category_has_a_name_on_the_check_page() -> None:
