@@ -137,7 +137,11 @@ def test_anyone_checks_a_certificate_and_sees_the_notices_in_both_languages(
     )
     head(town)
     page.goto(check_url(base, made["number"]) + f"#sha256={made['digest']}")
+    page.click("a:has-text('中文')")  # the certificate stays on the page
+    expect(page.locator("#verdict")).to_contain_text("已失效")
+    page.click("a:has-text('English')")
     expect(page.locator("#verdict")).to_contain_text("Superseded")
+    page.goto(check_url(base, made["number"]) + f"#sha256={made['digest']}")
     expect(page.locator("#paper")).to_contain_text("Matches the paper")
     shots(page, screenshots, "check-superseded")
 

@@ -106,8 +106,17 @@ async def check(request: Request) -> Response:
         return web.render(
             request, "check.html", _status(e), session, typed=typed, error=_failure(e)
         )
+    # Switching language keeps the certificate on the page (the digest after '#' stays
+    # behind: the browser never sends it).
+    back_to = f"/app/check?number={found['certificate']['number']}"
     return web.render(
-        request, "check.html", session=session, typed=typed, categories=CATEGORIES, **found
+        request,
+        "check.html",
+        session=session,
+        typed=typed,
+        categories=CATEGORIES,
+        back_to=back_to,
+        **found,
     )
 
 
