@@ -121,6 +121,9 @@ def test_anyone_checks_a_certificate_and_sees_the_notices_in_both_languages(
     expect(page.locator("p.error")).to_contain_text("already objected")
     shown = ok(town.admin.get(f"/v1/awards/{world['award']['id']}"))
     assert shown["objections"] == 1 and shown["status"] == "objected"
+    head(town)  # objected, the award is still in notice: others may object too
+    page.goto(base + "/app/notices")
+    expect(page.locator(f"li[aria-labelledby='award-{world['award']['id']}']")).to_have_count(1)
 
     # A correction of a listed service supersedes the certificate.
     dispute = ok(

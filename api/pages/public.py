@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.pages import web
 from api.pages.messages import N_
+from ledger.awards import AwardStatus
 from ledger.certificates import NUMBER_LENGTH
 from ledger.commands.recognition import FileObjection
 from ledger.context import SYSTEM, Context
@@ -26,7 +27,7 @@ MAX_TYPED = 2 * NUMBER_LENGTH  # room for spaces; the query refuses anything lon
 MAX_REASON = 500
 MAX_ID = 64
 NOTICES_SHOWN = 50
-IN_NOTICE = "in_notice"
+IN_NOTICE = (AwardStatus.IN_NOTICE.value, AwardStatus.OBJECTED.value)
 
 PUBLIC_PROBLEMS = {
     "invalid-certificate-number": N_(
@@ -130,8 +131,17 @@ def _notices(request: Request, session: PageSession | None) -> dict[str, Any]:
     # would, which the query uses for nothing but the time.
     actor = SYSTEM if session is None else session.actor
     ctx = Context(actor, request.state.request_id, datetime.now(UTC))
-    found = rt.queries.records.awards(ctx, None, IN_NOTICE, Page(NOTICES_SHOWN, None), None)
-    return {"notices": [a for a in found.items if a.notice_ends_at and a.notice_ends_at > ctx.now]}
+    # An award someone objected to is still in notice: others may object too.
+    found = [
+        award
+        for status in IN_NOTICE
+        for award in rt.queries.records.awards(
+            ctx, None, status, Page(NOTICES_SHOWN, None), None
+        ).items
+        if award.notice_ends_at and award.notice_ends_at > ctx.now
+    ]
+    found.sort(key=lambda award: award.position, reverse=True)
+    return {"notices": found[:NOTICES_SHOWN]}
 
 
 async def _notices_page(
