@@ -115,7 +115,7 @@ def test_a_certificate_is_checked_offline_after_the_server_has_stopped(
         text=True,
         check=True,
     ).stdout.strip()
-    assert qr.endswith(f"/v1/certificates/check?number={made['number']}#sha256={made['digest']}")
+    assert qr.endswith(f"/app/check?number={made['number']}#sha256={made['digest']}")
 
     # The bundle, checked with the server gone.
     saved = tmp_path / "bundle.json"

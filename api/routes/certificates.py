@@ -115,6 +115,11 @@ def check_certificate(
     )
 
 
+def check_url(base: str, number: str) -> str:
+    """Where the PDF's QR code leads: the check page (the PDF adds `#sha256=<digest>`)."""
+    return f"{base.rstrip('/')}/app/check?number={number}"
+
+
 @router.get(
     "/v1/certificates/{certificate_id}.pdf",
     response_class=Response,
@@ -136,9 +141,10 @@ def get_certificate_pdf(
     auditor; an admin."""
     found = q.certificates.get(ctx, certificate_id, min_position)
     base = rt.settings.public_base_url or str(request.base_url)
-    check_url = f"{base.rstrip('/')}/v1/certificates/check?number={found.number}"
     try:
-        pdf = certificate_pdf.render_certificate_pdf(found.content, found.digest, check_url)
+        pdf = certificate_pdf.render_certificate_pdf(
+            found.content, found.digest, check_url(base, found.number)
+        )
     except certificate_pdf.FontMissing as e:
         raise ProblemError(503, "pdf-unavailable", str(e)) from None
     return Response(
