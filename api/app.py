@@ -182,6 +182,7 @@ def create_app(runtime: Runtime, owns_runtime: bool = False) -> FastAPI:
         health=runtime.health,
         verifier=TokenVerifier(runtime.tokens),
         max_body_bytes=runtime.settings.max_body_bytes,
+        uploads=pages.UPLOADS,
     )
     # The outermost: every answer gets a request id, a log line and its metrics.
     app.add_middleware(RequestContext, observe=RequestMetrics(runtime.metrics))

@@ -13,7 +13,10 @@ The time a request may take to arrive is bounded by the server's protocol (api/s
 Operations endpoints (/healthz, /readyz, /metrics) and the documentation are not asked for
 a token or refused while the store is down; nor are the pages (/app, /static), which
 authenticate by their session cookie (api/pages/web.py) and answer a store that is down with
-a page. The body limit holds for every path."""
+a page. The body limit holds for every path; a page that takes a file (an auditor's
+bundle) has a larger one of its own."""
+
+from collections.abc import Mapping
 
 import structlog
 from starlette.exceptions import HTTPException
@@ -49,18 +52,25 @@ def bearer_token(scope: Scope) -> str | None:
 
 class RequestGuard:
     def __init__(
-        self, app: ASGIApp, health: StoreHealth, verifier: TokenVerifier, max_body_bytes: int
+        self,
+        app: ASGIApp,
+        health: StoreHealth,
+        verifier: TokenVerifier,
+        max_body_bytes: int,
+        uploads: Mapping[str, int] | None = None,
     ) -> None:
+        """`uploads`: the paths that take a file, each with its own larger limit."""
         self.app = app
         self.health = health
         self.verifier = verifier
         self.max_body_bytes = max_body_bytes
+        self.uploads = dict(uploads or {})
 
-    @property
-    def _too_large(self) -> str:
-        return f"the request body is larger than {self.max_body_bytes} bytes"
+    @staticmethod
+    def _too_large(limit: int) -> str:
+        return f"the request body is larger than {limit} bytes"
 
-    def _counted(self, receive: Receive) -> Receive:
+    def _counted(self, receive: Receive, limit: int) -> Receive:
         """`receive`, refusing the body once it outgrows the limit (the app's handlers turn
         the HTTPException into a 413 problem)."""
         received = 0
@@ -69,8 +79,8 @@ class RequestGuard:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_body_bytes:
-                raise HTTPException(413, self._too_large)
+            if received > limit:
+                raise HTTPException(413, self._too_large(limit))
             return message
 
         return receive_counted
@@ -79,10 +89,11 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if announced_length(scope) > self.max_body_bytes:
-            await problem(413, "body-too-large", self._too_large)(scope, receive, send)
+        limit = self.uploads.get(scope["path"], self.max_body_bytes)
+        if announced_length(scope) > limit:
+            await problem(413, "body-too-large", self._too_large(limit))(scope, receive, send)
             return
-        receive = self._counted(receive)
+        receive = self._counted(receive, limit)
         if not scope["path"].startswith(GUARDED):
             await self.app(scope, receive, send)
             return

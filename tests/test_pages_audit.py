@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from api.pages.audit import BUNDLE_PATH
 from ledger.context import Role
 from tests.browser import shots
 from tests.conftest import make_settings
@@ -187,6 +188,19 @@ def test_an_auditor_reads_trails_checks_certificates_and_checkpoints(
         },
     )
     assert huge.status == 413
+    # A bundle above the API's body limit still reaches the page, which answers in words.
+    larger = b"x" * (town.rt.settings.max_body_bytes + 1)
+    big = api.post(
+        f"{base}/app/audit/bundle",
+        multipart={
+            "csrf": page.locator(f"form[action='{BUNDLE_PATH}'] input[name=csrf]").get_attribute(
+                "value"
+            )
+            or "",
+            "bundle": {"name": "b.json", "mimeType": "application/json", "buffer": larger},
+        },
+    )
+    assert big.status == 400 and "text/html" in big.headers["content-type"], big.text()
     for body, kind in (
         (b"--x\r\nnonsense", "multipart/form-data; boundary=x"),
         (b"checkpoint=%FF%FE", "application/x-www-form-urlencoded"),

@@ -13,6 +13,7 @@ from timebank.runtime import Runtime
 
 STATIC = Path(__file__).parent / "static"
 AREAS = (signin, desk, me, kiosk, audit, public)
+UPLOADS = {audit.BUNDLE_PATH: audit.MAX_UPLOAD_BYTES}  # paths that take a file: their limit
 unmatched = APIRouter(include_in_schema=False)
 
 

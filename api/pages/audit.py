@@ -26,6 +26,9 @@ router = APIRouter(include_in_schema=False)
 MAX_LOOKUP = 64
 MAX_CERTIFICATE_NUMBER = 40
 MAX_BUNDLE_BYTES = 2 * 1024 * 1024
+BUNDLE_PATH = "/app/audit/bundle"
+# What the guard lets through to that path: the file, its form's fields and multipart headers.
+MAX_UPLOAD_BYTES = MAX_BUNDLE_BYTES + 16 * 1024
 MAX_CHECKPOINT_CHARS = 2000
 TRAIL_SHOWN = 200
 KINDS = ("volunteer", "activity", "redemption")
@@ -160,7 +163,7 @@ def _uploaded(body: bytes, content_type: str) -> tuple[dict[str, str], bytes | N
     return fields, upload
 
 
-@router.post("/app/audit/bundle")
+@router.post(BUNDLE_PATH)
 async def check_bundle(request: Request) -> Response:
     session = await _auditor(request)
     if isinstance(session, Response):
