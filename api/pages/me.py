@@ -4,7 +4,7 @@ gifts of hours to family, disputes, redemptions with their codes, and the volunt
 Short pages with big buttons for elders; every read is the API's own query and every
 action the API's own command, in the volunteer's own scope."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -274,7 +274,10 @@ def _ahead(request: Request, session: PageSession) -> dict[str, Any]:
     rt = web.runtime(request)
     ctx = _context(request, session)
     today = ctx.now.astimezone(ZoneInfo(rt.settings.rules.timezone)).date()
-    ahead, mine = rt.queries.records.activities_ahead(ctx, _me(session), today, ACTIVITIES_SHOWN)
+    # From yesterday: an activity that began before midnight may still be running (those
+    # over are left out below).
+    since = today - timedelta(days=1)
+    ahead, mine = rt.queries.records.activities_ahead(ctx, _me(session), since, ACTIVITIES_SHOWN)
     listed: dict[str, list[dict[str, Any]]] = {"mine": [], "open": []}
     for activity_id in dict.fromkeys([*mine, *ahead]):
         found = _activity(request, session, activity_id)
