@@ -6,9 +6,7 @@ kept. Every read is the API's own query; every check the offline verifier's own.
 import email.parser
 import email.policy
 import json
-from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -16,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.pages import web
 from api.pages.messages import BUNDLE_PROBLEMS, CHECKPOINT_OUTCOMES, EVENTS
-from ledger.context import Context, Role
+from ledger.context import Role
 from ledger.privacy import public_name
 from projections.pagination import Page
 from timebank import verifier
@@ -34,17 +32,6 @@ TRAIL_SHOWN = 200
 KINDS = ("volunteer", "activity", "redemption")
 
 
-def _uuid(text: str) -> UUID | None:
-    try:
-        return UUID(text.strip()) if len(text) <= MAX_LOOKUP else None
-    except ValueError:
-        return None
-
-
-def _context(request: Request, session: PageSession) -> Context:
-    return Context(session.actor, request.state.request_id, datetime.now(UTC))
-
-
 async def _auditor(request: Request) -> PageSession | Response:
     return await web.session_for(request, (Role.AUDITOR, Role.ADMIN), "audit-only")
 
@@ -52,9 +39,9 @@ async def _auditor(request: Request) -> PageSession | Response:
 def _trail(request: Request, session: PageSession, kind: str, key: str) -> dict[str, Any]:
     """The subject's trail as GET /v1/<kind>s/{id}/audit-trail gives it to this caller."""
     q = web.runtime(request).queries
-    ctx = _context(request, session)
+    ctx = web.context(request, session)
     page = Page(TRAIL_SHOWN, None)
-    subject_id = _uuid(key)
+    subject_id = web.uuid_of(key)
     if kind == "volunteer":
         if subject_id is None:
             subject_id = q.aggregates.volunteer_by_number(ctx, key).volunteer.id

@@ -5,7 +5,6 @@ read the API's own query."""
 
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -14,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from api.pages import web
 from api.pages.messages import STATES
 from ledger.commands.exchange import CancelRedemption, FulfilRedemption, Redeem
-from ledger.context import Context, Role
+from ledger.context import Role
 from projections.pagination import Page
 from timebank.page_sessions import PageSession
 
@@ -26,23 +25,12 @@ PENDING_SHOWN = 20
 REWARDS_SHOWN = 100  # a venue's whole list, in the order its rewards were listed
 
 
-def _uuid(text: str) -> UUID | None:
-    try:
-        return UUID(text.strip()) if len(text) <= 64 else None
-    except ValueError:
-        return None
-
-
-def _context(request: Request, session: PageSession) -> Context:
-    return Context(session.actor, request.state.request_id, datetime.now(UTC))
-
-
 def _volunteer(
     request: Request, session: PageSession, number: str, min_position: int | None
 ) -> dict[str, Any]:
     """The volunteer's name (masked as the desk's role requires) and credits."""
     q = web.runtime(request).queries
-    ctx = _context(request, session)
+    ctx = web.context(request, session)
     found = q.aggregates.volunteer_by_number(ctx, number)
     account = q.balances.account(ctx, found.volunteer.id, min_position)
     return {
@@ -63,7 +51,7 @@ def _pending(
     if venue_id is None:  # an admin: no venue of their own
         return []
     q = web.runtime(request).queries
-    ctx = _context(request, session)
+    ctx = web.context(request, session)
     shown = []
     for pending in q.balances.pending(ctx, venue_id, PENDING_SHOWN, min_position):
         redemption = q.aggregates.redemption(ctx, pending.id).redemption
@@ -90,7 +78,7 @@ def _rewards(
         return []
     q = web.runtime(request).queries
     found = q.rewards.at_venue(
-        _context(request, session), venue_id, Page(REWARDS_SHOWN, None), min_position
+        web.context(request, session), venue_id, Page(REWARDS_SHOWN, None), min_position
     )
     return [
         {
@@ -180,7 +168,10 @@ async def reserve(request: Request) -> Response:
         return posted
     session, form = posted
     number = form.get("number", "").strip()
-    volunteer_id, reward_id = _uuid(form.get("volunteer", "")), _uuid(form.get("reward", ""))
+    volunteer_id, reward_id = (
+        web.uuid_of(form.get("volunteer", "")),
+        web.uuid_of(form.get("reward", "")),
+    )
     quantity = form.get("quantity", "1").strip()
     pin = form.get("pin", "").strip()
     if (
@@ -207,7 +198,7 @@ async def hand_out(request: Request) -> Response:
         return posted
     session, form = posted
     number = form.get("number", "").strip()
-    redemption_id = _uuid(form.get("redemption", ""))
+    redemption_id = web.uuid_of(form.get("redemption", ""))
     code = form.get("code", "").strip()
     if redemption_id is None or not 0 < len(code) <= MAX_CODE:
         error = web.failure_message_for("invalid-input")
@@ -226,7 +217,7 @@ async def cancel(request: Request) -> Response:
         return posted
     session, form = posted
     number = form.get("number", "").strip()
-    redemption_id = _uuid(form.get("redemption", ""))
+    redemption_id = web.uuid_of(form.get("redemption", ""))
     if redemption_id is None:
         error = web.failure_message_for("invalid-input")
         return await _page(request, session, number, 400, error=error)
@@ -244,13 +235,13 @@ async def receipt(request: Request, redemption: str) -> Response:
     session = await _desk_session(request)
     if isinstance(session, Response):
         return session
-    redemption_id = _uuid(redemption)
+    redemption_id = web.uuid_of(redemption)
     if redemption_id is None:
         return web.refused(request, "not-found", 404, session)
     q = web.runtime(request).queries
 
     def read() -> dict[str, Any]:
-        found = q.aggregates.redemption(_context(request, session), redemption_id)
+        found = q.aggregates.redemption(web.context(request, session), redemption_id)
         reward = q.aggregates.reward(found.redemption.reward_id)
         venue = q.aggregates.organisation(found.redemption.venue_id)
         return {

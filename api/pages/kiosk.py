@@ -16,7 +16,7 @@ from api.pages import web
 from api.pages.messages import REFUSALS
 from ledger.commands.attendance import CheckIn, CheckOut, SignUp
 from ledger.commands.base import Command
-from ledger.context import Context, Role
+from ledger.context import Role
 from ledger.errors import DomainError, Forbidden
 from ledger.identity import signup_id
 from ledger.signups import SignupStatus
@@ -24,7 +24,6 @@ from timebank.page_sessions import PageSession
 
 router = APIRouter(include_in_schema=False)
 MAX_NUMBER = 40
-MAX_ACTIVITY = 64
 POLL_SECONDS = 3
 NOT_SIGNED_UP = (SignupStatus.CANCELLED,)
 
@@ -37,17 +36,6 @@ def _message(error: Exception) -> str:
     return web.failure_message(error)
 
 
-def _uuid(text: str) -> UUID | None:
-    try:
-        return UUID(text.strip()) if len(text) <= MAX_ACTIVITY else None
-    except ValueError:
-        return None
-
-
-def _context(request: Request, session: PageSession) -> Context:
-    return Context(session.actor, request.state.request_id, datetime.now(UTC))
-
-
 def _qr_svg(code: str, title: str) -> str:
     """The check-in code as an inline SVG (no script, no image request)."""
     qr = segno.make(code, error="m", micro=False)  # phones read no micro QR
@@ -58,7 +46,7 @@ def _activity(request: Request, session: PageSession, activity_id: UUID) -> dict
     """The activity as the kiosk shows it, with who is in; refuses (outside-scope) anyone
     who does not coordinate the organising organisation."""
     q = web.runtime(request).queries
-    ctx = _context(request, session)
+    ctx = web.context(request, session)
     found = q.aggregates.activity(ctx, activity_id)
     if not found.organiser:
         raise Forbidden("outside-scope", "not a coordinator of the organising organisation")
@@ -100,7 +88,7 @@ def _find(
     """The volunteer of that number, and their signup for this activity (None when they are
     not signed up)."""
     q = web.runtime(request).queries
-    ctx = _context(request, session)
+    ctx = web.context(request, session)
     found = q.aggregates.volunteer_by_number(ctx, number)
     volunteer = {
         "id": found.volunteer.id,
@@ -155,7 +143,7 @@ async def start(request: Request) -> Response:
         return session
     typed = request.query_params.get("activity", "")
     if typed:
-        activity_id = _uuid(typed)
+        activity_id = web.uuid_of(typed)
         if activity_id is None:
             error = web.failure_message_for("activity-not-found")
             return web.render(request, "kiosk_start.html", 404, session, error=error)
@@ -168,7 +156,7 @@ async def kiosk(request: Request, activity: str) -> Response:
     session = await _kiosk_session(request)
     if isinstance(session, Response):
         return session
-    activity_id = _uuid(activity)
+    activity_id = web.uuid_of(activity)
     if activity_id is None:
         return web.refused(request, "not-found", 404, session)
     return await _page(request, session, activity_id)
@@ -178,7 +166,7 @@ async def kiosk(request: Request, activity: str) -> Response:
 async def present(request: Request, activity: str) -> Response:
     """Who is in now: the part of the kiosk that htmx asks for again every few seconds."""
     session = await web.current_session(request)
-    activity_id = _uuid(activity)
+    activity_id = web.uuid_of(activity)
     if session is None or session.actor.role not in (Role.COORDINATOR, Role.ADMIN):
         return web.render(request, "kiosk_present.html", 401, present_error=REFUSALS["session"])
     if activity_id is None:
@@ -201,7 +189,7 @@ async def present(request: Request, activity: str) -> Response:
 @router.get("/app/kiosk/{activity}/{action}")
 async def after_action(request: Request, activity: str, action: str) -> Response:
     """An action's address opened again (reloaded, bookmarked): the kiosk."""
-    activity_id = _uuid(activity)
+    activity_id = web.uuid_of(activity)
     return RedirectResponse(f"/app/kiosk/{activity_id}" if activity_id else "/app/kiosk", 303)
 
 
@@ -212,7 +200,7 @@ async def attend(request: Request, activity: str, action: str) -> Response:
     session = await _kiosk_session(request)
     if isinstance(session, Response):
         return session
-    activity_id = _uuid(activity)
+    activity_id = web.uuid_of(activity)
     if activity_id is None or action not in ("check-in", "check-out", "sign-up"):
         return web.refused(request, "not-found", 404, session)
     form = await web.posted(request, session)

@@ -4,7 +4,7 @@ gifts of hours to family, disputes, redemptions with their codes, and the volunt
 Short pages with big buttons for elders; every read is the API's own query and every
 action the API's own command, in the volunteer's own scope."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -28,7 +28,7 @@ from ledger.commands.attendance import CancelSignup, CheckIn, CheckOut, SignUp
 from ledger.commands.base import Command
 from ledger.commands.corrections import OpenDispute
 from ledger.commands.exchange import Transfer
-from ledger.context import Context, Role
+from ledger.context import Role
 from ledger.errors import DomainError, NotFound
 from ledger.identity import signup_id
 from projections.pagination import Page
@@ -39,22 +39,10 @@ STATEMENT_PAGE = 10
 RECORD_SHOWN = 20
 REDEMPTIONS_SHOWN = 20
 ACTIVITIES_SHOWN = 10
-MAX_ID = 64
 MAX_CODE = 40
 MAX_CURSOR = 200
 MAX_GIFT_MINUTES = 100_000
 MAX_REASON = 500
-
-
-def _uuid(text: str) -> UUID | None:
-    try:
-        return UUID(text.strip()) if len(text) <= MAX_ID else None
-    except ValueError:
-        return None
-
-
-def _context(request: Request, session: PageSession) -> Context:
-    return Context(session.actor, request.state.request_id, datetime.now(UTC))
 
 
 def _me(session: PageSession) -> UUID:
@@ -115,7 +103,7 @@ async def _read(
 def _overview(request: Request, session: PageSession) -> dict[str, Any]:
     q = web.runtime(request).queries
     rules = web.runtime(request).settings.rules
-    ctx = _context(request, session)
+    ctx = web.context(request, session)
     found = q.aggregates.volunteer(ctx, _me(session))
     account = q.balances.account(ctx, _me(session), None)
     service_minutes = account.row.service_minutes
@@ -164,7 +152,7 @@ async def statement(request: Request) -> Response:
 
     def read() -> dict[str, Any]:
         entries, more = q.balances.latest(
-            _context(request, session), _me(session), Page(STATEMENT_PAGE, cursor), None
+            web.context(request, session), _me(session), Page(STATEMENT_PAGE, cursor), None
         )
         return {
             "entries": entries,
@@ -188,7 +176,7 @@ async def record(request: Request) -> Response:
 
     def read() -> dict[str, Any]:
         found = q.records.service_record(
-            _context(request, session), _me(session), RECORD_SHOWN, None
+            web.context(request, session), _me(session), RECORD_SHOWN, None
         )
         return {
             "record": found.record,
@@ -207,7 +195,7 @@ async def dispute_form(request: Request) -> Response:
     session = await _my_session(request)
     if isinstance(session, Response):
         return session
-    record_id = _uuid(request.query_params.get("record", ""))
+    record_id = web.uuid_of(request.query_params.get("record", ""))
     if record_id is None:
         return web.refused(request, "not-found", 404, session)
     return await _read(
@@ -218,7 +206,7 @@ async def dispute_form(request: Request) -> Response:
 def _service(request: Request, session: PageSession, record_id: UUID) -> dict[str, Any]:
     """One of the volunteer's services, as their record shows it."""
     q = web.runtime(request).queries
-    found = q.records.service_record(_context(request, session), _me(session), 500, None)
+    found = q.records.service_record(web.context(request, session), _me(session), 500, None)
     for service in found.record.services:
         if service.source_id == record_id:
             return {"service": service}
@@ -231,7 +219,7 @@ async def open_dispute(request: Request) -> Response:
     if isinstance(posted, Response):
         return posted
     session, form = posted
-    record_id = _uuid(form.get("record", ""))
+    record_id = web.uuid_of(form.get("record", ""))
     reason = form.get("reason", "").strip()
     if record_id is None:
         return web.refused(request, "not-found", 404, session)
@@ -253,7 +241,7 @@ async def open_dispute(request: Request) -> Response:
 def _activity(request: Request, session: PageSession, activity_id: UUID) -> dict[str, Any]:
     """The activity and the volunteer's own signup for it, if any."""
     q = web.runtime(request).queries
-    ctx = _context(request, session)
+    ctx = web.context(request, session)
     activity = q.aggregates.activity(ctx, activity_id).activity
     try:
         signup = q.aggregates.signup(ctx, signup_id(activity.id, _me(session)))
@@ -272,7 +260,7 @@ def _activity(request: Request, session: PageSession, activity_id: UUID) -> dict
 def _ahead(request: Request, session: PageSession) -> dict[str, Any]:
     """The volunteer's signups for activities to come, and the activities open to sign up."""
     rt = web.runtime(request)
-    ctx = _context(request, session)
+    ctx = web.context(request, session)
     today = ctx.now.astimezone(ZoneInfo(rt.settings.rules.timezone)).date()
     # From yesterday: an activity that began before midnight may still be running (those
     # over are left out below).
@@ -296,7 +284,7 @@ async def activities(request: Request) -> Response:
     text = request.query_params.get("activity", "").strip()
     if not text:
         return await _read(request, session, "me_activities.html", lambda: _ahead(request, session))
-    activity_id = _uuid(text)
+    activity_id = web.uuid_of(text)
     if activity_id is None:
         error = my_problem_message("activity-not-found")
         return web.render(request, "me_activities.html", 404, session, error=error, asked=text)
@@ -318,7 +306,7 @@ async def attend(request: Request, action: str) -> Response:
     if isinstance(posted, Response):
         return posted
     session, form = posted
-    activity_id = _uuid(form.get("activity", ""))
+    activity_id = web.uuid_of(form.get("activity", ""))
     if action not in ATTENDANCE or activity_id is None:
         return web.refused(request, "not-found", 404, session)
     code = form.get("code", "").strip()[:MAX_CODE] or None
@@ -357,7 +345,7 @@ def _family(
     request: Request, session: PageSession, min_position: int | None = None
 ) -> dict[str, Any]:
     q = web.runtime(request).queries
-    ctx = _context(request, session)
+    ctx = web.context(request, session)
     mine = q.aggregates.volunteer(ctx, _me(session))
     account = q.balances.account(ctx, _me(session), min_position)
     links: dict[str, str] = mine.personal_data["family"] or {}
@@ -389,7 +377,7 @@ async def gift(request: Request) -> Response:
         return posted
     session, form = posted
     read = lambda: _family(request, session)  # noqa: E731
-    to = _uuid(form.get("to", ""))
+    to = web.uuid_of(form.get("to", ""))
     hours, minutes = form.get("hours", "").strip() or "0", form.get("minutes", "").strip() or "0"
     if to is None or not (hours.isdigit() and minutes.isdigit()) or len(hours + minutes) > 8:
         error = my_problem_message("invalid-input")
@@ -420,7 +408,7 @@ async def redemptions(request: Request) -> Response:
     q = web.runtime(request).queries
 
     def read() -> dict[str, Any]:
-        ctx = _context(request, session)
+        ctx = web.context(request, session)
         shown = []
         for redemption_id in q.balances.redemptions(ctx, _me(session), REDEMPTIONS_SHOWN, None):
             found = q.aggregates.redemption(ctx, redemption_id)
@@ -449,7 +437,7 @@ async def card(request: Request) -> Response:
     q = web.runtime(request).queries
 
     def read() -> dict[str, Any]:
-        found = q.aggregates.volunteer(_context(request, session), _me(session))
+        found = q.aggregates.volunteer(web.context(request, session), _me(session))
         number = found.volunteer.number
         # The number alone, as the desk's and the kiosk's scanners type it.
         qr = segno.make(number, error="m").svg_inline(scale=8, border=4, omitsize=True)

@@ -5,7 +5,6 @@ the API needs a token)."""
 
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -25,7 +24,6 @@ from timebank.page_sessions import PageSession
 router = APIRouter(include_in_schema=False)
 MAX_TYPED = 2 * NUMBER_LENGTH  # room for spaces; the query refuses anything longer
 MAX_REASON = 500
-MAX_ID = 64
 NOTICES_SHOWN = 50
 IN_NOTICE = (AwardStatus.IN_NOTICE.value, AwardStatus.OBJECTED.value)
 
@@ -161,13 +159,6 @@ async def notices(request: Request) -> Response:
     return await _notices_page(request, await web.current_session(request))
 
 
-def _uuid(text: str) -> UUID | None:
-    try:
-        return UUID(text.strip()) if len(text) <= MAX_ID else None
-    except ValueError:
-        return None
-
-
 @router.post("/app/notices/object")
 async def object_to(request: Request) -> Response:
     session = await web.current_session(request)
@@ -176,7 +167,7 @@ async def object_to(request: Request) -> Response:
     form = await web.posted(request, session)
     if isinstance(form, Response):
         return form
-    award_id = _uuid(form.get("award", ""))
+    award_id = web.uuid_of(form.get("award", ""))
     reason = form.get("reason", "").strip()
     if award_id is None:
         return await _notices_page(request, session, 404, error=PUBLIC_PROBLEMS["award-not-found"])

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -31,6 +32,7 @@ from timebank.runtime import Runtime
 SESSION_COOKIE = "tb_session"
 SIGN_IN_COOKIE = "tb_sign_in"  # the sign-in form's CSRF token, before there is a session
 CSRF_FIELD = "csrf"
+MAX_ID_CHARS = 64  # an id typed or posted: a UUID, with room for stray spaces
 IDEMPOTENCY_FIELD = "once"  # a key per form shown: a form sent twice acts once
 MAX_FORM_FIELDS = 20
 TEMPLATES = Path(__file__).parent / "templates"
@@ -159,6 +161,19 @@ def sign_in_page(
     return response
 
 
+def uuid_of(text: str) -> UUID | None:
+    """An id typed or posted into a page, or None for anything that is not one."""
+    try:
+        return UUID(text.strip()) if len(text) <= MAX_ID_CHARS else None
+    except ValueError:
+        return None
+
+
+def context(request: Request, session: PageSession) -> Context:
+    """The context a page's command or query runs in: the session's actor, now."""
+    return Context(session.actor, request.state.request_id, datetime.now(UTC))
+
+
 def to_sign_in() -> RedirectResponse:
     return RedirectResponse("/app/sign-in", 303)
 
@@ -192,7 +207,7 @@ async def execute(
     """Runs the command as the API does (the same service, permissions and problems), with
     the form's own idempotency key: a form sent twice acts once."""
     rt = runtime(request)
-    ctx = Context(session.actor, request.state.request_id, datetime.now(UTC))
+    ctx = context(request, session)
     key = form.get(IDEMPOTENCY_FIELD, "")
     idempotency = None
     if 0 < len(key) <= 100:
