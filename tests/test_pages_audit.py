@@ -225,7 +225,7 @@ def test_a_coordinator_is_refused_the_auditors_desk(sqlite_town: Town, browser: 
     token = town.rt.tokens.create(Role.COORDINATOR, "协调员", UUID(town.team))
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
-    sign_in(page, town.base_url, token, "/app/kiosk")
+    sign_in(page, town.base_url, token, "/app/coord")
     refused = page.goto(f"{town.base_url}/app/audit")
     assert refused is not None and refused.status == 403
     expect(page.locator("p.error")).to_have_text("此页面供审计员使用。")

@@ -32,6 +32,8 @@ def sign_in(page: Page, base_url: str, token: str) -> None:
     page.goto(f"{base_url}/app")
     page.fill("#token", token)
     page.click("main button[type=submit]")
+    page.wait_for_url(f"{base_url}/app/coord")  # a coordinator lands on the console
+    page.click("text=打开活动签到台")
     page.wait_for_url(f"{base_url}/app/kiosk")
 
 
@@ -160,7 +162,7 @@ def test_nothing_a_browser_sends_to_the_kiosk_is_answered_with_a_500(town: Town)
     with httpx.Client(base_url=town.base_url, follow_redirects=False) as client:
         assert client.get(f"/app/kiosk/{activity}/present").status_code == 401
         signed = sign_in_over_http(client, token)
-        assert signed.headers["location"] == "/app/kiosk"
+        assert signed.headers["location"] == "/app/coord"
         csrf = csrf_of(client.get(f"/app/kiosk/{activity}"))
         junk = ["", "x" * 5000, "-1", "0", str(uuid.uuid4()), "%00", "\u202e名字", "<b>"]
         for action in ("check-in", "check-out", "sign-up", "no-such-action"):

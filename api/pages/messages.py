@@ -75,6 +75,8 @@ REFUSALS = {
     ),
     # --- audit desk ---
     "audit-only": N_("This page is for an auditor."),
+    # --- coordinator's console ---
+    "coord-only": N_("This page is for a coordinator."),
 }
 
 

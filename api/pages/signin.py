@@ -17,9 +17,9 @@ YEAR_SECONDS = 365 * 24 * 3600
 HOME = {
     Role.DESK: "/app/desk",
     Role.VOLUNTEER: "/app/me",
-    Role.COORDINATOR: "/app/kiosk",
+    Role.COORDINATOR: "/app/coord",
     Role.AUDITOR: "/app/audit",
-}  # each role's page (more to come)
+}  # each role's page
 MAX_LINK_CODE = 64
 
 

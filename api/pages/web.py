@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.pages.i18n import LANGUAGE_COOKIE, TRANSLATIONS, language_of
 from api.pages.messages import REFUSALS, problem_message
-from api.problems import STORE_ERRORS
+from api.problems import STATUS, STORE_ERRORS
 from ledger.commands.base import Command
 from ledger.context import Context, Role
 from ledger.engine.service import IdempotencyKey
@@ -231,6 +231,11 @@ def failure_message(error: Exception) -> str:
 
 
 FAILURES = (DomainError, Lagging, *STORE_ERRORS)
+
+
+def failure_status(error: Exception) -> int:
+    """The status a page answers a failure with: the one the API's problem would have."""
+    return STATUS[error.kind] if isinstance(error, DomainError) else 503
 
 
 def failure_message_for(code: str) -> str:

@@ -1,0 +1,85 @@
+"""The coordinator's console (/app/coord): the organisation a page is about, the console's
+home and its sections. Each section is a module of its own (coord_<section>.py); this one
+decides who may open the console and for which organisation."""
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from api.pages import web
+from api.pages.messages import N_
+from ledger.context import Role
+from timebank.page_sessions import PageSession
+
+router = APIRouter(include_in_schema=False)
+ORG_PARAM = "org"
+# The console's sections, in the order the navigation shows them: (path, msgid).
+SECTIONS = (
+    ("/app/coord/activities", N_("Activities")),
+    ("/app/coord/queue", N_("Hours to verify")),
+    ("/app/coord/backfills", N_("Back-fills")),
+    ("/app/coord/disputes", N_("Disputes")),
+    ("/app/coord/recognition", N_("Trainings and recognition")),
+    ("/app/coord/volunteers", N_("Volunteers")),
+    ("/app/coord/certificates", N_("Certificates")),
+    ("/app/coord/rankings", N_("Rankings")),
+    ("/app/coord/reports", N_("Reports")),
+)
+
+
+async def coordinator(request: Request) -> PageSession | Response:
+    """The session of a console page: a coordinator's (or an admin's)."""
+    return await web.session_for(request, (Role.COORDINATOR, Role.ADMIN), "coord-only")
+
+
+def organisation_of(request: Request, session: PageSession) -> UUID | None:
+    """The organisation a console page is about: `?org=` (one of the coordinator's subtree,
+    which every query and command checks), else the coordinator's own. An admin has none of
+    their own and names one."""
+    chosen = web.uuid_of(request.query_params.get(ORG_PARAM, ""))
+    return chosen if chosen is not None else session.actor.scope_id
+
+
+def render(
+    request: Request,
+    template: str,
+    session: PageSession,
+    org_id: UUID | None,
+    status: int = 200,
+    **values: Any,
+) -> Response:
+    """A console page: its template (extending coord_base.html) with the navigation kept
+    on the same organisation."""
+    return web.render(
+        request, template, status, session, org_id=org_id, sections=SECTIONS, **values
+    )
+
+
+def _home(request: Request, session: PageSession, org_id: UUID) -> dict[str, Any]:
+    """This year's headline figures: the organisation report's own read, which refuses a
+    coordinator outside the organisation's subtree."""
+    ctx = web.context(request, session)
+    year = str(web.runtime(request).settings.rules.local_date(ctx.now).year)
+    report = web.runtime(request).queries.records.organisation_report(ctx, org_id, year, None)
+    return {"report": report.report, "year": year}
+
+
+@router.get("/app/coord")
+async def home(request: Request) -> Response:
+    session = await coordinator(request)
+    if isinstance(session, Response):
+        return session
+    org_id = organisation_of(request, session)
+    values: dict[str, Any] = {}
+    status = 200
+    if org_id is None:
+        values["error"], status = web.failure_message_for("organisation-not-found"), 404
+    else:
+        try:
+            values.update(await run_in_threadpool(_home, request, session, org_id))
+        except web.FAILURES as e:
+            values["error"], status = web.failure_message(e), web.failure_status(e)
+    return render(request, "coord.html", session, org_id, status, **values)
