@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from api.schemas.common import NextCursor, Out
+from api.schemas.common import NextCursor, Out, View
 
 ActivityStatus = Literal["published", "completed"]
 SignupStatus = Literal[
@@ -18,7 +18,7 @@ DisputeStatus = Literal["open", "corrected", "dismissed"]
 POSITION = Field(description="the log position the worklist view had read")
 
 
-class OrgEntryOut(Out):
+class OrgEntryOut(View):
     id: UUID
     name: str
     kind: str
@@ -26,7 +26,7 @@ class OrgEntryOut(Out):
     depth: int = Field(description="below the organisation asked for (0: itself)")
 
 
-class ActivityEntryOut(Out):
+class ActivityEntryOut(View):
     id: UUID
     org_id: UUID
     title: str
@@ -41,7 +41,7 @@ class ActivityEntryOut(Out):
     beneficiaries: int | None = Field(description="people served (人次), once completed")
 
 
-class SignupEntryOut(Out):
+class SignupEntryOut(View):
     id: UUID
     activity_id: UUID
     activity_title: str
@@ -56,7 +56,7 @@ class SignupEntryOut(Out):
     )
 
 
-class BackfillEntryOut(Out):
+class BackfillEntryOut(View):
     id: UUID
     org_id: UUID
     volunteer_id: UUID
@@ -70,7 +70,7 @@ class BackfillEntryOut(Out):
     submitted_at: datetime
 
 
-class DisputeEntryOut(Out):
+class DisputeEntryOut(View):
     id: UUID
     org_id: UUID = Field(description="the organisation that recorded the disputed service")
     volunteer_id: UUID
