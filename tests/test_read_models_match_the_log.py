@@ -694,7 +694,8 @@ class Oracle:
             for oid, o in self.orgs.items()
             if org in o.path
         ]
-        return sorted(found, key=lambda o: (o["trail"], str(o["id"])))
+        found.sort(key=lambda o: (o["trail"], str(o["id"])))
+        return [{k: v for k, v in o.items() if k != "trail"} for o in found]
 
     def work_list(self, kind: str, org: UUID, status: str | None) -> list[dict[str, Any]]:
         """One of the worklist's lists over the subtree, in its order."""
