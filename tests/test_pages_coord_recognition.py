@@ -202,7 +202,9 @@ def test_an_evaluation_on_the_console_shows_on_the_record(
 
 def post(page: Page, base: str, path: str, fields: dict[str, str]) -> APIResponse:
     csrf = page.locator("input[name=csrf]").first.get_attribute("value") or ""
-    return page.request.post(base + path, form={"csrf": csrf, "once": uuid4().hex} | fields)
+    form: dict[str, str | float | bool] = {"csrf": csrf, "once": uuid4().hex}
+    form.update(fields)
+    return page.request.post(base + path, form=form)
 
 
 def test_a_coordinator_of_another_street_can_neither_see_nor_act(
