@@ -751,6 +751,20 @@ MATRIX: dict[tuple[str, str], Rule] = {
         ),
     ),
     ("GET", "/v1/trainings/{training_id}"): Rule(RECORD_READERS, shared),
+    ("GET", "/v1/trainings"): Rule(
+        READ_OVER,
+        query(org_id="org"),
+        cases=(
+            ("of the team below", Rule(READ_OVER | {COORD_BELOW}, query(org_id="below"))),
+            (
+                "of the sibling street",
+                Rule(
+                    frozenset({ADMIN, AUDITOR, COORD_ABOVE, COORD_SIBLING}),
+                    query(org_id="sibling"),
+                ),
+            ),
+        ),
+    ),
     ("POST", "/v1/evaluations"): Rule(OVER, evaluate),
     ("GET", "/v1/evaluations/{evaluation_id}"): Rule(RECORD_READERS, shared),
     ("POST", "/v1/commendations"): Rule(

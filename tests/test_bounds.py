@@ -841,3 +841,50 @@ def test_every_bounded_value_of_every_request_is_declared_and_enforced(town: Tow
                     )
     assert checked > 100, checked
     assert not failures, "\n".join(failures)
+
+
+def test_the_trainings_list_pages_within_its_bounds(town: Town) -> None:
+    """GET /v1/trainings: every page within the limit, the cursor carrying on where the page
+    ended (two trainings at the same moment included), and a limit, cursor or organisation
+    beyond its bounds refused in words, never a 500."""
+    volunteer = town.volunteer()
+    moments = ("2026-03-01T09:00:00+08:00", "2026-03-01T09:00:00+08:00", "2026-02-01T09:00:00Z")
+    for n, held_at in enumerate(moments):
+        body = {
+            "org_id": town.team,
+            "title": f"培训 {n}",
+            "held_at": held_at,
+            "minutes": 30,
+            "volunteer_ids": [volunteer],
+        }
+        assert town.admin.post("/v1/trainings", body).status_code == 201
+    town.rt.runner.catch_up()
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"org_id": town.district, "limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        r = town.admin.get("/v1/trainings", **params)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert len(page["items"]) <= 2
+        seen += [t["title"] for t in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen[:2]) == ["培训 0", "培训 1"] and seen[2:] == ["培训 2"]
+    for junk in (
+        {"limit": 0},
+        {"limit": 1001},
+        {"cursor": "x" * 501},
+        {"cursor": "not a cursor!"},
+        {"cursor": "eyJhIjogMX0"},  # a cursor of another shape
+        {"min_position": -1},
+    ):
+        r = town.admin.get("/v1/trainings", org_id=town.district, **junk)
+        assert r.status_code in (400, 422), (junk, r.status_code, r.text)
+    for org in ("nope", "", "1" * 100):
+        r = town.admin.get("/v1/trainings", org_id=org)
+        assert r.status_code == 422, (org, r.status_code)
+    assert town.admin.get("/v1/trainings", org_id=str(uuid4())).status_code == 404

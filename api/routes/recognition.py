@@ -1,9 +1,11 @@
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
-from api.deps import CommanderDep, ContextDep, QueriesDep
+from api.deps import CommanderDep, ContextDep, MinPosition, QueriesDep
 from api.openapi import location
+from api.pagination import PageDep
 from api.schemas.recognition import (
     AwardOut,
     AwardStateOut,
@@ -13,12 +15,14 @@ from api.schemas.recognition import (
     EvaluationDetailOut,
     EvaluationIn,
     EvaluationOut,
+    HeldTrainingOut,
     ObjectionIn,
     ObjectionOut,
     ReviewIn,
     TrainingCreatedOut,
     TrainingIn,
     TrainingOut,
+    TrainingsOut,
 )
 from ledger.awards import AwardKind, AwardStatus
 from ledger.commands.recognition import (
@@ -68,6 +72,28 @@ async def record_training(body: TrainingIn, run: CommanderDep) -> dict[str, obje
             body.org_id, body.title, body.held_at, body.minutes, tuple(body.volunteer_ids)
         ),
         lambda made: f"/v1/trainings/{made['id']}",
+    )
+
+
+@router.get(
+    "/v1/trainings", response_model=TrainingsOut, tags=["trainings"], summary="List trainings"
+)
+def list_trainings(
+    q: QueriesDep,
+    ctx: ContextDep,
+    page: PageDep,
+    org_id: Annotated[UUID, Query(description="trainings held by this organisation's subtree")],
+    min_position: MinPosition = None,
+) -> TrainingsOut:
+    """The trainings held by an organisation and those below it, the latest first, with how
+    many volunteers took part.
+
+    Who: a coordinator of the organisation or above; an auditor; an admin."""
+    found = q.records.trainings(ctx, org_id, page, min_position)
+    return TrainingsOut(
+        items=[HeldTrainingOut.model_validate(t) for t in found.items],
+        next_cursor=found.next_cursor,
+        position=found.position,
     )
 
 

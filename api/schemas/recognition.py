@@ -16,11 +16,13 @@ from api.schemas.common import (
     Integral,
     Moment,
     Name,
+    NextCursor,
     Out,
     Positioned,
     Reason,
     Text,
     View,
+    ViewPosition,
     within,
 )
 from ledger import bounds
@@ -59,6 +61,22 @@ class TrainingOut(View):
     held_at: AwareDatetime
     minutes: int = Field(description="training time; never service time")
     volunteer_ids: list[UUID]
+
+
+class HeldTrainingOut(View):
+    id: UUID
+    org_id: UUID
+    org_name: str | None
+    title: str
+    held_at: AwareDatetime
+    minutes: int = Field(description="training time; never service time")
+    participants: int
+
+
+class TrainingsOut(Out):
+    items: list[HeldTrainingOut] = Field(description="the latest held first")
+    next_cursor: NextCursor
+    position: ViewPosition
 
 
 class EvaluationIn(Body):

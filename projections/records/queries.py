@@ -9,7 +9,11 @@ from typing import Any
 from uuid import UUID
 
 from ledger import bounds
-from ledger.commands.permissions import require_record_reader, require_report_reader
+from ledger.commands.permissions import (
+    require_record_reader,
+    require_report_reader,
+    require_training_reader,
+)
 from ledger.context import Context
 from ledger.organisations import Organisation, OrgKind
 from ledger.volunteers import Volunteer
@@ -35,6 +39,7 @@ from projections.records.service_record import (
     service_record_page,
 )
 from projections.records.tables import NAME
+from projections.records.trainings import held_trainings, training_key
 
 
 @dataclass(frozen=True)
@@ -176,6 +181,21 @@ class RecordsQueries:
         position = self._read(min_position)
         rows = awards(self.views.db, org_id, status, after[0] if after else None, page.limit + 1)
         items, next_cursor = page.of(rows, _award_key)
+        return ListPage(items, next_cursor, position)
+
+    def trainings(
+        self, ctx: Context, org_id: UUID, page: Page, min_position: int | None
+    ) -> ListPage:
+        """Trainings held by an organisation's subtree, the latest first: for those who may
+        read each of them as its organiser's overseer (coordinators of the organisation or
+        above, auditors, admins)."""
+        self._organisation(org_id)
+        reader = self.views.aggregates.reader(ctx)
+        require_training_reader(reader, ctx.actor, org_id, ())
+        after = page.after((str, UUID))
+        position = self._read(min_position)
+        rows = held_trainings(self.views.db, org_id, after, page.limit + 1)
+        items, next_cursor = page.of(rows, training_key)
         return ListPage(items, next_cursor, position)
 
     def team_ranking(
