@@ -15,7 +15,7 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Dialog, Page, expect
 
 from ledger.context import Role
 from tests.browser import shots
@@ -204,8 +204,9 @@ def test_the_report_has_every_figure_its_csv_and_a_page_to_print(
     for selector, value in figures.items():
         expect(page.locator(selector)).to_have_text(str(value))
     page.emulate_media(media="print")
-    pdf = page.pdf(format="A4")
+    pdf = page.pdf(format="A4", prefer_css_page_size=True)
     assert pdf.startswith(b"%PDF")
+    (screenshots / "coord-report-print.pdf").write_bytes(pdf)
     page.emulate_media(media="screen")
     shots(page, screenshots, "coord-report-print")
 
@@ -219,7 +220,12 @@ def test_a_name_that_looks_like_markup_shows_as_text(
     page = browser.new_context(locale="zh-CN").new_page()
     page.set_default_timeout(15_000)
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def alerted(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", alerted)
     sign_in(page, base, w.token)
     page.goto(f"{base}/app/coord/rankings?period={w.year}")
     assert page.locator("main script").count() == 0

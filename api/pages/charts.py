@@ -2,6 +2,7 @@
 request to anywhere, text in the page's language. The table beside a chart says the same in
 words; the chart is one image to a screen reader, named by its label."""
 
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
@@ -12,6 +13,7 @@ from pygal.style import Style
 SVG = "http://www.w3.org/2000/svg"
 ET.register_namespace("", SVG)
 MAX_BARS = 20  # more would be too thin to read; the table has them all
+LABEL_PX = 22
 FONTS = '"Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", sans-serif'
 STYLE = Style(
     font_family=FONTS,
@@ -19,10 +21,10 @@ STYLE = Style(
     plot_background="#ffffff",
     colors=("#1f5f8b",),
     title_font_size=26,
-    label_font_size=22,
-    major_label_font_size=22,
-    value_font_size=22,
-    tooltip_font_size=22,
+    label_font_size=LABEL_PX,
+    major_label_font_size=LABEL_PX,
+    value_font_size=LABEL_PX,
+    tooltip_font_size=LABEL_PX,
 )
 # Whatever a chart may hold that could act (scripts, foreign HTML, links; handlers go too),
 # and pygal's tooltips (<title>), which the table beside the chart says in words.
@@ -34,10 +36,19 @@ def hours(minutes: int) -> float:
     return round(minutes / 60, 1)
 
 
-def bar_chart(title: str, axis_title: str, bars: Sequence[tuple[str, int]]) -> Markup:
+def _wide(label: str) -> int:
+    """How many of the label's characters are wide (Chinese): pygal sizes labels as if every
+    character were narrow, and would cut the start of a Chinese name off."""
+    return sum(unicodedata.east_asian_width(c) in "WF" for c in label)
+
+
+def bar_chart(title: str, axis_title: str, bars: Sequence[tuple[str, int]]) -> Markup | None:
     """Horizontal bars of (label, minutes), drawn in hours with one decimal, the first on top:
-    an inline <svg role="img"> named by `title`."""
-    shown = list(bars[:MAX_BARS])
+    an inline <svg role="img"> named by `title`; None without any time to draw. Bars of no time
+    are left to the table."""
+    shown = [(label, minutes) for label, minutes in bars if minutes > 0][:MAX_BARS]
+    if not shown:
+        return None
     chart = pygal.HorizontalBar(
         style=STYLE,
         js=[],  # else the SVG loads pygal's script from the internet
@@ -47,11 +58,12 @@ def bar_chart(title: str, axis_title: str, bars: Sequence[tuple[str, int]]) -> M
         value_formatter=lambda v: f"{v:.1f}",
         title=title,
         x_title=axis_title,
-        width=800,
-        height=140 + 56 * max(len(shown), 1),
+        width=480,  # narrow enough that its text stays legible on a phone
+        height=140 + 56 * len(shown),
         truncate_label=-1,
         margin=16,
-        no_data_text="—",
+        margin_left=16 + LABEL_PX * max((_wide(label) for label, _ in shown), default=0) // 2,
+        max_scale=6,
     )
     # pygal draws the first label at the bottom: reversed, the largest is on top.
     chart.x_labels = [label for label, _ in reversed(shown)]

@@ -121,11 +121,9 @@ def _rankings(
         "more_teams": teams.next_cursor is not None,
         "volunteers": volunteers.items,
         "more_volunteers": volunteers.next_cursor is not None,
-        "team_chart": charts.bar_chart(team_title, _(HOURS), team_bars) if team_bars else None,
-        "volunteer_chart": (
-            charts.bar_chart(_("Service hours by volunteer"), _(HOURS), volunteer_bars)
-            if volunteer_bars
-            else None
+        "team_chart": charts.bar_chart(team_title, _(HOURS), team_bars),
+        "volunteer_chart": charts.bar_chart(
+            _("Service hours by volunteer"), _(HOURS), volunteer_bars
         ),
     }
 
@@ -158,9 +156,8 @@ def _report_values(
     bars = [
         (_(category_name(c.category)), c.minutes)
         for c in sorted(report.service_minutes_by_category, key=lambda c: -c.minutes)
-        if c.minutes
     ]
-    chart = charts.bar_chart(_("Service hours by category"), _(HOURS), bars) if bars else None
+    chart = charts.bar_chart(_("Service hours by category"), _(HOURS), bars)
     return {"report": report, "category_chart": chart, "category_name": category_name}
 
 
