@@ -8,7 +8,7 @@ import codecs
 import csv
 import io
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -60,6 +60,31 @@ def world(town: Town, *names: str) -> World:
     return World(town, str(now.year), teams, token)
 
 
+def earn_in_campaign(town: Town, volunteer: str, minutes: int, campaign: str) -> None:
+    """As Town.earn, at an activity of the campaign."""
+    now = datetime.now(UTC)
+    activity = town.admin.post(
+        "/v1/activities",
+        {
+            "org_id": town.team,
+            "title": "重阳节探访",
+            "category": "elder_care",
+            "location": "敬老院",
+            "starts_at": (now - timedelta(minutes=minutes + 60)).isoformat(),
+            "ends_at": (now + timedelta(hours=1)).isoformat(),
+            "capacity": 10,
+            "campaign": campaign,
+        },
+    ).json()
+    signup = town.admin.post(
+        f"/v1/activities/{activity['id']}/signups", {"volunteer_id": volunteer}
+    ).json()["id"]
+    start = now - timedelta(minutes=minutes + 5)
+    for action, at in (("check-in", start), ("check-out", start + timedelta(minutes=minutes))):
+        assert town.admin.post(f"/v1/signups/{signup}/{action}", {"at": at.isoformat()}).is_success
+    assert town.admin.post(f"/v1/signups/{signup}/verify", {"decision": "approve"}).is_success
+
+
 def sign_in(page: Page, base_url: str, token: str) -> None:
     page.goto(f"{base_url}/app")
     page.fill("#token", token)
@@ -67,8 +92,9 @@ def sign_in(page: Page, base_url: str, token: str) -> None:
     page.wait_for_url(f"{base_url}/app/coord")
 
 
-def ranking(w: World, what: str, **params: Any) -> list[dict[str, Any]]:
-    r = w.town.admin.get(f"/v1/rankings/{what}", org_id=w.town.street, period=w.year, **params)
+def ranking(w: World, what: str, period: str = "", **params: Any) -> list[dict[str, Any]]:
+    path = f"/v1/rankings/{what}"
+    r = w.town.admin.get(path, org_id=w.town.street, period=period or w.year, **params)
     assert r.status_code == 200, r.text
     items: list[dict[str, Any]] = r.json()["items"]
     return items
@@ -125,6 +151,22 @@ def test_rankings_show_tables_that_agree_with_the_api_and_chinese_charts(
     )
     per_capita = ranking(w, "teams", sort="per_capita")
     assert [r[1] for r in rows(page, "teams")] == [t["name"] for t in per_capita]
+
+    # A campaign: only the service at its activities.
+    earn_in_campaign(town, town.volunteer(w.teams["环保服务队"], name="新志愿者"), 30, "重阳节")
+    town.rt.runner.catch_up()
+    page.fill("#period", "campaign:重阳节")
+    page.check("input[name=sort][value=total]")
+    page.click("form.period button")
+    expect(page.locator("main > p.hint")).to_contain_text("campaign:重阳节")
+    expect(page.locator("section[aria-labelledby=teams] tbody tr").first).to_contain_text(
+        "环保服务队"
+    )
+    text = page.locator("section[aria-labelledby=teams] svg.chart").text_content() or ""
+    assert "环保服务队" in text and "敬老服务队" not in text and "0.5" in text
+    assert [r[1] for r in rows(page, "volunteers")] == [
+        v["volunteer_number"] for v in ranking(w, "volunteers", period="campaign:重阳节")
+    ]
 
     # A period that is none: refused in words, the form kept to try again.
     page.fill("#period", "2026-13")
@@ -196,6 +238,13 @@ def test_the_report_has_every_figure_its_csv_and_a_page_to_print(
     assert table[0] == ["section", "key", "value"]
     assert ["report", "name", "街道"] in table
 
+    # The browser's own download of the link: the same file.
+    with page.expect_download() as download:
+        page.click("a#csv")
+    assert download.value.suggested_filename == f"report-{town.street}.csv"
+    saved = download.value.path()
+    assert Path(saved).read_bytes() == body
+
     # The page to print: the report, no navigation.
     page.click("a#print")
     page.wait_for_url(f"{base}/app/coord/reports/print*")
@@ -209,6 +258,11 @@ def test_the_report_has_every_figure_its_csv_and_a_page_to_print(
     (screenshots / "coord-report-print.pdf").write_bytes(pdf)
     page.emulate_media(media="screen")
     shots(page, screenshots, "coord-report-print")
+
+    # A campaign no activity has had: figures of nothing, and words for the party members.
+    page.goto(f"{base}/app/coord/reports?period=campaign:%E6%95%AC%E8%80%81%E6%9C%88")
+    expect(page.locator("#registered")).to_have_text(str(data["registered_volunteers"]))
+    expect(page.locator("section[aria-labelledby=party]")).to_contain_text("no service yet")
 
 
 @ON_SQLITE
