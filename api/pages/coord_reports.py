@@ -18,8 +18,8 @@ from ledger.errors import DomainError
 from ledger.organisations import OrgKind
 from projections.pagination import Page
 from projections.periods import PERIOD_LENGTH
+from projections.records.queries import ReportView
 from projections.records.rankings import RankingSort
-from projections.records.report import OrganisationReport
 from timebank.page_sessions import PageSession
 
 router = APIRouter(include_in_schema=False)
@@ -57,7 +57,7 @@ def _period(request: Request, session: PageSession) -> str:
     return request.query_params.get("period", "").strip() or _this_year(request, session)
 
 
-def _report(request: Request, session: PageSession, org_id: UUID, period: str) -> Any:
+def _report(request: Request, session: PageSession, org_id: UUID, period: str) -> ReportView:
     """The organisation report, whose read admits only a coordinator of the organisation or
     above: every page here reads it first, the rankings too (which any role may read through
     the API, but the console shows only the coordinator's own subtree)."""
@@ -77,6 +77,7 @@ async def _page(
     if isinstance(session, Response):
         return session
     org_id = coord.organisation_of(request, session)
+    # Cut to one more than the longest: still refused, and no longer shown back than that.
     period = _period(request, session)[: PERIOD_LENGTH + 1]
     values: dict[str, Any] = {"period": period, "max_period": PERIOD_LENGTH, **extra}
     status = 200
@@ -151,7 +152,7 @@ def category_name(category: str) -> str:
 def _report_values(
     request: Request, session: PageSession, org_id: UUID, period: str
 ) -> dict[str, Any]:
-    report: OrganisationReport = _report(request, session, org_id, period).report
+    report = _report(request, session, org_id, period).report
     _ = web.gettext(request)
     bars = [
         (_(category_name(c.category)), c.minutes)
