@@ -152,6 +152,11 @@ def test_rankings_show_tables_that_agree_with_the_api_and_chinese_charts(
     per_capita = ranking(w, "teams", sort="per_capita")
     assert [r[1] for r in rows(page, "teams")] == [t["name"] for t in per_capita]
 
+    # A shortcut to this year keeps the order chosen.
+    page.click("p.shortcuts >> text=今年")
+    expect(page.locator("#period")).to_have_value(w.year)
+    expect(page.locator("input[name=sort][value=per_capita]")).to_be_checked()
+
     # A campaign: only the service at its activities.
     earn_in_campaign(town, town.volunteer(w.teams["环保服务队"], name="新志愿者"), 30, "重阳节")
     town.rt.runner.catch_up()

@@ -47,14 +47,19 @@ def _failure(error: Exception) -> str:
     return web.failure_message(error)
 
 
-def _this_year(request: Request, session: PageSession) -> str:
-    now = web.context(request, session).now
-    return str(web.runtime(request).settings.rules.local_date(now).year)
+def _shortcuts(request: Request, session: PageSession) -> list[tuple[str, str]]:
+    """The periods most asked for, as (period, msgid): this month, this year, last year."""
+    today = web.runtime(request).settings.rules.local_date(web.context(request, session).now)
+    return [
+        (f"{today:%Y-%m}", N_("This month")),
+        (str(today.year), N_("This year")),
+        (str(today.year - 1), N_("Last year")),
+    ]
 
 
-def _period(request: Request, session: PageSession) -> str:
+def _period(request: Request, shortcuts: list[tuple[str, str]]) -> str:
     """The period asked for (the query checks its form and length), else this year."""
-    return request.query_params.get("period", "").strip() or _this_year(request, session)
+    return request.query_params.get("period", "").strip() or shortcuts[1][0]
 
 
 def _report(request: Request, session: PageSession, org_id: UUID, period: str) -> ReportView:
@@ -77,9 +82,15 @@ async def _page(
     if isinstance(session, Response):
         return session
     org_id = coord.organisation_of(request, session)
+    shortcuts = _shortcuts(request, session)
     # Cut to one more than the longest: still refused, and no longer shown back than that.
-    period = _period(request, session)[: PERIOD_LENGTH + 1]
-    values: dict[str, Any] = {"period": period, "max_period": PERIOD_LENGTH, **extra}
+    period = _period(request, shortcuts)[: PERIOD_LENGTH + 1]
+    values: dict[str, Any] = {
+        "period": period,
+        "max_period": PERIOD_LENGTH,
+        "shortcuts": shortcuts,
+        **extra,
+    }
     status = 200
     if org_id is None:
         values["error"], status = REPORT_PROBLEMS["organisation-not-found"], 404
@@ -181,7 +192,7 @@ async def report_csv(request: Request, org_id: str) -> Response:
     oid = web.uuid_of(org_id)
     if oid is None:
         return web.refused(request, "not-found", 404, session)
-    period = _period(request, session)[: PERIOD_LENGTH + 1]
+    period = _period(request, _shortcuts(request, session))[: PERIOD_LENGTH + 1]
     try:
         found = await run_in_threadpool(_report, request, session, oid, period)
     except web.FAILURES as e:
