@@ -290,7 +290,7 @@ def test_a_name_that_looks_like_markup_shows_as_text(
     assert page.locator("main script").count() == 0
     assert rows(page, "teams")[0][1] == SCRIPT_NAME
     chart = page.locator("section[aria-labelledby=teams] svg.chart")
-    assert SCRIPT_NAME in (chart.text_content() or "")
+    assert "<script>alert(1)…" in (chart.text_content() or "")  # cut to fit, as text
     html = page.content()
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)" in html
     assert dialogs == []

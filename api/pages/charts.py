@@ -14,6 +14,8 @@ SVG = "http://www.w3.org/2000/svg"
 ET.register_namespace("", SVG)
 MAX_BARS = 20  # more would be too thin to read; the table has them all
 LABEL_PX = 22
+LABEL_EMS = 10  # a longer label is cut
+PLOT_PX = 320  # the bars' room beside the labels
 FONTS = '"Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", sans-serif'
 STYLE = Style(
     font_family=FONTS,
@@ -36,19 +38,34 @@ def hours(minutes: int) -> float:
     return round(minutes / 60, 1)
 
 
+def _ems(text: str) -> float:
+    """The text's width in ems: a Chinese character is one, a Latin letter or digit about 0.6."""
+    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in text)
+
+
 def _wide(label: str) -> int:
     """How many of the label's characters are wide (Chinese): pygal sizes labels as if every
     character were narrow, and would cut the start of a Chinese name off."""
     return sum(unicodedata.east_asian_width(c) in "WF" for c in label)
 
 
+def _short(label: str) -> str:
+    """The label cut to LABEL_EMS, so that a long name leaves room for its bar (the table
+    beside the chart has it whole)."""
+    for end in range(len(label)):
+        if _ems(label[: end + 1]) > LABEL_EMS:
+            return label[:end] + "…"
+    return label
+
+
 def bar_chart(title: str, axis_title: str, bars: Sequence[tuple[str, int]]) -> Markup | None:
     """Horizontal bars of (label, minutes), drawn in hours with one decimal, the first on top:
     an inline <svg role="img"> named by `title`; None without any time to draw. Bars of no time
     are left to the table."""
-    shown = [(label, minutes) for label, minutes in bars if minutes > 0][:MAX_BARS]
+    shown = [(_short(label), minutes) for label, minutes in bars if minutes > 0][:MAX_BARS]
     if not shown:
         return None
+    labels_px = int(LABEL_PX * max(_ems(label) for label, _ in shown))
     chart = pygal.HorizontalBar(
         style=STYLE,
         js=[],  # else the SVG loads pygal's script from the internet
@@ -58,11 +75,12 @@ def bar_chart(title: str, axis_title: str, bars: Sequence[tuple[str, int]]) -> M
         value_formatter=lambda v: f"{v:.1f}",
         title=title,
         x_title=axis_title,
-        width=480,  # narrow enough that its text stays legible on a phone
+        # Narrow, so that its text stays legible on a phone; the labels' width added.
+        width=PLOT_PX + labels_px,
         height=140 + 56 * len(shown),
         truncate_label=-1,
         margin=16,
-        margin_left=16 + LABEL_PX * max((_wide(label) for label, _ in shown), default=0) // 2,
+        margin_left=16 + LABEL_PX * max(_wide(label) for label, _ in shown) // 2,
         max_scale=6,
     )
     # pygal draws the first label at the bottom: reversed, the largest is on top.
