@@ -6,7 +6,9 @@ refused; junk never a 500."""
 
 import codecs
 import csv
+import html
 import io
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +19,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 
+from api.pages import coord_reports
 from ledger.context import Role
 from tests.browser import shots
 from tests.http import Town
@@ -298,6 +301,25 @@ def test_a_name_that_looks_like_markup_shows_as_text(
 
 
 @ON_SQLITE
+def test_a_ranking_goes_on_a_page_at_a_time(town: Town, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(coord_reports, "RANKED", 1)
+    w = world(town, "敬老服务队", "环保服务队")
+    with httpx.Client(base_url=town.base_url, timeout=30) as client:
+        assert sign_in_over_http(client, w.token).status_code == 303
+        seen = []
+        path: str | None = f"/app/coord/rankings?period={w.year}"
+        while path:
+            r = client.get(path)
+            assert r.status_code == 200, r.text
+            seen += re.findall(r'<th scope="row">([^<]+)</th>', r.text.split('id="volunteers"')[0])
+            found = re.search(r'href="([^"]+teams_after=[^"#]+)#teams"', r.text)
+            path = html.unescape(found.group(1)) if found else None
+        assert seen == [t["name"] for t in ranking(w, "teams")] and len(seen) == 3
+        r = client.get("/app/coord/rankings", params={"teams_after": "bm90IGEgY3Vyc29y"})
+        assert r.status_code == 422 and "名单已有变化" in r.text
+
+
+@ON_SQLITE
 def test_another_subtree_and_junk_are_refused_in_words(town: Town) -> None:
     w = world(town, "敬老服务队")
     street = town.street
@@ -329,7 +351,7 @@ def test_another_subtree_and_junk_are_refused_in_words(town: Town) -> None:
         ]
         for path in ("/app/coord/rankings", "/app/coord/reports", "/app/coord/reports/print"):
             for value in junk:
-                for name in ("period", "org", "sort", "cursor"):
+                for name in ("period", "org", "sort", "teams_after", "volunteers_after"):
                     r = client.get(path, params={name: value})
                     assert r.status_code < 500, (path, name, value, r.status_code)
             r = client.get(path, params={"org": str(uuid4())})

@@ -23,12 +23,16 @@ from projections.records.rankings import RankingSort
 from timebank.page_sessions import PageSession
 
 router = APIRouter(include_in_schema=False)
-RANKED = 50  # the first this many of each ranking; the API pages through the rest
+RANKED = 50  # of each ranking a page
+MAX_CURSOR = 500  # as the API's bound on a cursor
+# Where each ranking's page starts: the cursor the previous page gave.
+TEAMS_AFTER, VOLUNTEERS_AFTER = "teams_after", "volunteers_after"
 REPORT_PROBLEMS = {
     "outside-scope": N_(
         "This organisation is not one you look after: its figures are for its own coordinators."
     ),
     "organisation-not-found": N_("There is no such organisation."),
+    "invalid-cursor": N_("This list has changed. Please start again from its first page."),
     "invalid-period": N_(
         "That is not a period: write a year (2026), a month (2026-03) or campaign: and the "
         "campaign's name."
@@ -110,15 +114,24 @@ def _sort(request: Request) -> RankingSort:
     return RankingSort(chosen) if chosen in SORTS else RankingSort.TOTAL
 
 
+def _page_of(request: Request, name: str) -> Page:
+    """A ranking's page: the first, or after the cursor a "next" link carried (which the query
+    checks, refusing anything it did not give out)."""
+    cursor = request.query_params.get(name, "")[: MAX_CURSOR + 1]
+    return Page(RANKED, cursor or None)
+
+
 def _rankings(
     request: Request, session: PageSession, org_id: UUID, period: str, sort: RankingSort
 ) -> dict[str, Any]:
     report = _report(request, session, org_id, period).report
     ctx = web.context(request, session)
     records = web.runtime(request).queries.records
-    first = Page(RANKED, None)
-    teams = records.team_ranking(ctx, org_id, period, OrgKind.TEAM, sort, first, None)
-    volunteers = records.volunteer_ranking(ctx, org_id, period, first, None)
+    team_page, volunteer_page = (
+        _page_of(request, name) for name in (TEAMS_AFTER, VOLUNTEERS_AFTER)
+    )
+    teams = records.team_ranking(ctx, org_id, period, OrgKind.TEAM, sort, team_page, None)
+    volunteers = records.volunteer_ranking(ctx, org_id, period, volunteer_page, None)
     _ = web.gettext(request)
     per_capita = sort == RankingSort.PER_CAPITA
     team_bars = [
@@ -130,9 +143,11 @@ def _rankings(
     return {
         "report": report,
         "teams": teams.items,
-        "more_teams": teams.next_cursor is not None,
+        "teams_next": teams.next_cursor,
+        "teams_paged": team_page.cursor is not None,
         "volunteers": volunteers.items,
-        "more_volunteers": volunteers.next_cursor is not None,
+        "volunteers_next": volunteers.next_cursor,
+        "volunteers_paged": volunteer_page.cursor is not None,
         "team_chart": charts.bar_chart(team_title, _(HOURS), team_bars),
         "volunteer_chart": charts.bar_chart(
             _("Service hours by volunteer"), _(HOURS), volunteer_bars
