@@ -16,6 +16,7 @@ The town (rules: 1 star at 3 h, party members owe 120 minutes a year):
     trainings: T1 2024-05-01 a, b 60 min; S1 2024-06-01 a, c 90 min; T3 2024-05-01 d 30 min
 """
 
+import codecs
 import csv
 import io
 import itertools
@@ -415,7 +416,9 @@ def test_organisation_report_counts_the_whole_subtree_and_its_csv_agrees(town: T
         r = town.admin.get(f"/v1/reports/organisations/{org}.csv", period="2024")
         assert r.status_code == 200, r.text
         assert r.headers["content-type"] == "text/csv; charset=utf-8"
-        rows = list(csv.reader(io.StringIO(r.text)))
+        # UTF-8 with a byte-order mark, for spreadsheet programs to show Chinese
+        assert r.content.startswith(codecs.BOM_UTF8)
+        rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
         assert rows[0] == ["section", "key", "value"]
         assert all(len(row) == 3 for row in rows)
         assert csv_as_report(rows[1:]) == comparable(data, w)

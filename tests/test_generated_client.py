@@ -264,4 +264,5 @@ def run_flow(rt: Runtime, gen: Generated) -> None:
     report = op("reports", "get_organisation_report_csv").sync(
         org_id=team, client=coordinator, period=str(now.year), min_position=handed.position
     )
-    assert isinstance(report, str) and report.startswith("section,key,value"), report
+    # with the byte-order mark that spreadsheet programs need to read it as UTF-8
+    assert isinstance(report, str) and report.startswith("\ufeffsection,key,value"), report

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from api.pages.public import CATEGORIES
+from api.pages.messages import CATEGORIES
 from api.routes.certificates import check_url
 from ledger.activities import Category
 from ledger.context import Role

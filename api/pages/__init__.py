@@ -7,12 +7,23 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from api.pages import audit, coord, coord_recognition, desk, kiosk, me, public, signin, web
+from api.pages import (
+    audit,
+    coord,
+    coord_recognition,
+    coord_reports,
+    desk,
+    kiosk,
+    me,
+    public,
+    signin,
+    web,
+)
 from timebank.page_sessions import PageSessions
 from timebank.runtime import Runtime
 
 STATIC = Path(__file__).parent / "static"
-AREAS = (signin, desk, me, kiosk, audit, public, coord, coord_recognition)
+AREAS = (signin, desk, me, kiosk, audit, public, coord, coord_recognition, coord_reports)
 UPLOADS = {audit.BUNDLE_PATH: audit.MAX_UPLOAD_BYTES}  # paths that take a file: their limit
 unmatched = APIRouter(include_in_schema=False)
 

@@ -52,6 +52,23 @@ PROBLEMS = {
         "That is not a volunteer number: a digit is wrong or missing. Please type it again."
     ),
 }
+# The categories of service (ledger.activities.Category), as people say them.
+CATEGORIES = {
+    "elder_care": N_("Elder care"),
+    "disability": N_("Help for people with disabilities"),
+    "children": N_("Children"),
+    "environment": N_("Environment"),
+    "community_cleanup": N_("Community clean-up"),
+    "legal_aid": N_("Legal aid"),
+    "health": N_("Health"),
+    "traffic": N_("Traffic"),
+    "culture": N_("Culture"),
+    "emergency": N_("Emergency help"),
+    "blood_donation": N_("Blood donation"),
+    "fitness": N_("Fitness"),
+    "science": N_("Science"),
+    "other": N_("Other"),
+}
 GENERAL = N_("That could not be done. Please check and try again.")
 REFUSALS = {
     "csrf": N_(

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.pages import web
-from api.pages.messages import N_
+from api.pages.messages import CATEGORIES, N_
 from ledger.awards import AwardStatus
 from ledger.certificates import NUMBER_LENGTH
 from ledger.commands.recognition import FileObjection
@@ -36,23 +36,6 @@ PUBLIC_PROBLEMS = {
     "notice-closed": N_("This notice has ended; objections are closed."),
     "objection-already-filed": N_("You have already objected to this notice."),
     "reason-required": N_("Please say why you object."),
-}
-
-CATEGORIES = {  # ledger.activities.Category, as people say it
-    "elder_care": N_("Elder care"),
-    "disability": N_("Help for people with disabilities"),
-    "children": N_("Children"),
-    "environment": N_("Environment"),
-    "community_cleanup": N_("Community clean-up"),
-    "legal_aid": N_("Legal aid"),
-    "health": N_("Health"),
-    "traffic": N_("Traffic"),
-    "culture": N_("Culture"),
-    "emergency": N_("Emergency help"),
-    "blood_donation": N_("Blood donation"),
-    "fitness": N_("Fitness"),
-    "science": N_("Science"),
-    "other": N_("Other"),
 }
 
 

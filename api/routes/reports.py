@@ -226,20 +226,26 @@ def rank_volunteers(
 # Organisation report ------------------------------------------------------------------------
 
 
+# Spreadsheet programs read a CSV without a byte-order mark in the system's legacy code page,
+# which garbles Chinese names; with it they read UTF-8.
+BOM = "\ufeff"
+
+
 class CSVResponse(Response):
     media_type = "text/csv"  # sent as "text/csv; charset=utf-8"
 
 
-def _csv_response(report: OrganisationReport, position: int) -> Response:
+def csv_response(report: OrganisationReport, position: int) -> Response:
     """One `section,key,value` row per metric (projections.records.report.report_rows) after the
-    position the report reflects; an unknown value is an empty cell."""
+    position the report reflects; an unknown value is an empty cell. UTF-8 with a byte-order
+    mark. The API's route and the console's page both answer with it."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(("section", "key", "value"))
     rows = [("report", "position", position), *report_rows(report)]
     writer.writerows((s, k, "" if v is None else str(v)) for s, k, v in rows)
     return CSVResponse(
-        out.getvalue(),
+        BOM + out.getvalue(),
         headers={"Content-Disposition": f'attachment; filename="report-{report.org_id}.csv"'},
     )
 
@@ -250,10 +256,10 @@ def _csv_response(report: OrganisationReport, position: int) -> Response:
     response_class=CSVResponse,
     tags=["reports"],
     summary="Get an organisation report as CSV",
-    description=f"""The organisation report of `getOrganisationReport` as CSV: a header
-`section,key,value`, then one row per figure (the first: the records view's `position`), per
-category of service time and per party member below the yearly minimum; an unknown value is
-an empty cell.
+    description=f"""The organisation report of `getOrganisationReport` as CSV (UTF-8 with a
+byte-order mark, so that spreadsheet programs show Chinese): a header `section,key,value`,
+then one row per figure (the first: the records view's `position`), per category of service
+time and per party member below the yearly minimum; an unknown value is an empty cell.
 
 {REPORT_READERS}""",
     responses={
@@ -276,7 +282,7 @@ def get_organisation_report_csv(
     min_position: MinPosition = None,
 ) -> Response:
     found = q.records.organisation_report(ctx, org_id, period, min_position)
-    return _csv_response(found.report, found.position)
+    return csv_response(found.report, found.position)
 
 
 @router.get(
