@@ -19,6 +19,7 @@ from timebank.page_sessions import PageSession
 
 router = APIRouter(include_in_schema=False)
 ORG_PARAM = "org"
+REPLAYED = "replayed"  # in an action's answer: the one given to the same form before
 # The console's sections, in the order the navigation shows them: (path, msgid).
 SECTIONS = (
     ("/app/coord/activities", N_("Activities")),
@@ -105,9 +106,10 @@ async def attempt(
 ) -> tuple[dict[str, Any] | None, dict[str, Any], int]:
     """Runs a console action: its answer, or None with the error to show and its status."""
     try:
-        return await web.execute(request, session, command, form), {}, 200
+        outcome = await web.execute_outcome(request, session, command, form)
     except web.FAILURES as e:
         return None, {"error": failure_message(e)}, web.failure_status(e)
+    return {**outcome.body, REPLAYED: outcome.replayed}, {}, 200
 
 
 def _home(request: Request, session: PageSession, org_id: UUID) -> dict[str, Any]:

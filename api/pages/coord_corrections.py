@@ -34,6 +34,7 @@ MAX_REASON = 500
 MAX_DESCRIPTION = 2000
 MAX_EVIDENCE_CHARS = 4000
 MAX_MINUTES = bounds.SERVICE_MINUTES.high
+SOURCE_CHARS = 80  # of a back-fill's description, naming a disputed one
 
 
 def _name(request: Request, session: PageSession, volunteer_id: UUID) -> str:
@@ -215,8 +216,7 @@ def _source(request: Request, session: PageSession, kind: str, source_id: UUID) 
     if kind == "signup":
         signup = q.aggregates.signup(ctx, source_id)
         return q.aggregates.activity(ctx, signup.activity_id).activity.title
-    backfill = q.aggregates.backfill(ctx, source_id)
-    return web.gettext(request)("Back-fill") + f" · {backfill.description[:80]}"
+    return q.aggregates.backfill(ctx, source_id).description[:SOURCE_CHARS]
 
 
 def _disputes(request: Request, session: PageSession, position: int | None) -> Any:

@@ -94,28 +94,30 @@ async def approve(request: Request) -> Response:
         return await _page(request, session, 422, error=coord_problem_message("nothing-chosen"))
     once = form.get(web.IDEMPOTENCY_FIELD, "")[:60]
 
-    async def one(sid: UUID) -> tuple[UUID, dict[str, Any] | None, str | None]:
+    async def one(sid: UUID) -> tuple[UUID, dict[str, Any] | None, dict[str, Any], int]:
         # A form of its own per row: its key and its fingerprint are this row's alone.
         row = {web.IDEMPOTENCY_FIELD: f"{once}:{sid}" if once else "", "signup": str(sid)}
-        done, values, _ = await coord.attempt(
-            request, session, VerifySignup(sid, Decision.APPROVE), row
-        )
-        return sid, done, values.get("error")
+        command = VerifySignup(sid, Decision.APPROVE)
+        return sid, *(await coord.attempt(request, session, command, row))
 
     outcomes = await asyncio.gather(*(one(sid) for sid in ids))
-    approved = [done for _, done, _ in outcomes if done is not None]
-    failed = []
-    for sid, done, error in outcomes:
-        if done is None:
+    done = [d for _, d, _, _ in outcomes if d is not None]
+    # Approved before (this form sent again, or another approval): nothing more credited.
+    again = [d for d in done if d[coord.REPLAYED] or d.get("position") is None]
+    fresh = [d for d in done if d not in again]
+    failed, status = [], 200
+    for sid, answer, values, refused in outcomes:
+        if answer is None:
             label = await run_in_threadpool(_label, request, session, sid)
-            failed.append({"who": label, "error": error})
-    position = max((d.get("position") or 0 for d in approved), default=None) or None
+            failed.append({"who": label, "error": values["error"]})
+            status = refused if not done else status
     summary = {
-        "approved": len(approved),
-        "minutes": sum(int(d.get("credited_minutes") or 0) for d in approved),
+        "approved": len(fresh),
+        "again": len(again),
+        "minutes": sum(int(d.get("credited_minutes") or 0) for d in fresh),
         "failed": failed,
     }
-    status = 200 if approved or not failed else 409
+    position = max((d["position"] for d in fresh), default=None)
     return await _page(request, session, status, position=position, summary=summary)
 
 

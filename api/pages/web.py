@@ -23,7 +23,7 @@ from api.pages.messages import REFUSALS, problem_message
 from api.problems import STATUS, STORE_ERRORS
 from ledger.commands.base import Command
 from ledger.context import Context, Role
-from ledger.engine.service import IdempotencyKey
+from ledger.engine.service import IdempotencyKey, Outcome
 from ledger.errors import DomainError
 from projections.reads import Lagging
 from timebank.page_sessions import PageSession, PageSessions
@@ -252,6 +252,13 @@ async def execute(
 ) -> dict[str, Any]:
     """Runs the command as the API does (the same service, permissions and problems), with
     the form's own idempotency key: a form sent twice acts once."""
+    return (await execute_outcome(request, session, command, form)).body
+
+
+async def execute_outcome(
+    request: Request, session: PageSession, command: Command, form: dict[str, str]
+) -> Outcome:
+    """As `execute`, with whether the answer was the one given to the same form before."""
     rt = runtime(request)
     ctx = context(request, session)
     key = form.get(IDEMPOTENCY_FIELD, "")
@@ -262,9 +269,8 @@ async def execute(
             rt.service.pepper, f"{request.url.path}\n{fields}".encode(), hashlib.sha256
         ).hexdigest()
         idempotency = IdempotencyKey(session.actor.name, "page:" + key, fingerprint)
-    outcome = await run_in_threadpool(rt.service.execute, ctx, command, idempotency)
-    body: dict[str, Any] = outcome.body
-    return body
+    outcome: Outcome = await run_in_threadpool(rt.service.execute, ctx, command, idempotency)
+    return outcome
 
 
 def failure_message(error: Exception) -> str:
