@@ -109,11 +109,10 @@ def test_a_coordinator_publishes_and_completes_an_activity(
     assert code
     expect(page.locator(".activity")).to_contain_text("周末陪伴老人")
     expect(page.locator(".activity")).to_contain_text("服务队")
-    expect(page.locator(".activity")).to_contain_text("名额 5 个，已报名 0 人")
+    expect(page.locator(".activity")).to_contain_text("已报名 0 人，名额 5 个")
     shots(page, screenshots, "coord-activities-published")
     page.click("a:has-text('打开它的签到台')")
     expect(page.locator(".big-code")).to_have_text(code)
-    page.go_back()
 
     page.goto(f"{town.base_url}/app/coord/activities")
     page.fill(".activity input[name=beneficiaries]", "12")
@@ -141,10 +140,25 @@ def test_a_coordinator_verifies_a_queue_of_ten_in_one_go(
     town: Town, browser: Browser, screenshots: Path
 ) -> None:
     coordinator = town.client(Role.COORDINATOR, town.team)
-    activity = town.activity(capacity=10)
-    volunteers = [town.volunteer(name=f"志愿者{i}") for i in range(10)]
+    activity = town.activity(capacity=12)
+    volunteers = [town.volunteer(name=f"志愿者{i}") for i in range(12)]
     checked_out(coordinator, activity["id"], volunteers)
     token = town.rt.tokens.create(Role.COORDINATOR, "审核员", UUID(town.team))
+
+    # Without JavaScript: the two ticked are approved, and only they.
+    plain = browser.new_context(java_script_enabled=False, locale="zh-CN").new_page()
+    sign_in(plain, town.base_url, token)
+    plain.goto(f"{town.base_url}/app/coord/queue")
+    expect(plain.locator(".signup")).to_have_count(12)
+    plain.locator(".signup input[name=chosen]").nth(0).check()
+    plain.locator(".signup input[name=chosen]").nth(1).check()
+    plain.click("#approve button:has-text('通过勾选的')")
+    expect(plain.locator(".summary")).to_contain_text("已通过 2 条。")
+    expect(plain.locator(".signup")).to_have_count(10)
+    plain.context.close()
+    assert [credited(town, v) for v in volunteers[:3]] == [(60, 60), (60, 60), (0, 0)]
+    volunteers = volunteers[2:]
+
     page = browse(browser, town.base_url, token)
     page.click("nav.sections a:has-text('待审核时长')")
     expect(page.locator(".signup")).to_have_count(10)

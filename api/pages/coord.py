@@ -15,10 +15,13 @@ from api.pages.messages import N_, coord_problem_message
 from ledger.commands.base import Command
 from ledger.context import Role
 from ledger.errors import DomainError
+from projections.pagination import Page
+from projections.worklist.queries import OrgEntry
 from timebank.page_sessions import PageSession
 
 router = APIRouter(include_in_schema=False)
 ORG_PARAM = "org"
+ORGS_SHOWN = 100  # the organisations a form offers: the subtree's first hundred
 REPLAYED = "replayed"  # in an action's answer: the one given to the same form before
 # The console's sections, in the order the navigation shows them: (path, msgid).
 SECTIONS = (
@@ -92,6 +95,13 @@ async def section(
         status = max(status, web.failure_status(e))
         return render(request, template, session, org_id, status, error=error, **values)
     return render(request, template, session, org_id, status, **found, **values)
+
+
+def subtree(request: Request, session: PageSession, org_id: UUID) -> list[OrgEntry]:
+    """The organisation and those below it (depth first), as a form offers them."""
+    q = web.runtime(request).queries
+    ctx = web.context(request, session)
+    return q.worklist.subtree(ctx, org_id, Page(ORGS_SHOWN, None), None).entries
 
 
 def back_to(request: Request, path: str) -> RedirectResponse:

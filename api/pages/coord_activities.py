@@ -21,17 +21,9 @@ from timebank.page_sessions import PageSession
 router = APIRouter(include_in_schema=False)
 TEMPLATE = "coord_activities.html"
 SHOWN = 20
-ORGS_SHOWN = 100  # the organisations offered to publish for: the subtree's first hundred
 MAX_CURSOR = 200
 MAX_CAPACITY = 100_000  # a page's bound, within the domain's
 MAX_BENEFICIARIES = bounds.BENEFICIARIES.high
-
-
-def subtree(request: Request, session: PageSession, org_id: UUID) -> list[Any]:
-    """The organisation and those below it, as a form offers them to choose from."""
-    q = web.runtime(request).queries
-    ctx = web.context(request, session)
-    return q.worklist.subtree(ctx, org_id, Page(ORGS_SHOWN, None), None).entries
 
 
 def _read(
@@ -41,7 +33,7 @@ def _read(
         q = web.runtime(request).queries
         ctx = web.context(request, session)
         listed = q.worklist.activities(ctx, org_id, status, Page(SHOWN, cursor), position)
-        orgs = subtree(request, session, org_id)
+        orgs = coord.subtree(request, session, org_id)
         return {
             "activities": listed.entries,
             "next_cursor": listed.next_cursor,

@@ -11,7 +11,6 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.pages import coord, web
-from api.pages.coord_activities import subtree
 from api.pages.messages import BACKFILL_STATES, coord_problem_message
 from api.pages.public import CATEGORIES
 from ledger import bounds
@@ -67,7 +66,7 @@ def _backfills(request: Request, session: PageSession, position: int | None) -> 
             )
         every = q.worklist.backfills(ctx, org_id, None, Page(SHOWN, None), position)
         mine = [e for e in every.entries if e.submitted_by == me]
-        return {"awaiting": awaiting, "mine": mine, "orgs": subtree(request, session, org_id)}
+        return {"awaiting": awaiting, "mine": mine, "orgs": coord.subtree(request, session, org_id)}
 
     return read
 
