@@ -60,6 +60,9 @@ def render(
 ) -> Response:
     """A console page: its template (extending coord_base.html) with the navigation kept
     on the same organisation."""
+    # Switching language keeps the page on the same organisation.
+    back = request.url.path + (f"?{ORG_PARAM}={org_id}" if org_id else "")
+    values.setdefault("back_to", back)
     return web.render(
         request, template, status, session, org_id=org_id, sections=SECTIONS, **values
     )
