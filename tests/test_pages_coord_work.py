@@ -432,6 +432,8 @@ def test_nothing_typed_or_asked_gets_a_500(town: Town) -> None:
     with httpx.Client(base_url=town.base_url, timeout=30) as client:
         sign_in_over_http(client, token)
         csrf = csrf_of(client.get("/app/coord/queue"))
+        shown = client.get("/app/coord/queue", params={"org": town.team})
+        assert f"%3Forg%3D{town.team}" in shown.text  # a language switch keeps the organisation
         for name in PAGES:
             for value in JUNK:
                 for param in ("org", "status", "after"):

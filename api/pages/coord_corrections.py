@@ -3,6 +3,7 @@ coordinator, approved or rejected by another; never offered to its submitter, wh
 command refuses anyway) and disputes (/app/coord/disputes: resolved by a correction or
 dismissed, each with a reason)."""
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -24,10 +25,13 @@ from ledger.commands.corrections import (
 )
 from ledger.disputes import Resolution
 from projections.pagination import Page
+from projections.worklist.queries import BackfillEntry
 from timebank.page_sessions import PageSession
 
 router = APIRouter(include_in_schema=False)
 SHOWN = 50
+SCAN_PAGE = 100  # the view's largest page
+SCANNED = 1000  # the back-fills read at most to find those of (or not of) this coordinator
 MAX_NUMBER = 40
 MAX_REASON = 500
 MAX_DESCRIPTION = 2000
@@ -45,16 +49,40 @@ def _name(request: Request, session: PageSession, volunteer_id: UUID) -> str:
 # Back-fills ------------------------------------------------------------------------------
 
 
+def _sifted(
+    request: Request,
+    session: PageSession,
+    org_id: UUID,
+    status: str | None,
+    keep: Callable[[BackfillEntry], bool],
+    position: int | None,
+) -> list[BackfillEntry]:
+    """The subtree's back-fills (oldest first) that `keep` keeps, read a page at a time and
+    at most SCANNED of them: the view lists by organisation, not by submitter."""
+    q = web.runtime(request).queries
+    ctx = web.context(request, session)
+    kept: list[BackfillEntry] = []
+    cursor = None
+    for _ in range(SCANNED // SCAN_PAGE):
+        listed = q.worklist.backfills(ctx, org_id, status, Page(SCAN_PAGE, cursor), position)
+        kept.extend(e for e in listed.entries if keep(e))
+        cursor = listed.next_cursor
+        if cursor is None:
+            break
+    return kept
+
+
 def _backfills(request: Request, session: PageSession, position: int | None) -> Any:
     def read(org_id: UUID) -> dict[str, Any]:
         q = web.runtime(request).queries
         ctx = web.context(request, session)
         me = session.actor.name
-        waiting = q.worklist.backfills(ctx, org_id, "submitted", Page(SHOWN, None), position)
+        # Never offered to its submitter: a second coordinator approves.
+        others = _sifted(
+            request, session, org_id, "submitted", lambda e: e.submitted_by != me, position
+        )
         awaiting = []
-        for entry in waiting.entries:
-            if entry.submitted_by == me:
-                continue  # never offered to its submitter: a second coordinator approves
+        for entry in others[:SHOWN]:
             backfill = q.aggregates.backfill(ctx, entry.id)
             awaiting.append(
                 {
@@ -64,9 +92,13 @@ def _backfills(request: Request, session: PageSession, position: int | None) -> 
                     "evidence": backfill.evidence,
                 }
             )
-        every = q.worklist.backfills(ctx, org_id, None, Page(SHOWN, None), position)
-        mine = [e for e in every.entries if e.submitted_by == me]
-        return {"awaiting": awaiting, "mine": mine, "orgs": coord.subtree(request, session, org_id)}
+        mine = _sifted(request, session, org_id, None, lambda e: e.submitted_by == me, position)
+        return {
+            "awaiting": awaiting,
+            "more_awaiting": len(others) > SHOWN,
+            "mine": mine[::-1][:SHOWN],  # the latest first
+            "orgs": coord.subtree(request, session, org_id),
+        }
 
     return read
 
