@@ -90,6 +90,7 @@ async def approve(request: Request) -> Response:
         return web.refused(request, "csrf", 403, session)
     wanted = lists.get("shown", []) if form.get("all") else lists.get("chosen", [])
     ids = list(dict.fromkeys(i for i in map(web.uuid_of, wanted) if i is not None))
+    ids = ids[:QUEUE_SHOWN]  # no more at once than a page shows
     if not ids:
         return await _page(request, session, 422, error=coord_problem_message("nothing-chosen"))
     once = form.get(web.IDEMPOTENCY_FIELD, "")[:60]
