@@ -187,6 +187,37 @@ def test_a_coordinator_verifies_a_queue_of_ten_in_one_go(
 
 
 @ON_SQLITE
+def test_one_is_adjusted_and_another_rejected(
+    town: Town, browser: Browser, screenshots: Path
+) -> None:
+    coordinator = town.client(Role.COORDINATOR, town.team)
+    activity = town.activity(capacity=2)
+    adjusted, rejected = town.volunteer(name="Li Lei"), town.volunteer(name="Han Meimei")
+    checked_out(coordinator, activity["id"], [adjusted, rejected])
+    token = town.rt.tokens.create(Role.COORDINATOR, "checker", UUID(town.team))
+    page = browse(browser, town.base_url, token, "en")
+    page.goto(f"{town.base_url}/app/coord/queue")
+    first = page.locator(".signup", has_text="Li Lei")
+    first.locator("summary").click()
+    first.locator("input[name=minutes]").fill("45")
+    first.locator("input[id^=adjust-reason]").fill("Arrived late")
+    shots(page, screenshots, "coord-queue-adjust-en")
+    first.locator("button:has-text('Adjust and credit')").click()
+    expect(page.locator(DONE)).to_have_text("Adjusted to 45 minutes and credited.")
+    second = page.locator(".signup", has_text="Han Meimei")
+    second.locator("summary").click()
+    second.locator("button:has-text('Reject')").click()  # no reason: the browser asks
+    expect(page.locator(DONE)).to_have_count(1)
+    second.locator("input[id^=reject-reason]").fill("Did not come; checked in by mistake")
+    second.locator("button:has-text('Reject')").click()
+    expect(page.locator(DONE)).to_have_text("Rejected: nothing is credited.")
+    expect(page.locator(".signup")).to_have_count(0)
+    assert credited(town, adjusted) == (45, 45)
+    assert credited(town, rejected) == (0, 0)
+    page.context.close()
+
+
+@ON_SQLITE
 def test_a_back_fill_waits_for_a_second_coordinator(
     town: Town, browser: Browser, screenshots: Path
 ) -> None:
