@@ -508,3 +508,48 @@ def test_nothing_typed_or_asked_gets_a_500(town: Town) -> None:
         assert approved.status_code == 200, approved.text
         assert "已通过 1 条。" in approved.text and "没有这个编号的报名" in approved.text
     assert town.admin.get(f"/v1/signups/{ids['signup']}").json()["status"] == "verified"
+
+
+@ON_SQLITE
+def test_a_disputed_back_fill_is_named_and_dismissed(town: Town) -> None:
+    volunteer = town.volunteer()
+    maker, checker = (
+        town.client(Role.COORDINATOR, town.team),
+        town.client(Role.COORDINATOR, town.team),
+    )
+    now = datetime.now(UTC)
+    made = maker.post(
+        "/v1/backfills",
+        {
+            "volunteer_id": volunteer,
+            "org_id": town.team,
+            "category": "environment",
+            "started_at": (now - timedelta(days=1)).isoformat(),
+            "ended_at": (now - timedelta(days=1) + timedelta(minutes=40)).isoformat(),
+            "description": "清理河道垃圾",
+        },
+    )
+    backfill = made.json()["id"]
+    assert checker.post(f"/v1/backfills/{backfill}/approve", {}).status_code == 200
+    me = town.client(Role.VOLUNTEER, volunteer)
+    opened = me.post("/v1/disputes", {"record_id": backfill, "reason": "是 50 分钟"})
+    assert opened.status_code == 201, opened.text
+    token = town.rt.tokens.create(Role.COORDINATOR, "队长", UUID(town.team))
+    with httpx.Client(base_url=town.base_url, timeout=30) as client:
+        sign_in_over_http(client, token)
+        page = client.get("/app/coord/disputes")
+        assert "补录： 清理河道垃圾" in page.text and "是 50 分钟" in page.text
+        form = {"csrf": csrf_of(page), "once": "d1", "dispute": opened.json()["id"]}
+        empty = client.post("/app/coord/disputes/resolve", data={**form, "decision": "dismiss"})
+        assert empty.status_code == 422 and "请写明理由" in empty.text
+        dismissed = client.post(
+            "/app/coord/disputes/resolve",
+            data={**form, "decision": "dismiss", "reason": "照片显示 40 分钟"},
+        )
+        assert dismissed.status_code == 200 and "异议已驳回" in dismissed.text
+        again = client.post(
+            "/app/coord/disputes/resolve",
+            data={**form, "once": "d2", "decision": "dismiss", "reason": "再次"},
+        )
+        assert again.status_code == 409 and "这个异议已经处理过了" in again.text
+    assert credited(town, volunteer) == (40, 40)
