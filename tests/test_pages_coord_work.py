@@ -78,6 +78,13 @@ def form_values(page: Page, selector: str) -> list[tuple[str, str]]:
     return [(name, value) for name, value in found]
 
 
+def first_service(town: Town, volunteer: str) -> str:
+    """The source id of the volunteer's first credited service, once the record has it."""
+    town.rt.runner.catch_up()
+    record = town.admin.get(f"/v1/volunteers/{volunteer}/record").json()
+    return str(record["services"][0]["source_id"])
+
+
 def credited(town: Town, volunteer: str) -> tuple[int, int]:
     account = town.account(volunteer)
     return account["available_minutes"], account["service_minutes"]
@@ -143,6 +150,7 @@ def test_a_coordinator_verifies_a_queue_of_ten_in_one_go(
     activity = town.activity(capacity=12)
     volunteers = [town.volunteer(name=f"志愿者{i}") for i in range(12)]
     checked_out(coordinator, activity["id"], volunteers)
+    town.rt.runner.catch_up()  # the queue as a page opened later would find it
     token = town.rt.tokens.create(Role.COORDINATOR, "审核员", UUID(town.team))
 
     # Without JavaScript: the two ticked are approved, and only they.
@@ -194,6 +202,7 @@ def test_one_is_adjusted_and_another_rejected(
     activity = town.activity(capacity=2)
     adjusted, rejected = town.volunteer(name="Li Lei"), town.volunteer(name="Han Meimei")
     checked_out(coordinator, activity["id"], [adjusted, rejected])
+    town.rt.runner.catch_up()
     token = town.rt.tokens.create(Role.COORDINATOR, "checker", UUID(town.team))
     page = browse(browser, town.base_url, token, "en")
     page.goto(f"{town.base_url}/app/coord/queue")
@@ -274,10 +283,10 @@ def test_a_dispute_is_corrected_and_the_record_shows_it(
     volunteer = town.volunteer(name="赵敏")
     town.earn(volunteer, 60)
     me = town.client(Role.VOLUNTEER, volunteer)
-    record = me.get(f"/v1/volunteers/{volunteer}/record").json()
-    source = record["services"][0]["source_id"]
+    source = first_service(town, volunteer)
     opened = me.post("/v1/disputes", {"record_id": source, "reason": "我服务了一个半小时"})
     assert opened.status_code == 201, opened.text
+    town.rt.runner.catch_up()
 
     token = town.rt.tokens.create(Role.COORDINATOR, "队长", UUID(town.team))
     page = browse(browser, town.base_url, token)
@@ -334,9 +343,10 @@ def this_subtree(town: Town) -> dict[str, str]:
     assert made.status_code == 201, made.text
     town.earn(disputing, 30)
     me = town.client(Role.VOLUNTEER, disputing)
-    source = me.get(f"/v1/volunteers/{disputing}/record").json()["services"][0]["source_id"]
+    source = first_service(town, disputing)
     dispute = me.post("/v1/disputes", {"record_id": source, "reason": "少算了"})
     assert dispute.status_code == 201, dispute.text
+    town.rt.runner.catch_up()
     return {
         "activity": activity["id"],
         "signup": signup,
@@ -534,6 +544,7 @@ def test_a_disputed_back_fill_is_named_and_dismissed(town: Town) -> None:
     me = town.client(Role.VOLUNTEER, volunteer)
     opened = me.post("/v1/disputes", {"record_id": backfill, "reason": "是 50 分钟"})
     assert opened.status_code == 201, opened.text
+    town.rt.runner.catch_up()
     token = town.rt.tokens.create(Role.COORDINATOR, "队长", UUID(town.team))
     with httpx.Client(base_url=town.base_url, timeout=30) as client:
         sign_in_over_http(client, token)
