@@ -2,7 +2,7 @@
 publishes and completes an activity, verifies a queue of ten in one go (credited exactly
 once, however often the form is sent), back-fills go to a second coordinator, a dispute is
 corrected and the volunteer's record shows it; a coordinator of another subtree neither
-sees nor acts on any of it; junk never gets a 500."""
+sees nor acts on any of it (on both stores); junk never gets a 500."""
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -358,7 +358,6 @@ def this_subtree(town: Town) -> dict[str, str]:
 PAGES = ("activities", "queue", "backfills", "disputes")
 
 
-@ON_SQLITE
 def test_a_coordinator_of_another_subtree_neither_sees_nor_acts(town: Town) -> None:
     ids = this_subtree(town)
     street = town.org("东街道", "street", town.district)
@@ -520,7 +519,6 @@ def test_nothing_typed_or_asked_gets_a_500(town: Town) -> None:
     assert town.admin.get(f"/v1/signups/{ids['signup']}").json()["status"] == "verified"
 
 
-@ON_SQLITE
 def test_a_disputed_back_fill_is_named_and_dismissed(town: Town) -> None:
     volunteer = town.volunteer()
     maker, checker = (
