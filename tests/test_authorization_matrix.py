@@ -406,6 +406,31 @@ def report_of(org: str) -> Builder:
     return lambda w, fresh: Call({"org_id": getattr(w, org)}, query=report(w, fresh).query)
 
 
+def organisation(org: str) -> Builder:
+    """Another organisation of the world (an attribute's name) as the path's org_id."""
+    return lambda w, fresh: Call({"org_id": getattr(w, org)})
+
+
+WORK_LISTS = ("subtree", "activities", "signups", "backfills", "disputes")
+
+
+def worklist() -> Rule:
+    """A work list of an organisation subtree: for those who oversee the organisation."""
+    return Rule(
+        READ_OVER,
+        shared,
+        cases=(
+            ("of the team below", Rule(READ_OVER | {COORD_BELOW}, organisation("below"))),
+            (
+                "of the sibling street",
+                Rule(
+                    frozenset({ADMIN, AUDITOR, COORD_ABOVE, COORD_SIBLING}), organisation("sibling")
+                ),
+            ),
+        ),
+    )
+
+
 def transfer(w: World, fresh: bool) -> Call:
     body = {
         "from_volunteer_id": w.volunteer,
@@ -702,6 +727,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
         cases=(("at the top of the tree", Rule(frozenset({ADMIN}), register_top_organisation)),),
     ),
     ("GET", "/v1/organisations/{org_id}"): Rule(TOKENS, shared),
+    **{("GET", f"/v1/organisations/{{org_id}}/{work}"): worklist() for work in WORK_LISTS},
     ("POST", "/v1/backfills"): Rule(OVER, submit_backfill),
     ("GET", "/v1/backfills/{backfill_id}"): Rule(RECORD_READERS, shared),
     ("POST", "/v1/backfills/{backfill_id}/approve"): Rule(

@@ -13,13 +13,16 @@ and weeks so that histories cross local dates, months and years.
 
 After each history the runner catches up, and an independent oracle reads the whole log and
 computes every read model in plain Python from the definitions in the projection modules'
-docstrings (projection.py in projections/balances/, audit/, records/ and rewards/, and the
-records' rankings.py and report.py), without their code, then compares it with what the query
+docstrings (projection.py in projections/balances/, audit/, records/, rewards/ and
+worklist/, and the records' rankings.py and report.py), without their code, then compares it
+with what the query
 functions serve for every id the example created: account rows, statements (entries, running
 balances, paging, since/until, as_of), audit trails of volunteers, activities and
 redemptions, service records, team and volunteer rankings and organisation reports for
 years, months and campaigns, awards by status, and the venue's rewards with the stock left
-(which must also be the Reward aggregate's); and, over the whole store, every account
+(which must also be the Reward aggregate's), each organisation subtree's work lists
+(organisations, activities, signups, back-fills, disputes; seats as the activity counts
+them); and, over the whole store, every account
 row and the trial balance. Finally every projection is rebuilt and must serve exactly what
 it served before.
 
@@ -365,11 +368,19 @@ class Oracle:
         self.credit_positions: list[tuple[int, UUID, UUID]] = []  # position, source, account
         self.rewards: dict[UUID, dict[str, Any]] = {}
         self.held: dict[UUID, tuple[UUID, int]] = {}  # redemption -> reward, quantity
+        self.work: dict[str, dict[UUID, dict[str, Any]]] = {
+            "activities": {},
+            "signups": {},
+            "backfills": {},
+            "disputes": {},
+        }
+        self.seats: dict[UUID, tuple[list[UUID], list[UUID]]] = {}  # accepted, waitlisted
         for item in log:
             self.audit(item.position, item.event)
             self.apply(item.position, item.event)
             self.certify(item.position, item.event)
             self.stock(item.position, item.event)
+            self.to_do(item.position, item.event)
 
     # Folding the log -----------------------------------------------------------------
 
@@ -563,6 +574,144 @@ class Oracle:
         elif name in ("Redemption.Cancelled", "Redemption.Expired"):
             reward, quantity = self.held[e.originator_id]
             self.rewards[reward]["stock"] += quantity
+
+    def to_do(self, position: int, e: Any) -> None:
+        """The worklist view: activities (published, then completed; seats as the activity
+        counts them), signups by their latest status (minutes measured at check-out, then
+        verified, then corrected; ordered by the event that gave the status), back-fills
+        (minutes submitted, approved, corrected) with their submitter, disputes."""
+        name = type(e).__qualname__
+        oid: UUID = e.originator_id
+        work = self.work
+        if name == "Activity.Published":
+            self.seats[oid] = ([], [])
+            work["activities"][oid] = {
+                "id": oid,
+                "org_id": e.org_id,
+                "title": e.title,
+                "category": e.category,
+                "campaign": e.campaign,
+                "starts_at": e.starts_at,
+                "ends_at": e.ends_at,
+                "capacity": e.capacity,
+                "status": "published",
+                "beneficiaries": None,
+            }
+        elif name == "Activity.Completed":
+            work["activities"][oid].update(status="completed", beneficiaries=e.beneficiaries)
+        elif name == "Activity.SeatTaken":
+            self.seats[oid][0 if e.status == "accepted" else 1].append(e.signup_id)
+        elif name == "Activity.SeatReleased":
+            accepted, waitlisted = self.seats[oid]
+            for seats in (accepted, waitlisted):
+                if e.signup_id in seats:
+                    seats.remove(e.signup_id)
+            if e.promoted_signup_id is not None:
+                accepted.append(waitlisted.pop(0))
+        elif name == "Signup.Requested":
+            work["signups"][oid] = {
+                "id": oid,
+                "activity_id": e.activity_id,
+                "activity_title": work["activities"][e.activity_id]["title"],
+                "org_id": e.org_id,
+                "volunteer_id": e.volunteer_id,
+                "volunteer_number": self.vols[e.volunteer_id].number,
+                "status": e.status,
+                "checked_in_at": None,
+                "checked_out_at": None,
+                "minutes": None,
+                "status_position": position,
+            }
+        elif name.startswith("Signup.") and name != "Signup.Corrected":
+            signup = work["signups"][oid]
+            signup["status_position"] = position
+            if name == "Signup.Renewed":
+                signup["status"] = e.status
+            elif name == "Signup.Promoted":
+                signup["status"] = "accepted"
+            elif name == "Signup.Cancelled":
+                signup["status"] = "cancelled"
+            elif name == "Signup.CheckedIn":
+                signup.update(status="checked_in", checked_in_at=e.at)
+            elif name in ("Signup.CheckedOut", "Signup.CheckOutMissed"):
+                signup.update(status="checked_out", checked_out_at=e.at, minutes=e.minutes)
+            elif e.decision == Decision.REJECT:
+                signup["status"] = "rejected"
+            else:
+                signup.update(status="verified", minutes=e.minutes)
+        elif name == "Signup.Corrected":
+            work["signups"][oid]["minutes"] = e.minutes
+        elif name == "Backfill.Submitted":
+            work["backfills"][oid] = {
+                "id": oid,
+                "org_id": e.org_id,
+                "volunteer_id": e.volunteer_id,
+                "volunteer_number": self.vols[e.volunteer_id].number,
+                "category": e.category,
+                "started_at": e.started_at,
+                "ended_at": e.ended_at,
+                "minutes": e.minutes,
+                "status": "submitted",
+                "submitted_by": e.actor,
+                "submitted_at": e.occurred_at,
+                "position": position,
+            }
+        elif name == "Backfill.Approved":
+            work["backfills"][oid].update(status="approved", minutes=e.minutes)
+        elif name == "Backfill.Rejected":
+            work["backfills"][oid]["status"] = "rejected"
+        elif name == "Backfill.Corrected":
+            work["backfills"][oid]["minutes"] = e.minutes
+        elif name == "Dispute.Opened":
+            work["disputes"][oid] = {
+                "id": oid,
+                "org_id": e.org_id,
+                "volunteer_id": e.volunteer_id,
+                "volunteer_number": self.vols[e.volunteer_id].number,
+                "source_id": e.source_id,
+                "source_kind": e.source_kind,
+                "previous_minutes": e.previous_minutes,
+                "status": "open",
+                "opened_at": e.occurred_at,
+                "position": position,
+            }
+        elif name == "Dispute.Resolved":
+            work["disputes"][oid]["status"] = e.decision
+
+    def subtree(self, org: UUID) -> list[dict[str, Any]]:
+        def trail(o: Org) -> str:
+            return "\x1f".join(self.orgs[a].name for a in o.path)
+
+        found = [
+            {
+                "id": oid,
+                "name": o.name,
+                "kind": o.kind,
+                "parent_id": o.path[-2] if len(o.path) > 1 else None,
+                "depth": len(o.path) - 1 - o.path.index(org),
+                "trail": trail(o),
+            }
+            for oid, o in self.orgs.items()
+            if org in o.path
+        ]
+        found.sort(key=lambda o: (o["trail"], str(o["id"])))
+        return [{k: v for k, v in o.items() if k != "trail"} for o in found]
+
+    def work_list(self, kind: str, org: UUID, status: str | None) -> list[dict[str, Any]]:
+        """One of the worklist's lists over the subtree, in its order."""
+        rows = [
+            dict(r)
+            for r in self.work[kind].values()
+            if self.within(r["org_id"], org) and status in (None, r["status"])
+        ]
+        if kind == "activities":
+            for r in rows:
+                accepted, waitlisted = self.seats[r["id"]]
+                r.update(accepted=len(accepted), waitlisted=len(waitlisted))
+            return sorted(rows, key=lambda r: (r["starts_at"], str(r["id"])), reverse=True)
+        return sorted(
+            rows, key=lambda r: int(r["status_position" if kind == "signups" else "position"])
+        )
 
     def rewards_at(self, venue: UUID) -> list[dict[str, Any]]:
         found = [
@@ -1780,6 +1929,30 @@ def walk_rewards(rt: Runtime, venue: UUID) -> list[dict[str, Any]]:
             return rows
 
 
+WORK_LISTS = {
+    "activities": (None, "published", "completed"),
+    "signups": (None, "checked_out", "verified", "cancelled"),
+    "backfills": (None, "submitted", "approved"),
+    "disputes": (None, "open", "corrected"),
+}
+
+
+def walk_work(rt: Runtime, kind: str, org: UUID, status: str | None) -> list[dict[str, Any]]:
+    """One of the worklist's lists, 2 a page, as the API reads it."""
+    ctx = Context(ADMIN, "oracle", datetime.now(UTC))
+    rows: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = Page(2, cursor)
+        if kind == "subtree":
+            found: Any = rt.queries.worklist.subtree(ctx, org, page, None)
+        else:
+            found = getattr(rt.queries.worklist, kind)(ctx, org, status, page, None)
+        rows += [plain(r) for r in found.entries]
+        if (cursor := found.next_cursor) is None:
+            return rows
+
+
 def served_certificates(rt: Runtime, vid: UUID) -> list[dict[str, Any]]:
     """A volunteer's certificates as the service record lists them, each as the public check
     finds it by number, with the positions its bundle rests on."""
@@ -1851,6 +2024,11 @@ def served_views(rt: Runtime, scope: Scope, oracle: Oracle) -> dict[str, Any]:
                 rt.db, org, parsed, rt.settings.rules.party_member_yearly_minutes
             )
             views[f"org {org} {period} report"] = None if report is None else plain(report)
+    for org in scope.orgs:
+        views[f"org {org} subtree"] = walk_work(rt, "subtree", org, None)
+        for kind, statuses in WORK_LISTS.items():
+            for status in statuses:
+                views[f"org {org} {kind} {status}"] = walk_work(rt, kind, org, status)
     for org_or_all in (scope.district, None):
         for status in STATUSES:
             views[f"awards of {org_or_all} {status}"] = [
@@ -1897,6 +2075,11 @@ def expected_views(oracle: Oracle, scope: Scope) -> dict[str, Any]:
             views[f"org {org} {period} volunteer ranking"] = ranking
             views[f"org {org} {period} volunteer ranking, 2 a page"] = ranking
             views[f"org {org} {period} report"] = oracle.report(org, period)
+    for org in scope.orgs:
+        views[f"org {org} subtree"] = oracle.subtree(org)
+        for kind, statuses in WORK_LISTS.items():
+            for status in statuses:
+                views[f"org {org} {kind} {status}"] = oracle.work_list(kind, org, status)
     for org_or_all in (scope.district, None):
         for status in STATUSES:
             views[f"awards of {org_or_all} {status}"] = oracle.award_list(org_or_all, status)

@@ -1,7 +1,5 @@
-"""An organisation subtree's work lists, each over the organisation and everything below it.
-
-Who, for each: a coordinator of the organisation or above, an auditor, an admin. 404 for an
-unknown organisation."""
+"""An organisation subtree's work lists, each over the organisation and everything below it
+(404 for an unknown organisation)."""
 
 from typing import Annotated
 from uuid import UUID
@@ -16,16 +14,16 @@ from api.schemas.worklist import (
     ActivityStatus,
     BackfillEntryOut,
     BackfillListOut,
-    BackfillStatus,
     DisputeEntryOut,
     DisputeListOut,
-    DisputeStatus,
     OrgEntryOut,
     SignupEntryOut,
     SignupListOut,
-    SignupStatus,
     SubtreeOut,
 )
+from ledger.backfills import BackfillStatus
+from ledger.disputes import DisputeStatus
+from ledger.signups import SignupStatus
 
 router = APIRouter(prefix="/v1/organisations/{org_id}")
 
@@ -40,7 +38,9 @@ def subtree(
     org_id: UUID, q: QueriesDep, ctx: ContextDep, page: PageDep, min_position: MinPosition = None
 ) -> SubtreeOut:
     """The organisation (depth 0) and every one below it, depth first, by name within a
-    parent."""
+    parent.
+
+    Who: a coordinator of the organisation or above; an auditor; an admin."""
     found = q.worklist.subtree(ctx, org_id, page, min_position)
     return SubtreeOut(
         items=[OrgEntryOut.model_validate(e) for e in found.entries],
@@ -64,7 +64,9 @@ def activities(
     min_position: MinPosition = None,
 ) -> ActivityListOut:
     """The activities organised in the subtree, the latest start first, with the seats taken
-    and waitlisted now."""
+    and waitlisted now.
+
+    Who: a coordinator of the organisation or above; an auditor; an admin."""
     found = q.worklist.activities(ctx, org_id, status, page, min_position)
     return ActivityListOut(
         items=[ActivityEntryOut.model_validate(e) for e in found.entries],
@@ -88,7 +90,9 @@ def signups(
     min_position: MinPosition = None,
 ) -> SignupListOut:
     """The signups to the subtree's activities, the one longest in its status first. With
-    `status=checked_out`: the verification queue."""
+    `status=checked_out`: the verification queue.
+
+    Who: a coordinator of the organisation or above; an auditor; an admin."""
     found = q.worklist.signups(ctx, org_id, status, page, min_position)
     return SignupListOut(
         items=[SignupEntryOut.model_validate(e) for e in found.entries],
@@ -112,7 +116,9 @@ def backfills(
     min_position: MinPosition = None,
 ) -> BackfillListOut:
     """The back-fills submitted for the subtree, the first submitted first, each with who
-    submitted it (someone else must approve it)."""
+    submitted it (someone else must approve it).
+
+    Who: a coordinator of the organisation or above; an auditor; an admin."""
     found = q.worklist.backfills(ctx, org_id, status, page, min_position)
     return BackfillListOut(
         items=[BackfillEntryOut.model_validate(e) for e in found.entries],
@@ -135,7 +141,9 @@ def disputes(
     status: Annotated[DisputeStatus | None, Query(description="only these")] = None,
     min_position: MinPosition = None,
 ) -> DisputeListOut:
-    """The disputes of service the subtree recorded, the first opened first."""
+    """The disputes of service the subtree recorded, the first opened first.
+
+    Who: a coordinator of the organisation or above; an auditor; an admin."""
     found = q.worklist.disputes(ctx, org_id, status, page, min_position)
     return DisputeListOut(
         items=[DisputeEntryOut.model_validate(e) for e in found.entries],

@@ -8,20 +8,20 @@ from uuid import UUID
 from pydantic import Field
 
 from api.schemas.common import NextCursor, Out, View
+from ledger.activities import Category
+from ledger.backfills import BackfillStatus
+from ledger.disputes import DisputeStatus, SourceKind
+from ledger.organisations import OrgKind
+from ledger.signups import SignupStatus
 
 ActivityStatus = Literal["published", "completed"]
-SignupStatus = Literal[
-    "accepted", "waitlisted", "cancelled", "checked_in", "checked_out", "verified", "rejected"
-]
-BackfillStatus = Literal["submitted", "approved", "rejected"]
-DisputeStatus = Literal["open", "corrected", "dismissed"]
 POSITION = Field(description="the log position the worklist view had read")
 
 
 class OrgEntryOut(View):
     id: UUID
     name: str
-    kind: str
+    kind: OrgKind
     parent_id: UUID | None
     depth: int = Field(description="below the organisation asked for (0: itself)")
 
@@ -30,7 +30,7 @@ class ActivityEntryOut(View):
     id: UUID
     org_id: UUID
     title: str
-    category: str
+    category: Category
     campaign: str | None
     starts_at: datetime
     ends_at: datetime
@@ -61,7 +61,7 @@ class BackfillEntryOut(View):
     org_id: UUID
     volunteer_id: UUID
     volunteer_number: str
-    category: str
+    category: Category
     started_at: datetime
     ended_at: datetime
     minutes: int
@@ -76,7 +76,7 @@ class DisputeEntryOut(View):
     volunteer_id: UUID
     volunteer_number: str
     source_id: UUID
-    source_kind: Literal["signup", "backfill"]
+    source_kind: SourceKind
     previous_minutes: int
     status: DisputeStatus
     opened_at: datetime

@@ -39,7 +39,6 @@ class OrgEntry:
     kind: str
     parent_id: UUID | None
     depth: int  # below the organisation asked for (0: itself)
-    trail: str  # the names from the root down: the order listed
 
 
 @dataclass(frozen=True)
@@ -108,9 +107,11 @@ def _moment(text: str | None) -> datetime | None:
 
 
 def _status(status: str | None, allowed: Sequence[str]) -> str | None:
-    if status is not None and status not in allowed:
+    if status is None:
+        return None
+    if status not in allowed:
         raise Invalid("invalid-status", f"status is one of: {', '.join(allowed)}")
-    return status
+    return str(status)  # a StrEnum's value, as the rows hold it
 
 
 def _after(after: tuple[Any, ...] | None, condition: str) -> tuple[str, tuple[Any, ...]]:
@@ -158,10 +159,14 @@ class WorklistQueries:
         """The organisation and every one below it, depth first, by name within a parent."""
 
         def fetch(limit: int, after: tuple[Any, ...] | None) -> list[OrgEntry]:
-            bound, params = _after(after, "(o.trail, o.id) > (%s, %s)")
+            # The key is the id alone: the trail of names may be longer than a cursor carries.
+            bound, params = _after(
+                after and (str(after[0]),),
+                "(o.trail, o.id) > (SELECT trail, id FROM tb_work_orgs WHERE id = %s)",
+            )
             with self.views.db.read() as cur:
                 cur.execute(
-                    "SELECT o.id, o.name, o.kind, o.parent_id, t.depth, o.trail "
+                    "SELECT o.id, o.name, o.kind, o.parent_id, t.depth "
                     "FROM tb_work_org_tree t JOIN tb_work_orgs o ON o.id = t.org_id "
                     f"WHERE t.ancestor_id = %s{bound} ORDER BY o.trail, o.id LIMIT %s",
                     (str(org_id), *params, limit),
@@ -173,14 +178,11 @@ class WorklistQueries:
                         r[2],
                         None if r[3] is None else UUID(r[3]),
                         int(r[4]),
-                        r[5],
                     )
                     for r in cur.fetchall()
                 ]
 
-        return self._listed(
-            ctx, org_id, page, min_position, (str, str), fetch, lambda o: (o.trail, str(o.id))
-        )
+        return self._listed(ctx, org_id, page, min_position, (UUID,), fetch, lambda o: (o.id,))
 
     def activities(
         self, ctx: Context, org_id: UUID, status: str | None, page: Page, min_position: int | None
