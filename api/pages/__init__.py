@@ -10,6 +10,9 @@ from fastapi.staticfiles import StaticFiles
 from api.pages import (
     audit,
     coord,
+    coord_activities,
+    coord_corrections,
+    coord_queue,
     coord_recognition,
     coord_reports,
     desk,
@@ -23,7 +26,20 @@ from timebank.page_sessions import PageSessions
 from timebank.runtime import Runtime
 
 STATIC = Path(__file__).parent / "static"
-AREAS = (signin, desk, me, kiosk, audit, public, coord, coord_recognition, coord_reports)
+AREAS = (
+    signin,
+    desk,
+    me,
+    kiosk,
+    audit,
+    public,
+    coord,
+    coord_activities,
+    coord_queue,
+    coord_corrections,
+    coord_recognition,
+    coord_reports,
+)
 UPLOADS = {audit.BUNDLE_PATH: audit.MAX_UPLOAD_BYTES}  # paths that take a file: their limit
 unmatched = APIRouter(include_in_schema=False)
 

@@ -2,20 +2,27 @@
 home and its sections. Each section is a module of its own (coord_<section>.py); this one
 decides who may open the console and for which organisation."""
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.pages import web
-from api.pages.messages import N_
+from api.pages.messages import N_, coord_problem_message
+from ledger.commands.base import Command
 from ledger.context import Role
+from ledger.errors import DomainError
+from projections.pagination import Page
+from projections.worklist.queries import OrgEntry
 from timebank.page_sessions import PageSession
 
 router = APIRouter(include_in_schema=False)
 ORG_PARAM = "org"
+ORGS_SHOWN = 100  # the organisations a form offers: the subtree's first hundred
+REPLAYED = "replayed"  # in an action's answer: the one given to the same form before
 # The console's sections, in the order the navigation shows them: (path, msgid).
 SECTIONS = (
     ("/app/coord/activities", N_("Activities")),
@@ -53,9 +60,69 @@ def render(
 ) -> Response:
     """A console page: its template (extending coord_base.html) with the navigation kept
     on the same organisation."""
+    # Switching language keeps the page on the same organisation.
+    back = request.url.path + (f"?{ORG_PARAM}={org_id}" if org_id else "")
+    values.setdefault("back_to", back)
     return web.render(
         request, template, status, session, org_id=org_id, sections=SECTIONS, **values
     )
+
+
+def failure_message(error: Exception) -> str:
+    """The plain words for what went wrong, as a coordinator reads them (untranslated)."""
+    if isinstance(error, DomainError):
+        return coord_problem_message(error.code)
+    return web.failure_message(error)
+
+
+async def section(
+    request: Request,
+    session: PageSession,
+    template: str,
+    read: Callable[[UUID], dict[str, Any]],
+    status: int = 200,
+    **values: Any,
+) -> Response:
+    """A console page about the organisation asked for: what `read` finds for it (run off
+    the event loop, through queries that refuse an organisation outside the coordinator's
+    subtree), or the plain words why not. `values` (an action's outcome) are shown either
+    way; an action's own error goes before the read's."""
+    org_id = organisation_of(request, session)
+    if org_id is None:
+        error = values.pop("error", None) or coord_problem_message("organisation-not-found")
+        return render(request, template, session, None, max(status, 404), error=error, **values)
+    try:
+        found = await run_in_threadpool(read, org_id)
+    except web.FAILURES as e:
+        error = values.pop("error", None) or failure_message(e)
+        status = max(status, web.failure_status(e))
+        return render(request, template, session, org_id, status, error=error, **values)
+    return render(request, template, session, org_id, status, **found, **values)
+
+
+def subtree(request: Request, session: PageSession, org_id: UUID) -> list[OrgEntry]:
+    """The organisation and those below it (depth first), as a form offers them."""
+    q = web.runtime(request).queries
+    ctx = web.context(request, session)
+    return q.worklist.subtree(ctx, org_id, Page(ORGS_SHOWN, None), None).entries
+
+
+def back_to(request: Request, path: str) -> RedirectResponse:
+    """An action's address opened again (reloaded, bookmarked): its page, on the same
+    organisation."""
+    org = web.uuid_of(request.query_params.get(ORG_PARAM, ""))
+    return RedirectResponse(path + (f"?{ORG_PARAM}={org}" if org else ""), 303)
+
+
+async def attempt(
+    request: Request, session: PageSession, command: Command, form: dict[str, str]
+) -> tuple[dict[str, Any] | None, dict[str, Any], int]:
+    """Runs a console action: its answer, or None with the error to show and its status."""
+    try:
+        outcome = await web.execute_outcome(request, session, command, form)
+    except web.FAILURES as e:
+        return None, {"error": failure_message(e)}, web.failure_status(e)
+    return {**outcome.body, REPLAYED: outcome.replayed}, {}, 200
 
 
 def _home(request: Request, session: PageSession, org_id: UUID) -> dict[str, Any]:

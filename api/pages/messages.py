@@ -225,3 +225,61 @@ EVENTS = {
     "Redemption.Cancelled": N_("Reservation cancelled"),
     "Redemption.Expired": N_("Reservation expired"),
 }
+
+# The console's work pages (api/pages/coord_*.py): the problems as a coordinator reads them
+# (first; else PROBLEMS; a bound not listed reads as "invalid-input").
+COORD_PROBLEMS = {
+    "outside-scope": N_(
+        "This is outside your organisation: you may act only for it and the organisations under it."
+    ),
+    "forbidden-role": N_("This is not something you may do."),
+    "organisation-not-found": N_("No organisation has that number."),
+    "signup-not-found": N_("No signup has that number."),
+    "backfill-not-found": N_("No back-fill has that number."),
+    "dispute-not-found": N_("No dispute has that number."),
+    "same-approver": N_(
+        "You submitted this back-fill yourself: another coordinator must approve it."
+    ),
+    "already-decided": N_("This back-fill has already been approved or rejected."),
+    "already-verified": N_(
+        "This service time has already been decided. To change it, the volunteer can raise "
+        "a dispute."
+    ),
+    "not-checked-out": N_("This cannot be verified: the volunteer has not checked out."),
+    "dispute-resolved": N_("This dispute has already been resolved."),
+    "unchanged-minutes": N_(
+        "The record already has these minutes. To keep them, dismiss the dispute instead."
+    ),
+    "invalid-minutes": N_("Please write the minutes as a whole number from 0 to 1440 (24 hours)."),
+    "reason-required": N_("Please write a reason."),
+    "description-required": N_("Please describe the service."),
+    "category-required": N_("Please choose a category."),
+    "outside-backfill-window": N_("This service is too long ago to be back-filled."),
+    "invalid-interval": N_(
+        "The end must be after the start, and one back-fill covers at most 24 hours."
+    ),
+    "invalid-schedule": N_("The end must be after the start."),
+    "time-in-future": N_("The service cannot end in the future."),
+    "overlapping-service": N_("This volunteer already has service recorded at that time."),
+    "already-completed": N_("This activity was already completed with another number served."),
+    "not-started": N_("This activity has not started yet: complete it once it has started."),
+    "invalid-status": N_("There is no such list."),
+    "invalid-cursor": N_("That page of the list is not one this site gave. Start again."),
+    "nothing-chosen": N_("Please choose at least one to approve."),
+}
+
+
+def coord_problem_message(code: str) -> str:
+    if code in COORD_PROBLEMS:
+        return COORD_PROBLEMS[code]
+    if code not in PROBLEMS and code.startswith("invalid-"):
+        return PROBLEMS["invalid-input"]
+    return problem_message(code)
+
+
+ACTIVITY_STATES = {"published": N_("Published"), "completed": N_("Completed")}
+BACKFILL_STATES = {
+    "submitted": N_("waiting for a second coordinator"),
+    "approved": N_("approved and credited"),
+    "rejected": N_("rejected"),
+}

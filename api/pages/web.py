@@ -23,7 +23,7 @@ from api.pages.messages import REFUSALS, problem_message
 from api.problems import STATUS, STORE_ERRORS
 from ledger.commands.base import Command
 from ledger.context import Context, Role
-from ledger.engine.service import IdempotencyKey
+from ledger.engine.service import IdempotencyKey, Outcome
 from ledger.errors import DomainError
 from projections.reads import Lagging
 from timebank.page_sessions import PageSession, PageSessions
@@ -143,6 +143,26 @@ async def form_of(request: Request) -> dict[str, str]:
     return found
 
 
+async def form_lists(request: Request, max_fields: int) -> dict[str, list[str]]:
+    """The urlencoded form with every value of a repeated field (a list of checkboxes), at
+    most `max_fields` fields; anything unreadable (or more fields) reads as an empty form."""
+    try:
+        fields = parse_qsl(
+            (await request.body()).decode(), keep_blank_values=True, max_num_fields=max_fields
+        )
+    except ValueError:
+        return {}
+    found: dict[str, list[str]] = {}
+    for name, value in fields:
+        found.setdefault(name, []).append(value)
+    return found
+
+
+def firsts(form: dict[str, list[str]]) -> dict[str, str]:
+    """The first value of each field, as `form_of` reads a form."""
+    return {name: values[0] for name, values in form.items()}
+
+
 def csrf_ok(expected: str | None, form: dict[str, str]) -> bool:
     given = form.get(CSRF_FIELD, "")
     return bool(expected) and hmac.compare_digest(given.encode(), (expected or "").encode())
@@ -167,6 +187,32 @@ def uuid_of(text: str) -> UUID | None:
         return UUID(text.strip()) if len(text) <= MAX_ID_CHARS else None
     except ValueError:
         return None
+
+
+MAX_MOMENT_CHARS = 40  # "2026-03-05T08:30:00+08:00" with room for stray spaces
+
+
+def moment_of(request: Request, text: str) -> datetime | None:
+    """A time typed into a page (a datetime-local field: no offset, the deployment's clocks),
+    or None for anything that is not one."""
+    if len(text) > MAX_MOMENT_CHARS:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(runtime(request).settings.rules.timezone))
+    return moment
+
+
+def whole_of(text: str, low: int, high: int) -> int | None:
+    """A whole number typed into a page, from `low` to `high`, or None."""
+    text = text.strip()
+    if not (0 < len(text) <= len(str(high)) and text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
 
 
 def context(request: Request, session: PageSession) -> Context:
@@ -206,6 +252,13 @@ async def execute(
 ) -> dict[str, Any]:
     """Runs the command as the API does (the same service, permissions and problems), with
     the form's own idempotency key: a form sent twice acts once."""
+    return (await execute_outcome(request, session, command, form)).body
+
+
+async def execute_outcome(
+    request: Request, session: PageSession, command: Command, form: dict[str, str]
+) -> Outcome:
+    """As `execute`, with whether the answer was the one given to the same form before."""
     rt = runtime(request)
     ctx = context(request, session)
     key = form.get(IDEMPOTENCY_FIELD, "")
@@ -216,9 +269,8 @@ async def execute(
             rt.service.pepper, f"{request.url.path}\n{fields}".encode(), hashlib.sha256
         ).hexdigest()
         idempotency = IdempotencyKey(session.actor.name, "page:" + key, fingerprint)
-    outcome = await run_in_threadpool(rt.service.execute, ctx, command, idempotency)
-    body: dict[str, Any] = outcome.body
-    return body
+    outcome: Outcome = await run_in_threadpool(rt.service.execute, ctx, command, idempotency)
+    return outcome
 
 
 def failure_message(error: Exception) -> str:
