@@ -7,12 +7,23 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from api.pages import audit, coord, desk, kiosk, me, public, signin, web
+from api.pages import (
+    audit,
+    coord,
+    coord_certificates,
+    coord_volunteers,
+    desk,
+    kiosk,
+    me,
+    public,
+    signin,
+    web,
+)
 from timebank.page_sessions import PageSessions
 from timebank.runtime import Runtime
 
 STATIC = Path(__file__).parent / "static"
-AREAS = (signin, desk, me, kiosk, audit, public, coord)
+AREAS = (signin, desk, me, kiosk, audit, public, coord, coord_volunteers, coord_certificates)
 UPLOADS = {audit.BUNDLE_PATH: audit.MAX_UPLOAD_BYTES}  # paths that take a file: their limit
 unmatched = APIRouter(include_in_schema=False)
 

@@ -12,10 +12,13 @@ from starlette.concurrency import run_in_threadpool
 from api.pages import web
 from api.pages.messages import N_
 from ledger.context import Role
+from projections.pagination import Page
+from projections.worklist.queries import OrgEntry
 from timebank.page_sessions import PageSession
 
 router = APIRouter(include_in_schema=False)
 ORG_PARAM = "org"
+SUBTREE_SHOWN = 100  # the organisations a page offers to choose from (the read's page)
 # The console's sections, in the order the navigation shows them: (path, msgid).
 SECTIONS = (
     ("/app/coord/activities", N_("Activities")),
@@ -41,6 +44,14 @@ def organisation_of(request: Request, session: PageSession) -> UUID | None:
     their own and names one."""
     chosen = web.uuid_of(request.query_params.get(ORG_PARAM, ""))
     return chosen if chosen is not None else session.actor.scope_id
+
+
+def subtree(request: Request, session: PageSession, org_id: UUID) -> list[OrgEntry]:
+    """The organisation and those below it, depth first, for a page's choices: the
+    worklist's read, which refuses an organisation outside the coordinator's subtree."""
+    q = web.runtime(request).queries
+    ctx = web.context(request, session)
+    return q.worklist.subtree(ctx, org_id, Page(SUBTREE_SHOWN, None), None).entries
 
 
 def render(
