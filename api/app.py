@@ -29,6 +29,7 @@ from api.routes import (
     sign_in_links,
     tokens,
     volunteers,
+    worklist,
 )
 from api.routes import log as log_routes  # `log` is this module's logger
 from timebank.runtime import Runtime
@@ -47,6 +48,7 @@ MATCHED = (
     corrections,
     recognition,
     reports,
+    worklist,
     certificates,
     audit,
     log_routes,

@@ -8,6 +8,7 @@ from projections.base import Projection
 from projections.certificates.projection import CertificatesProjection
 from projections.records.projection import RecordsProjection
 from projections.rewards.projection import RewardsProjection
+from projections.worklist.projection import WorklistProjection
 
 
 def all_projections(rules: Rules) -> list[Projection]:
@@ -18,4 +19,5 @@ def all_projections(rules: Rules) -> list[Projection]:
         AttendanceProjection(),
         CertificatesProjection(),
         RewardsProjection(),
+        WorklistProjection(),
     ]

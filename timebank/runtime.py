@@ -40,6 +40,7 @@ from projections.records.queries import RecordsQueries
 from projections.records.service_record import awards_due
 from projections.rewards.queries import RewardsQueries
 from projections.runner import STOP_SECONDS, ProjectionRunner
+from projections.worklist.queries import WorklistQueries
 from timebank.checkpoints import load_signing_key
 from timebank.erasure import Erasure
 from timebank.eventstore import (
@@ -164,6 +165,7 @@ class Queries:
     records: RecordsQueries
     certificates: CertificatesQueries
     rewards: RewardsQueries
+    worklist: WorklistQueries
     aggregates: AggregateReads
 
 
@@ -177,6 +179,7 @@ def open_queries(
         RecordsQueries(views),
         CertificatesQueries(views),
         RewardsQueries(views),
+        WorklistQueries(views),
         AggregateReads(service),
     )
 

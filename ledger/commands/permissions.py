@@ -135,6 +135,17 @@ def require_report_reader(uow: UnitOfWork, actor: Actor, org_id: UUID) -> None:
         )
 
 
+def require_worklist_reader(uow: UnitOfWork, actor: Actor, org_id: UUID) -> None:
+    """What an organisation subtree has to do (its activities, signups, back-fills and
+    disputes): coordinators of the organisation or above, auditors, admins."""
+    if not may_oversee(uow, actor, org_id):
+        raise Forbidden(
+            "outside-scope",
+            "an organisation's work lists are for coordinators of that organisation or above, "
+            "auditors and admins",
+        )
+
+
 def require_audit_reader(uow: UnitOfWork, actor: Actor, org_id: UUID, party: bool) -> None:
     """An audit trail: auditors, admins, coordinators of `org_id` (the volunteer's home, the
     activity's organiser, the redemption's venue) or above, and the parties concerned (the
