@@ -10,8 +10,9 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.pages import web
-from api.pages.messages import N_
+from api.pages.messages import CONSOLE_PROBLEMS, N_
 from ledger.context import Role
+from ledger.errors import DomainError
 from projections.pagination import Page
 from projections.worklist.queries import OrgEntry
 from timebank.page_sessions import PageSession
@@ -44,6 +45,13 @@ def organisation_of(request: Request, session: PageSession) -> UUID | None:
     their own and names one."""
     chosen = web.uuid_of(request.query_params.get(ORG_PARAM, ""))
     return chosen if chosen is not None else session.actor.scope_id
+
+
+def failure_message(error: Exception) -> str:
+    """As every page says it, but in the console's words for a refusal of scope."""
+    if isinstance(error, DomainError) and error.code in CONSOLE_PROBLEMS:
+        return CONSOLE_PROBLEMS[error.code]
+    return web.failure_message(error)
 
 
 def subtree(request: Request, session: PageSession, org_id: UUID) -> list[OrgEntry]:
@@ -92,5 +100,5 @@ async def home(request: Request) -> Response:
         try:
             values.update(await run_in_threadpool(_home, request, session, org_id))
         except web.FAILURES as e:
-            values["error"], status = web.failure_message(e), web.failure_status(e)
+            values["error"], status = failure_message(e), web.failure_status(e)
     return render(request, "coord.html", session, org_id, status, **values)

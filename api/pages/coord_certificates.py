@@ -71,7 +71,7 @@ async def _page(
     try:
         values |= await run_in_threadpool(_read, request, session, org_id, number, min_position)
     except web.FAILURES as e:
-        values["error"] = values.get("error") or web.failure_message(e)
+        values["error"] = values.get("error") or coord.failure_message(e)
         status = max(status, web.failure_status(e))
         values.pop("issued", None)
     return coord.render(
@@ -135,7 +135,7 @@ async def issue(request: Request) -> Response:
     except web.FAILURES as e:
         status = web.failure_status(e)
         return await _page(
-            request, session, number, status, form=kept, error=web.failure_message(e)
+            request, session, number, status, form=kept, error=coord.failure_message(e)
         )
     return await _page(request, session, number, 200, made.get("position"), issued=made)
 
@@ -160,5 +160,7 @@ async def certificate_pdf_page(request: Request, certificate: str) -> Response:
         return web.render(request, "refused.html", 503, session, message=message)
     except web.FAILURES as e:
         status = web.failure_status(e)
-        return web.render(request, "refused.html", status, session, message=web.failure_message(e))
+        return web.render(
+            request, "refused.html", status, session, message=coord.failure_message(e)
+        )
     return pdf_response(number, pdf)

@@ -104,7 +104,7 @@ async def _list(
         try:
             values |= await run_in_threadpool(_members, request, session, org_id, cursor)
         except web.FAILURES as e:
-            values["error"] = values.get("error") or web.failure_message(e)
+            values["error"] = values.get("error") or coord.failure_message(e)
             status = max(status, web.failure_status(e))
             values.pop("form", None)
     return coord.render(
@@ -143,7 +143,7 @@ async def volunteers(request: Request) -> Response:
     except web.FAILURES as e:
         status = web.failure_status(e)
         return await _list(
-            request, session, org_id, status, number=number, error=web.failure_message(e)
+            request, session, org_id, status, number=number, error=coord.failure_message(e)
         )
     return RedirectResponse(f"{BASE}/{found.volunteer.id}{org_query(org_id)}", 303)
 
@@ -217,7 +217,7 @@ async def register(request: Request) -> Response:
     except web.FAILURES as e:
         status = web.failure_status(e)
         return await _list(
-            request, session, org_id, status, form=kept, error=web.failure_message(e)
+            request, session, org_id, status, form=kept, error=coord.failure_message(e)
         )
     return coord.render(
         request,
@@ -251,7 +251,7 @@ async def sign_in_link(request: Request, volunteer: str) -> Response:
             rt.queries.aggregates.volunteer, web.context(request, session), volunteer_id
         )
     except web.FAILURES as e:
-        return await _detail(request, session, volunteer_id, error=web.failure_message(e))
+        return await _detail(request, session, volunteer_id, error=coord.failure_message(e))
     base = rt.settings.public_base_url or str(request.base_url)
     url = f"{base.rstrip('/')}/app/link/{code}"
     qr = segno.make(url, error="m", micro=False)
@@ -324,7 +324,7 @@ async def _detail(
             _read_volunteer, request, session, volunteer_id, min_position
         )
     except web.FAILURES as e:
-        values["error"] = values.get("error") or web.failure_message(e)
+        values["error"] = values.get("error") or coord.failure_message(e)
         status = max(status, web.failure_status(e))
         values.pop("done", None)
     if values.get("error") and status < 400:
@@ -383,12 +383,12 @@ async def _act(request: Request, volunteer: str, build: Build) -> Response:
         return await _detail(request, session, volunteer_id, 400, error=e.message)
     except web.FAILURES as e:
         status = web.failure_status(e)
-        return await _detail(request, session, volunteer_id, status, error=web.failure_message(e))
+        return await _detail(request, session, volunteer_id, status, error=coord.failure_message(e))
     try:
         made = await web.execute(request, session, command, form)
     except web.FAILURES as e:
         status = web.failure_status(e)
-        return await _detail(request, session, volunteer_id, status, error=web.failure_message(e))
+        return await _detail(request, session, volunteer_id, status, error=coord.failure_message(e))
     if made.get("status") == "pending":
         done = N_("Asked. The family member (or a coordinator of theirs) needs to confirm it.")
     return await _detail(request, session, volunteer_id, 200, made.get("position"), done=done)

@@ -208,3 +208,33 @@ EVENTS = {
     "Redemption.Cancelled": N_("Reservation cancelled"),
     "Redemption.Expired": N_("Reservation expired"),
 }
+
+# --- coordinator's people (coord_volunteers.py, coord_certificates.py) ---
+PROBLEMS |= {
+    "duplicate-volunteer": N_("A volunteer with this ID document is already registered."),
+    "invalid-name": N_("Please write the name again: it has characters that cannot be kept."),
+    "invalid-id-document": N_("Please check the ID document's number."),
+    "invalid-phone": N_("Please check the phone number."),
+    "invalid-skill": N_("Please list fewer skills, each in a few words."),
+    "invalid-birth-date": N_("Please check the birth date: it cannot be in the future."),
+    "invalid-organisation": N_("Volunteers cannot belong to an exchange venue. Choose another."),
+    "organisation-not-found": N_("No organisation is chosen, or it does not exist."),
+    "already-member": N_("The volunteer already belongs to that organisation."),
+    "invalid-family-link": N_("A volunteer cannot be linked to themself."),
+    "family-link-exists": N_("They are already linked, as another relation."),
+    "no-family-request": N_("There is no such request waiting, or it was already answered."),
+    "invalid-period": N_("Please check the period: at most a few years, the first date first."),
+    "no-services": N_("That organisation recorded no confirmed service for them in that period."),
+    "too-many-services": N_(
+        "Too many services for one certificate. Please choose a shorter period."
+    ),
+    "invalid-cursor": N_("That page of the list no longer exists. Start from the first page."),
+}
+# The console's own words for a refusal of scope (the desk's would name the desk).
+CONSOLE_PROBLEMS = {
+    "outside-scope": N_(
+        "This is outside your organisation: you may only see and act for your own "
+        "organisation and those below it."
+    ),
+}
+CONSOLE_PROBLEMS["forbidden"] = CONSOLE_PROBLEMS["outside-scope"]
