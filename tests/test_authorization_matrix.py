@@ -702,6 +702,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
         cases=(("at the top of the tree", Rule(frozenset({ADMIN}), register_top_organisation)),),
     ),
     ("GET", "/v1/organisations/{org_id}"): Rule(TOKENS, shared),
+    ("GET", "/v1/organisations/{org_id}/volunteers"): Rule(READ_OVER, shared),
     ("POST", "/v1/backfills"): Rule(OVER, submit_backfill),
     ("GET", "/v1/backfills/{backfill_id}"): Rule(RECORD_READERS, shared),
     ("POST", "/v1/backfills/{backfill_id}/approve"): Rule(

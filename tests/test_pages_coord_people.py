@@ -19,6 +19,7 @@ from ledger.context import Role
 from tests.browser import shots
 from tests.conftest import make_settings
 from tests.http import Api, Town, serve
+from timebank import certificate_pdf
 from timebank.runtime import Runtime
 
 ID_NUMBER = "E12345678"
@@ -134,9 +135,11 @@ def test_a_coordinator_registers_finds_moves_and_links_a_volunteer(
     expect(page.locator("dl.figures").first).to_contain_text("11010119500506002X")
     shots(page, screenshots, "coord-volunteer")
 
-    # The list shows them with a link to their page.
+    # The list shows them with a link to their page, as the API lists the subtree's members.
     page.goto(f"{base}/app/coord/volunteers")
     expect(page.locator("ul.entries")).to_contain_text(number)
+    listed = Api(base, w["street_token"]).get(f"/v1/organisations/{town.street}/volunteers")
+    assert [m["number"] for m in listed.json()["items"]] == [number], listed.text
 
     # Moved to the other team of the street.
     page.goto(f"{base}/app/coord/volunteers/{volunteer['id']}")
@@ -190,7 +193,11 @@ def earned(town: Town) -> dict[str, Any]:
 
 
 def test_a_coordinator_issues_lists_and_downloads_a_certificate(
-    sqlite_town: Town, browser: Browser, screenshots: Path, tmp_path: Path
+    sqlite_town: Town,
+    browser: Browser,
+    screenshots: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     town = sqlite_town
     w = world(town)
@@ -224,6 +231,20 @@ def test_a_coordinator_issues_lists_and_downloads_a_certificate(
         ["pdftotext", str(tmp_path / "c.pdf"), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert volunteer["volunteer_number"] in text
+
+    # Without the font: a page that says so, with the API's status.
+    def no_font(*args: Any) -> bytes:
+        raise certificate_pdf.FontMissing("no font")
+
+    monkeypatch.setattr(certificate_pdf, "render_certificate_pdf", no_font)
+    assert page.request.get(f"{town.base_url}{href}").status == 503
+    page.goto(f"{town.base_url}{href}")
+    expect(page.locator("p.error")).to_contain_text("cannot be made into a PDF")
+    shots(page, screenshots, "coord-certificate-no-font")
+    cid = href.removeprefix("/app/coord/certificates/").removesuffix(".pdf")
+    assert town.admin.get(f"/v1/certificates/{cid}.pdf").status_code == 503
+    monkeypatch.undo()
+    page.goto(f"{town.base_url}/app/coord/certificates")
 
     # Nothing to certify in a period without service: said in words.
     page.fill("#issue-number", volunteer["volunteer_number"])
@@ -266,6 +287,8 @@ def test_a_coordinator_of_another_subtree_sees_and_does_nothing_here(
             assert secret not in html
 
     refused(page.goto(f"{base}/app/coord/volunteers?org={town.street}"))
+    listed = Api(base, w["other_token"]).get(f"/v1/organisations/{town.street}/volunteers")
+    assert listed.status_code == 403, listed.text
     shots(page, screenshots, "coord-volunteers-refused")
     refused(page.goto(f"{base}/app/coord/volunteers/{vid}"))
     refused(page.goto(f"{base}/app/coord/volunteers?number={volunteer['volunteer_number']}"))
@@ -335,6 +358,23 @@ def test_personal_data_shows_as_the_api_gives_it(sqlite_town: Town, browser: Bro
 
 
 JUNK = ["", " ", "x" * 5000, "\x00", "<script>", "２０２６-０１-０１", "9999-99-99", "-1", "%00"]
+
+
+def test_the_list_goes_page_by_page(sqlite_town: Town, browser: Browser) -> None:
+    town = sqlite_town
+    w = world(town)
+    numbers = sorted(
+        registered(town, f"志愿者{i}", f"PP{i:04d}")["volunteer_number"] for i in range(21)
+    )
+    context, page = signed_in(browser, town.base_url, w["street_token"], "zh-CN")
+    page.goto(f"{town.base_url}/app/coord/volunteers?org={town.street}")
+    entries = page.locator("ul.entries li")
+    expect(entries).to_have_count(20)
+    expect(entries.first).to_contain_text(numbers[0])
+    page.click("text=更多志愿者")
+    expect(entries).to_have_count(1)
+    expect(entries.first).to_contain_text(numbers[20])
+    context.close()
 
 
 def test_junk_in_every_field_is_never_a_500(sqlite_town: Town, browser: Browser) -> None:
