@@ -47,6 +47,19 @@ def organisation_of(request: Request, session: PageSession) -> UUID | None:
     return chosen if chosen is not None else session.actor.scope_id
 
 
+class Refusal(Exception):
+    """A form a console page refuses before any command: its plain words (a msgid)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def org_query(org_id: UUID | None) -> str:
+    """The query that keeps a console page's links and forms on its organisation."""
+    return f"?{ORG_PARAM}={org_id}" if org_id else ""
+
+
 def failure_message(error: Exception) -> str:
     """As every page says it, but in the console's words for a refusal of scope."""
     if isinstance(error, DomainError) and error.code in CONSOLE_PROBLEMS:
@@ -71,9 +84,16 @@ def render(
     **values: Any,
 ) -> Response:
     """A console page: its template (extending coord_base.html) with the navigation kept
-    on the same organisation."""
+    on the same organisation (and `org_q`, the query that keeps a page's own links on it)."""
     return web.render(
-        request, template, status, session, org_id=org_id, sections=SECTIONS, **values
+        request,
+        template,
+        status,
+        session,
+        org_id=org_id,
+        org_q=org_query(org_id),
+        sections=SECTIONS,
+        **values,
     )
 
 

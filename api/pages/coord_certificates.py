@@ -12,7 +12,6 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.pages import coord, web
-from api.pages.coord_volunteers import MAX_DATE, MAX_NUMBER, Refusal, org_query
 from api.pages.messages import N_
 from api.routes.certificates import certificate_pdf_of, pdf_response
 from ledger import bounds
@@ -23,6 +22,8 @@ from timebank.page_sessions import PageSession
 router = APIRouter(include_in_schema=False)
 BASE = "/app/coord/certificates"
 SHOWN = 50  # a volunteer's newest certificates listed
+MAX_NUMBER = 40
+MAX_DATE = 10  # YYYY-MM-DD
 
 
 def _date(text: str) -> date | None:
@@ -80,7 +81,6 @@ async def _page(
         session,
         org_id,
         status,
-        org_q=org_query(org_id),
         number=number,
         **values,
     )
@@ -102,13 +102,15 @@ def _issue(request: Request, session: PageSession, form: dict[str, str]) -> Issu
     first, last = _date(form.get("from", "")), _date(form.get("to", ""))
     purpose = form.get("purpose", "").strip()
     if not number or len(number) > MAX_NUMBER:
-        raise Refusal(N_("Please write the volunteer's number."))
+        raise coord.Refusal(N_("Please write the volunteer's number."))
     if issuer is None:
-        raise Refusal(N_("Please choose the organisation that recorded the service."))
+        raise coord.Refusal(N_("Please choose the organisation that recorded the service."))
     if first is None or last is None or first > last:
-        raise Refusal(N_("Please give the period as two dates, the first not after the last."))
+        raise coord.Refusal(
+            N_("Please give the period as two dates, the first not after the last.")
+        )
     if len(purpose) > bounds.PURPOSE.high:
-        raise Refusal(N_("Please say what it is for in at most 200 characters."))
+        raise coord.Refusal(N_("Please say what it is for in at most 200 characters."))
     q = web.runtime(request).queries
     found = q.aggregates.volunteer_by_number(web.context(request, session), number)
     sources = q.records.credited_sources(found.volunteer.id, issuer, first, last)
@@ -130,7 +132,7 @@ async def issue(request: Request) -> Response:
     try:
         command = await run_in_threadpool(_issue, request, session, form)
         made = await web.execute(request, session, command, form)
-    except Refusal as e:
+    except coord.Refusal as e:
         return await _page(request, session, number, 400, form=kept, error=e.message)
     except web.FAILURES as e:
         status = web.failure_status(e)

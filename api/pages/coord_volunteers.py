@@ -47,19 +47,6 @@ DOCUMENT_TYPES = {
 }
 
 
-class Refusal(Exception):
-    """A form the page refuses before any command: its plain words (a msgid)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-def org_query(org_id: UUID | None) -> str:
-    """The query that keeps a console page on its organisation."""
-    return f"?{coord.ORG_PARAM}={org_id}" if org_id else ""
-
-
 def _choices(request: Request, session: PageSession, org_id: UUID | None) -> list[Any]:
     """The organisations a volunteer may belong to in the subtree (not a venue)."""
     if org_id is None:
@@ -113,7 +100,6 @@ async def _list(
         session,
         org_id,
         status,
-        org_q=org_query(org_id),
         document_types=DOCUMENT_TYPES,
         cursor=cursor,
         **values,
@@ -145,7 +131,7 @@ async def volunteers(request: Request) -> Response:
         return await _list(
             request, session, org_id, status, number=number, error=coord.failure_message(e)
         )
-    return RedirectResponse(f"{BASE}/{found.volunteer.id}{org_query(org_id)}", 303)
+    return RedirectResponse(f"{BASE}/{found.volunteer.id}{coord.org_query(org_id)}", 303)
 
 
 def _registration(form: dict[str, str]) -> RegisterVolunteer:
@@ -156,28 +142,28 @@ def _registration(form: dict[str, str]) -> RegisterVolunteer:
     skills_text = form.get("skills", "")
     home = web.uuid_of(form.get("home", ""))
     if home is None:
-        raise Refusal(N_("Please choose the organisation the volunteer belongs to."))
+        raise coord.Refusal(N_("Please choose the organisation the volunteer belongs to."))
     if not name or len(name) > bounds.NAME.high:
-        raise Refusal(N_("Please write the volunteer's name (at most 200 characters)."))
+        raise coord.Refusal(N_("Please write the volunteer's name (at most 200 characters)."))
     if form.get("id_type", "") not in DOCUMENT_TYPES:
-        raise Refusal(N_("Please choose the kind of ID document."))
+        raise coord.Refusal(N_("Please choose the kind of ID document."))
     if not id_number or len(id_number) > bounds.ID_NUMBER.high:
-        raise Refusal(N_("Please write the ID document's number (at most 64 characters)."))
+        raise coord.Refusal(N_("Please write the ID document's number (at most 64 characters)."))
     if not bounds.PHONE.low <= len(phone) <= bounds.PHONE.high:
-        raise Refusal(N_("Please write a phone number (3 to 32 characters)."))
+        raise coord.Refusal(N_("Please write a phone number (3 to 32 characters)."))
     try:
         birth_date = date.fromisoformat(born) if len(born) <= MAX_DATE else None
     except ValueError:
         birth_date = None
     if birth_date is None:
-        raise Refusal(N_("Please give the birth date as year, month and day."))
+        raise coord.Refusal(N_("Please give the birth date as year, month and day."))
     skills = [s.strip() for s in SKILL_SEPARATORS.split(skills_text) if s.strip()]
     if (
         len(skills_text) > MAX_SKILLS_TEXT
         or len(skills) > bounds.SKILLS
         or any(len(s) > bounds.SKILL.high for s in skills)
     ):
-        raise Refusal(N_("Please list fewer skills, each in a few words."))
+        raise coord.Refusal(N_("Please list fewer skills, each in a few words."))
     return RegisterVolunteer(
         name=name,
         id_type=DocumentType(form["id_type"]),
@@ -210,7 +196,7 @@ async def register(request: Request) -> Response:
     kept = {k: v for k, v in form.items() if k not in (web.CSRF_FIELD, web.IDEMPOTENCY_FIELD)}
     try:
         command = _registration(form)
-    except Refusal as e:
+    except coord.Refusal as e:
         return await _list(request, session, org_id, 400, form=kept, error=e.message)
     try:
         made = await web.execute(request, session, command, form)
@@ -224,7 +210,6 @@ async def register(request: Request) -> Response:
         "coord_registered.html",
         session,
         org_id,
-        org_q=org_query(org_id),
         volunteer_id=made["id"],
         number=made["volunteer_number"],
         name=command.name,
@@ -260,7 +245,6 @@ async def sign_in_link(request: Request, volunteer: str) -> Response:
         "coord_sign_in_link.html",
         session,
         org_id,
-        org_q=org_query(org_id),
         volunteer_id=volunteer_id,
         number=found.volunteer.number,
         url=url,
@@ -335,7 +319,6 @@ async def _detail(
         session,
         org_id,
         status,
-        org_q=org_query(org_id),
         document_types=DOCUMENT_TYPES,
         relations=RELATIONS,
         **values,
@@ -360,7 +343,7 @@ async def after_action(request: Request, volunteer: str, action: str) -> Respons
     if volunteer_id is None:
         return web.refused(request, "not-found", 404, await web.current_session(request))
     org_id = web.uuid_of(request.query_params.get(coord.ORG_PARAM, ""))
-    return RedirectResponse(f"{BASE}/{volunteer_id}{org_query(org_id)}", 303)
+    return RedirectResponse(f"{BASE}/{volunteer_id}{coord.org_query(org_id)}", 303)
 
 
 Build = Callable[[Request, PageSession, dict[str, str], UUID], tuple[Command, str]]
@@ -379,7 +362,7 @@ async def _act(request: Request, volunteer: str, build: Build) -> Response:
         return web.refused(request, "not-found", 404, session)
     try:
         command, done = await run_in_threadpool(build, request, session, form, volunteer_id)
-    except Refusal as e:
+    except coord.Refusal as e:
         return await _detail(request, session, volunteer_id, 400, error=e.message)
     except web.FAILURES as e:
         status = web.failure_status(e)
@@ -400,9 +383,9 @@ def _transfer(
     to_org = web.uuid_of(form.get("to", ""))
     reason = form.get("reason", "").strip()
     if to_org is None:
-        raise Refusal(N_("Please choose the organisation they move to."))
+        raise coord.Refusal(N_("Please choose the organisation they move to."))
     if not reason or len(reason) > bounds.REASON.high:
-        raise Refusal(N_("Please write why they move (at most 2000 characters)."))
+        raise coord.Refusal(N_("Please write why they move (at most 2000 characters)."))
     return TransferMembership(volunteer_id, to_org, reason), N_("Moved.")
 
 
@@ -412,9 +395,9 @@ def _link(
     number = form.get("relative_number", "").strip()
     relation = form.get("relation", "")
     if relation not in RELATIONS:
-        raise Refusal(N_("Please choose what the family member is to this volunteer."))
+        raise coord.Refusal(N_("Please choose what the family member is to this volunteer."))
     if not number or len(number) > MAX_NUMBER:
-        raise Refusal(N_("Please write the family member's volunteer number."))
+        raise coord.Refusal(N_("Please write the family member's volunteer number."))
     q = web.runtime(request).queries
     relative = q.aggregates.volunteer_by_number(web.context(request, session), number)
     command = LinkFamily(volunteer_id, relative.volunteer.id, Relation(relation))
@@ -428,7 +411,7 @@ def _answer(
     relative = web.uuid_of(form.get("relative", ""))
     answer = form.get("answer", "")
     if relative is None or answer not in ("confirm", "decline"):
-        raise Refusal(web.failure_message_for("invalid-input"))
+        raise coord.Refusal(web.failure_message_for("invalid-input"))
     confirm = answer == "confirm"
     done = N_("Family member linked.") if confirm else N_("The request is declined.")
     return AnswerFamilyLink(relative, volunteer_id, confirm), done
