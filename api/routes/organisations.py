@@ -44,7 +44,6 @@ def get_organisation(org_id: UUID, q: QueriesDep, _: ActorDep) -> OrganisationOu
 @router.get(
     "/{org_id}/volunteers",
     response_model=MemberListOut,
-    tags=["volunteers"],
     summary="List the volunteers of an organisation subtree",
 )
 def members(
