@@ -411,7 +411,7 @@ def organisation(org: str) -> Builder:
     return lambda w, fresh: Call({"org_id": getattr(w, org)})
 
 
-WORK_LISTS = ("subtree", "activities", "signups", "backfills", "disputes")
+WORK_LISTS = ("subtree", "volunteers", "activities", "signups", "backfills", "disputes")
 
 
 def worklist() -> Rule:

@@ -1957,7 +1957,8 @@ def served_certificates(rt: Runtime, vid: UUID) -> list[dict[str, Any]]:
     """A volunteer's certificates as the service record lists them, each as the public check
     finds it by number, with the positions its bundle rests on."""
     served = []
-    for listed in rt.queries.certificates.of_volunteer(vid, BIG):
+    ctx = Context(ADMIN, "oracle", datetime.now(UTC))
+    for listed in rt.queries.certificates.of_volunteer(ctx, vid, BIG):
         found = rt.queries.certificates.check(listed.number, None)
         assert (found.id, found.status) == (listed.id, listed.status)
         served.append(

@@ -11,10 +11,12 @@ from api.pages import (
     audit,
     coord,
     coord_activities,
+    coord_certificates,
     coord_corrections,
     coord_queue,
     coord_recognition,
     coord_reports,
+    coord_volunteers,
     desk,
     kiosk,
     me,
@@ -38,6 +40,8 @@ AREAS = (
     coord_queue,
     coord_corrections,
     coord_recognition,
+    coord_volunteers,
+    coord_certificates,
     coord_reports,
 )
 UPLOADS = {audit.BUNDLE_PATH: audit.MAX_UPLOAD_BYTES}  # paths that take a file: their limit

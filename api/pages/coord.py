@@ -50,6 +50,19 @@ def organisation_of(request: Request, session: PageSession) -> UUID | None:
     return chosen if chosen is not None else session.actor.scope_id
 
 
+class Refusal(Exception):
+    """A form a console page refuses before any command: its plain words (a msgid)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def org_query(org_id: UUID | None) -> str:
+    """The query that keeps a console page's links and forms on its organisation."""
+    return f"?{ORG_PARAM}={org_id}" if org_id else ""
+
+
 def render(
     request: Request,
     template: str,
@@ -59,12 +72,18 @@ def render(
     **values: Any,
 ) -> Response:
     """A console page: its template (extending coord_base.html) with the navigation kept
-    on the same organisation."""
-    # Switching language keeps the page on the same organisation.
-    back = request.url.path + (f"?{ORG_PARAM}={org_id}" if org_id else "")
-    values.setdefault("back_to", back)
+    on the same organisation (`org_q`, the query that keeps a page's own links on it; and
+    switching language keeps it too)."""
+    values.setdefault("back_to", request.url.path + org_query(org_id))
     return web.render(
-        request, template, status, session, org_id=org_id, sections=SECTIONS, **values
+        request,
+        template,
+        status,
+        session,
+        org_id=org_id,
+        org_q=org_query(org_id),
+        sections=SECTIONS,
+        **values,
     )
 
 
@@ -101,7 +120,8 @@ async def section(
 
 
 def subtree(request: Request, session: PageSession, org_id: UUID) -> list[OrgEntry]:
-    """The organisation and those below it (depth first), as a form offers them."""
+    """The organisation and those below it (depth first), as a form offers them: the
+    worklist's read, which refuses an organisation outside the coordinator's subtree."""
     q = web.runtime(request).queries
     ctx = web.context(request, session)
     return q.worklist.subtree(ctx, org_id, Page(ORGS_SHOWN, None), None).entries
@@ -111,7 +131,7 @@ def back_to(request: Request, path: str) -> RedirectResponse:
     """An action's address opened again (reloaded, bookmarked): its page, on the same
     organisation."""
     org = web.uuid_of(request.query_params.get(ORG_PARAM, ""))
-    return RedirectResponse(path + (f"?{ORG_PARAM}={org}" if org else ""), 303)
+    return RedirectResponse(path + org_query(org), 303)
 
 
 async def attempt(
@@ -148,5 +168,5 @@ async def home(request: Request) -> Response:
         try:
             values.update(await run_in_threadpool(_home, request, session, org_id))
         except web.FAILURES as e:
-            values["error"], status = web.failure_message(e), web.failure_status(e)
+            values["error"], status = failure_message(e), web.failure_status(e)
     return render(request, "coord.html", session, org_id, status, **values)

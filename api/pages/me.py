@@ -175,13 +175,12 @@ async def record(request: Request) -> Response:
     q = web.runtime(request).queries
 
     def read() -> dict[str, Any]:
-        found = q.records.service_record(
-            web.context(request, session), _me(session), RECORD_SHOWN, None
-        )
+        ctx = web.context(request, session)
+        found = q.records.service_record(ctx, _me(session), RECORD_SHOWN, None)
         return {
             "record": found.record,
             "stars": found.stars,
-            "certificates": q.certificates.of_volunteer(_me(session), RECORD_SHOWN),
+            "certificates": q.certificates.of_volunteer(ctx, _me(session), RECORD_SHOWN),
         }
 
     return await _read(request, session, "me_record.html", read)

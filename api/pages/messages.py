@@ -226,14 +226,14 @@ EVENTS = {
     "Redemption.Expired": N_("Reservation expired"),
 }
 
-# The console's work pages (api/pages/coord_*.py): the problems as a coordinator reads them
+# The coordinator's console (api/pages/coord*.py): the problems as a coordinator reads them
 # (first; else PROBLEMS; a bound not listed reads as "invalid-input").
 COORD_PROBLEMS = {
     "outside-scope": N_(
         "This is outside your organisation: you may act only for it and the organisations under it."
     ),
     "forbidden-role": N_("This is not something you may do."),
-    "organisation-not-found": N_("No organisation has that number."),
+    "organisation-not-found": N_("No organisation is chosen, or it does not exist."),
     "signup-not-found": N_("No signup has that number."),
     "backfill-not-found": N_("No back-fill has that number."),
     "dispute-not-found": N_("No dispute has that number."),
@@ -264,8 +264,24 @@ COORD_PROBLEMS = {
     "already-completed": N_("This activity was already completed with another number served."),
     "not-started": N_("This activity has not started yet: complete it once it has started."),
     "invalid-status": N_("There is no such list."),
-    "invalid-cursor": N_("That page of the list is not one this site gave. Start again."),
+    "invalid-cursor": N_("That page of the list no longer exists. Start from the first page."),
     "nothing-chosen": N_("Please choose at least one to approve."),
+    "duplicate-volunteer": N_("A volunteer with this ID document is already registered."),
+    "invalid-name": N_("Please write the name again: it has characters that cannot be kept."),
+    "invalid-id-document": N_("Please check the ID document's number."),
+    "invalid-phone": N_("Please check the phone number."),
+    "invalid-skill": N_("Please list fewer skills, each in a few words."),
+    "invalid-birth-date": N_("Please check the birth date: it cannot be in the future."),
+    "invalid-organisation": N_("Volunteers cannot belong to an exchange venue. Choose another."),
+    "already-member": N_("The volunteer already belongs to that organisation."),
+    "invalid-family-link": N_("A volunteer cannot be linked to themself."),
+    "family-link-exists": N_("They are already linked, as another relation."),
+    "no-family-request": N_("There is no such request waiting, or it was already answered."),
+    "invalid-period": N_("Please check the period: at most a few years, the first date first."),
+    "no-services": N_("That organisation recorded no confirmed service for them in that period."),
+    "too-many-services": N_(
+        "Too many services for one certificate. Please choose a shorter period."
+    ),
 }
 
 

@@ -20,10 +20,12 @@ from api.schemas.certificates import (
 )
 from ledger.certificates import NUMBER_LENGTH, NUMBER_PATTERN
 from ledger.commands.certificates import IssueCertificate
+from ledger.context import Context
 from ledger.privacy import public_name
 from projections.certificates.queries import CertificateView
 from timebank import certificate_pdf
 from timebank.bundles import CheckpointPending, certificate_bundle
+from timebank.runtime import Queries, Runtime
 
 router = APIRouter(tags=["certificates"])
 MAX_POSITION = 2**63 - 1
@@ -139,18 +141,36 @@ def get_certificate_pdf(
 
     Who: the volunteer themself; a coordinator of the issuing organisation or above; an
     auditor; an admin."""
-    found = q.certificates.get(ctx, certificate_id, min_position)
-    base = rt.settings.public_base_url or str(request.base_url)
     try:
-        pdf = certificate_pdf.render_certificate_pdf(
-            found.content, found.digest, check_url(base, found.number)
-        )
+        number, pdf = certificate_pdf_of(request, q, rt, ctx, certificate_id, min_position)
     except certificate_pdf.FontMissing as e:
         raise ProblemError(503, "pdf-unavailable", str(e)) from None
+    return pdf_response(number, pdf)
+
+
+def certificate_pdf_of(
+    request: Request,
+    q: Queries,
+    rt: Runtime,
+    ctx: Context,
+    certificate_id: UUID,
+    min_position: int | None,
+) -> tuple[str, bytes]:
+    """The certificate's number and PDF, read as `ctx` may (the API's and the console's
+    one way to a certificate's PDF); FontMissing without the font it embeds."""
+    found = q.certificates.get(ctx, certificate_id, min_position)
+    base = rt.settings.public_base_url or str(request.base_url)
+    pdf = certificate_pdf.render_certificate_pdf(
+        found.content, found.digest, check_url(base, found.number)
+    )
+    return found.number, pdf
+
+
+def pdf_response(number: str, pdf: bytes) -> Response:
     return Response(
         pdf,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{found.number}.pdf"'},
+        headers={"Content-Disposition": f'inline; filename="{number}.pdf"'},
     )
 
 

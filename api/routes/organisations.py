@@ -2,9 +2,11 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from api.deps import ActorDep, CommanderDep, QueriesDep
+from api.deps import ActorDep, CommanderDep, ContextDep, MinPosition, QueriesDep
+from api.pagination import PageDep
 from api.schemas.common import CreatedOut
 from api.schemas.organisations import OrganisationIn, OrganisationOut
+from api.schemas.volunteers import MemberListOut, MemberOut
 from ledger.commands.members import RegisterOrganisation
 
 router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
@@ -36,4 +38,24 @@ def get_organisation(org_id: UUID, q: QueriesDep, _: ActorDep) -> OrganisationOu
         parent_id=org.parent_id,
         path=org.path,
         population=org.population,
+    )
+
+
+@router.get(
+    "/{org_id}/volunteers",
+    response_model=MemberListOut,
+    summary="List the volunteers of an organisation subtree",
+)
+def members(
+    org_id: UUID, q: QueriesDep, ctx: ContextDep, page: PageDep, min_position: MinPosition = None
+) -> MemberListOut:
+    """The volunteers whose home is the organisation or one below it, by volunteer number,
+    with their credited service (personal data: `GET /v1/volunteers/{id}`).
+
+    Who: a coordinator of the organisation or above; an auditor; an admin."""
+    found = q.records.members(ctx, org_id, page, min_position)
+    return MemberListOut(
+        items=[MemberOut.model_validate(m) for m in found.items],
+        next_cursor=found.next_cursor,
+        position=found.position,
     )

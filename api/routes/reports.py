@@ -85,7 +85,7 @@ def get_service_record(
         {
             **vars(record),
             "totals": totals,
-            "certificates": q.certificates.of_volunteer(volunteer_id, limit),
+            "certificates": q.certificates.of_volunteer(ctx, volunteer_id, limit),
             "list_limit": limit,
             "next_cursors": found.next_cursors,
             "position": found.position,

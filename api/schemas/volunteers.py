@@ -14,10 +14,12 @@ from api.schemas.common import (
     Body,
     CreatedOut,
     Name,
+    NextCursor,
     Out,
     Pin,
     Positioned,
     Text,
+    View,
     length,
 )
 from ledger import bounds
@@ -126,3 +128,17 @@ class FamilyLinkStateOut(Positioned):
         description="confirmed: the link is in both volunteers' `family`; pending: it waits "
         "for the relative's answer; declined: the request is dropped"
     )
+
+
+class MemberOut(View):
+    id: UUID
+    number: str = Field(description="the volunteer number")
+    home_org_id: UUID
+    registered_on: str = Field(description="the local date of the registration")
+    service_minutes: int = Field(description="credited service, after corrections")
+
+
+class MemberListOut(Out):
+    items: list[MemberOut]
+    next_cursor: NextCursor
+    position: int = Field(description="the log position the records view had read")

@@ -9,9 +9,10 @@ from typing import Any
 from uuid import UUID
 
 from ledger.certificates import Certificate, certificate_id, normalise_number
-from ledger.commands.permissions import require_certificate_reader
+from ledger.commands.permissions import is_self, may_oversee, require_certificate_reader
 from ledger.context import Context
-from ledger.errors import NotFound
+from ledger.errors import Forbidden, NotFound
+from ledger.volunteers import Volunteer
 from projections.certificates.projection import NAME
 from projections.reads import Lagging, Views
 
@@ -74,19 +75,37 @@ class CertificatesQueries:
             raise NotFound("certificate-not-found", "no certificate has that number")
         return found
 
-    def of_volunteer(self, volunteer_id: UUID, limit: int) -> list[ListedCertificate]:
-        """The volunteer's newest certificates; the caller has checked the record's reader."""
+    def of_volunteer(
+        self, ctx: Context, volunteer_id: UUID, limit: int, min_position: int | None = None
+    ) -> list[ListedCertificate]:
+        """The volunteer's newest `limit` certificates as the caller may read them: all for
+        the service record's readers (the volunteer, coordinators of the home organisation or
+        above, auditors, admins); for a coordinator elsewhere, those their subtree issued,
+        and Forbidden when there is none."""
+        volunteer = self.views.aggregates.load(Volunteer, volunteer_id, "volunteer")
+        reader = self.views.aggregates.reader(ctx)
+        self.views.wait(NAME, min_position)
         with self.views.db.read() as cur:
             cur.execute(
                 f"SELECT {LISTED_COLUMNS} FROM tb_cert_certificates WHERE volunteer_id = %s "
                 "ORDER BY position DESC LIMIT %s",
-                (str(volunteer_id), limit),
+                (str(volunteer.id), limit),
             )
             rows = cur.fetchall()
-        return [
+        listed = [
             ListedCertificate(UUID(r[0]), r[1], UUID(r[2]), r[3], r[4], int(r[5]), r[6], r[7])
             for r in rows
         ]
+        if is_self(ctx.actor, volunteer.id) or may_oversee(
+            reader, ctx.actor, volunteer.home_org_id
+        ):
+            return listed
+        issued = [c for c in listed if may_oversee(reader, ctx.actor, c.org_id)]
+        if not issued:
+            raise Forbidden(
+                "outside-scope", "this volunteer's certificates are for their organisation"
+            )
+        return issued
 
     def evidence(self, found: CertificateView) -> Evidence:
         account = found.content["volunteer"]["account_id"]

@@ -20,6 +20,7 @@ from ledger.volunteers import Volunteer
 from projections.pagination import Page, encode_cursor
 from projections.periods import parse_period
 from projections.reads import Lagging, Views
+from projections.records.members import member_key, members
 from projections.records.rankings import (
     RankingSort,
     VolunteerStanding,
@@ -228,6 +229,18 @@ class RecordsQueries:
         rows = volunteer_ranking(self.views.db, org_id, parsed, after, page.limit + 1)
         items, next_cursor = page.of(rows, _volunteer_key)
         return RankingPage(parsed.key, items, next_cursor, position)
+
+    def members(self, ctx: Context, org_id: UUID, page: Page, min_position: int | None) -> ListPage:
+        """The volunteers whose home is the organisation or one below it, by volunteer
+        number: for the organisation report's readers (coordinators of it or above, auditors,
+        admins), as the members are who the report counts."""
+        self._organisation(org_id)
+        require_report_reader(self.views.aggregates.reader(ctx), ctx.actor, org_id)
+        after = page.after((str, str))
+        position = self._read(min_position)
+        rows = members(self.views.db, org_id, after, page.limit + 1)
+        items, next_cursor = page.of(rows, member_key)
+        return ListPage(items, next_cursor, position)
 
     def organisation_report(
         self, ctx: Context, org_id: UUID, period: str, min_position: int | None
