@@ -254,7 +254,7 @@ def test_a_coordinator_of_another_street_can_neither_see_nor_act(
 
     seen = page.goto(f"{base}{BASE}?org={town.street}")
     assert seen is not None and seen.status == 403
-    expect(page.locator("p.error")).to_contain_text("不在您负责的范围内")
+    expect(page.locator("p.error")).to_contain_text("这不属于您的组织")
     expect(main).not_to_contain_text("年度服务之星")
     expect(main).not_to_contain_text("急救知识培训")
     shots(page, screenshots, "recognition-other-street")
@@ -280,7 +280,7 @@ def test_a_coordinator_of_another_street_can_neither_see_nor_act(
     for path, fields in attempts:
         answer = post(page, base, path, fields)
         assert answer.status == 403, (path, answer.status)
-        assert "不在您负责的范围内" in answer.text(), path
+        assert "这不属于您的组织" in answer.text(), path
         assert "年度服务之星" not in answer.text() and "急救知识培训" not in answer.text(), path
     shown = ok(town.admin.get(f"/v1/awards/{award['id']}"))
     assert shown["status"] == "objected"

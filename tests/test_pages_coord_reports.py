@@ -316,7 +316,7 @@ def test_a_ranking_goes_on_a_page_at_a_time(town: Town, monkeypatch: pytest.Monk
             path = html.unescape(found.group(1)) if found else None
         assert seen == [t["name"] for t in ranking(w, "teams")] and len(seen) == 3
         r = client.get("/app/coord/rankings", params={"teams_after": "bm90IGEgY3Vyc29y"})
-        assert r.status_code == 422 and "名单已有变化" in r.text
+        assert r.status_code == 422 and "列表的这一页已不存在" in r.text
 
 
 @ON_SQLITE
@@ -335,7 +335,7 @@ def test_another_subtree_and_junk_are_refused_in_words(town: Town) -> None:
             r = client.get(path)
             assert r.status_code == 403, path
             assert "敬老服务队" not in r.text and "街道" not in r.text
-            assert "这个组织不归您管理" in r.text, path
+            assert "这不属于您的组织" in r.text, path
 
     with httpx.Client(base_url=town.base_url, timeout=30) as client:
         assert sign_in_over_http(client, w.token).status_code == 303
@@ -355,7 +355,7 @@ def test_another_subtree_and_junk_are_refused_in_words(town: Town) -> None:
                     r = client.get(path, params={name: value})
                     assert r.status_code < 500, (path, name, value, r.status_code)
             r = client.get(path, params={"org": str(uuid4())})
-            assert r.status_code == 404 and "没有这个组织" in r.text
+            assert r.status_code == 404 and "该组织不存在" in r.text
         for value in junk:
             r = client.get(f"/app/coord/reports/{street}.csv", params={"period": value})
             assert r.status_code == 422 and "不是有效的统计期间" in r.text, value

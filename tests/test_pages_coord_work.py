@@ -550,7 +550,7 @@ def test_a_disputed_back_fill_is_named_and_dismissed(town: Town) -> None:
         assert "补录： 清理河道垃圾" in page.text and "是 50 分钟" in page.text
         form = {"csrf": csrf_of(page), "once": "d1", "dispute": opened.json()["id"]}
         empty = client.post("/app/coord/disputes/resolve", data={**form, "decision": "dismiss"})
-        assert empty.status_code == 422 and "请写明理由" in empty.text
+        assert empty.status_code == 422 and "请填写理由" in empty.text
         dismissed = client.post(
             "/app/coord/disputes/resolve",
             data={**form, "decision": "dismiss", "reason": "照片显示 40 分钟"},

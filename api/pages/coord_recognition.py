@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.pages import coord, web
-from api.pages.messages import GENERAL, N_
+from api.pages.messages import GENERAL, N_, coord_problem_message
 from ledger import bounds
 from ledger.awards import AwardStatus, Review
 from ledger.commands.base import Command
@@ -45,12 +45,6 @@ OPEN = (AwardStatus.IN_NOTICE.value, AwardStatus.OBJECTED.value)
 
 # The problems a coordinator meets here, in their words; the rest as every page says them.
 PROBLEMS = {
-    "outside-scope": N_(
-        "That organisation or volunteer is outside the part you coordinate, so this cannot "
-        "be done or shown here."
-    ),
-    "forbidden-role": N_("This is for a coordinator."),
-    "organisation-not-found": N_("No organisation has that number."),
     "award-not-found": N_("No award has that number."),
     "signup-not-found": N_("No service has that number."),
     "not-verified": N_("This service has not been confirmed yet, so it cannot be evaluated."),
@@ -106,7 +100,7 @@ def _message(error: Exception) -> str:
     code = getattr(error, "code", "")
     if isinstance(error, Refused | DomainError) and code in PROBLEMS:
         return PROBLEMS[code]
-    return web.failure_message(error) if isinstance(error, web.FAILURES) else GENERAL
+    return coord.failure_message(error) if isinstance(error, web.FAILURES) else GENERAL
 
 
 def _status(error: Exception) -> int:
@@ -146,7 +140,7 @@ async def _render(
 ) -> Response:
     found: dict[str, Any] = {}
     if org_id is None:
-        status, values["error"] = 404, PROBLEMS["organisation-not-found"]
+        status, values["error"] = 404, coord_problem_message("organisation-not-found")
     else:
         try:
             found = await run_in_threadpool(_page, request, session, org_id, after)

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.pages import charts, coord, web
-from api.pages.messages import CATEGORIES, N_
+from api.pages.messages import CATEGORIES, N_, coord_problem_message
 from api.routes.reports import csv_response
 from ledger.errors import DomainError
 from ledger.organisations import OrgKind
@@ -27,17 +27,11 @@ RANKED = 50  # of each ranking a page
 MAX_CURSOR = 500  # as the API's bound on a cursor
 # Where each ranking's page starts: the cursor the previous page gave.
 TEAMS_AFTER, VOLUNTEERS_AFTER = "teams_after", "volunteers_after"
-REPORT_PROBLEMS = {
-    "outside-scope": N_(
-        "This organisation is not one you look after: its figures are for its own coordinators."
-    ),
-    "organisation-not-found": N_("There is no such organisation."),
-    "invalid-cursor": N_("This list has changed. Please start again from its first page."),
-    "invalid-period": N_(
-        "That is not a period: write a year (2026), a month (2026-03) or campaign: and the "
-        "campaign's name."
-    ),
-}
+# A period's form as these pages ask for it (a certificate's period is another matter).
+INVALID_PERIOD = N_(
+    "That is not a period: write a year (2026), a month (2026-03) or campaign: and the "
+    "campaign's name."
+)
 SORTS = {
     RankingSort.TOTAL.value: N_("Most hours in all"),
     RankingSort.PER_CAPITA.value: N_("Most hours per member"),
@@ -46,9 +40,9 @@ HOURS = N_("Hours")
 
 
 def _failure(error: Exception) -> str:
-    if isinstance(error, DomainError) and error.code in REPORT_PROBLEMS:
-        return REPORT_PROBLEMS[error.code]
-    return web.failure_message(error)
+    if isinstance(error, DomainError) and error.code == "invalid-period":
+        return INVALID_PERIOD
+    return coord.failure_message(error)
 
 
 def _shortcuts(request: Request, session: PageSession) -> list[tuple[str, str]]:
@@ -97,7 +91,7 @@ async def _page(
     }
     status = 200
     if org_id is None:
-        values["error"], status = REPORT_PROBLEMS["organisation-not-found"], 404
+        values["error"], status = coord_problem_message("organisation-not-found"), 404
     else:
         try:
             values.update(await run_in_threadpool(read, request, session, org_id, period))
