@@ -179,6 +179,7 @@ def test_workers_answer_commands_and_the_read_models_catch_up(
             "attendance",
             "certificates",
             "rewards",
+            "worklist",
         }
         assert ready["store"]["available"] and ready["store"]["log_head"] >= last
     finally:
