@@ -13,7 +13,10 @@ organisation tree they are listed by.
   status: the lists' order.
 - A back-fill's minutes are the submitted ones, then the approved, then each correction's.
 - A dispute is open, then corrected or dismissed.
-Volunteers appear by id and volunteer number; nothing personal is kept here."""
+Volunteers appear by id and volunteer number; nothing personal is kept here.
+
+A batch is applied in a few statements a table: the rows it changes are read once, folded
+in memory event by event, and written back with the rows it creates."""
 
 from typing import Any
 
@@ -25,7 +28,7 @@ from ledger.disputes import Dispute
 from ledger.organisations import Organisation
 from ledger.signups import Decision, Signup
 from ledger.volunteers import Volunteer
-from projections.base import ProjectionCursor, topic
+from projections.base import Batch, ProjectionCursor, topic
 from projections.db import utc_text
 
 NAME = "worklist"
@@ -100,6 +103,73 @@ EVENTS = (
 )
 
 
+ORG_COLUMNS = ("id", "name", "kind", "parent_id", "trail")
+TREE_COLUMNS = ("ancestor_id", "org_id", "depth")
+VOLUNTEER_COLUMNS = ("id", "number")
+# What each event does to the rows of a table it does not only add to: creates one, or
+# changes the one of its originator.
+CREATES: dict[type, str] = {
+    Activity.Published: "tb_work_activities",
+    Signup.Requested: "tb_work_signups",
+    Backfill.Submitted: "tb_work_backfills",
+    Dispute.Opened: "tb_work_disputes",
+}
+SIGNUP_STATUSES = (
+    Signup.Renewed,
+    Signup.Promoted,
+    Signup.Cancelled,
+    Signup.CheckedIn,
+    Signup.CheckedOut,  # CheckOutMissed too
+    Signup.Verified,
+)
+CHANGES: dict[type, str] = {
+    Activity.Completed: "tb_work_activities",
+    **{cls: "tb_work_signups" for cls in (*SIGNUP_STATUSES, Signup.CheckOutMissed)},
+    Signup.Corrected: "tb_work_signups",
+    Backfill.Approved: "tb_work_backfills",
+    Backfill.Rejected: "tb_work_backfills",
+    Backfill.Corrected: "tb_work_backfills",
+    Dispute.Resolved: "tb_work_disputes",
+}
+COLUMNS = {
+    "tb_work_activities": ACTIVITY_COLUMNS,
+    "tb_work_signups": SIGNUP_COLUMNS,
+    "tb_work_backfills": BACKFILL_COLUMNS,
+    "tb_work_disputes": DISPUTE_COLUMNS,
+}
+
+
+class Rows:
+    """The rows of one table a batch creates or changes, by id, as they will be written."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self.columns = COLUMNS[table]
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.loaded: list[str] = []  # already stored: written back over themselves
+
+    def load(self, cur: ProjectionCursor, ids: set[str]) -> None:
+        for row in cur.select_in(self.table, self.columns, "id", sorted(ids)):
+            self.rows[row[0]] = dict(zip(self.columns, row, strict=True))
+            self.loaded.append(row[0])
+
+    def create(self, *values: Any) -> None:
+        self.rows[values[0]] = dict(zip(self.columns, values, strict=True))
+
+    def change(self, row_id: str, **values: Any) -> None:
+        self.rows[row_id].update(values)
+
+    def write(self, cur: ProjectionCursor) -> None:
+        cur.execute_rows(
+            f"DELETE FROM {self.table} WHERE id IN (SELECT v.id FROM {{rows}})",
+            (("id", "text"),),
+            [(row_id,) for row_id in self.loaded],
+        )
+        rows = [tuple(r[c] for c in self.columns) for r in self.rows.values()]
+        if rows:
+            cur.insert(self.table, self.columns, rows)
+
+
 class WorklistProjection:
     name = NAME
     topics = frozenset(topic(c) for c in EVENTS)
@@ -114,146 +184,145 @@ class WorklistProjection:
     )
 
     def apply(self, cur: ProjectionCursor, event: DomainEventProtocol[Any], position: int) -> None:
-        entity = str(event.originator_id)
-        match event:
-            case Organisation.Registered():
-                self._organisation(cur, event, entity)
-            case Volunteer.Registered():
-                cur.insert("tb_work_volunteers", ("id", "number"), [(entity, event.number)])
-            case Activity.Published():
-                row = (
-                    entity,
-                    str(event.org_id),
-                    event.title,
-                    event.category,
-                    event.campaign,
-                    utc_text(event.starts_at),
-                    utc_text(event.ends_at),
-                    event.capacity,
-                    "published",
-                    None,
-                )
-                cur.insert("tb_work_activities", ACTIVITY_COLUMNS, [row])
-            case Activity.Completed():
-                cur.execute(
-                    "UPDATE tb_work_activities SET status = 'completed', beneficiaries = %s "
-                    "WHERE id = %s",
-                    (event.beneficiaries, entity),
-                )
-            case Signup.Requested():
-                signup = (
-                    entity,
-                    str(event.activity_id),
-                    str(event.org_id),
-                    str(event.volunteer_id),
-                    event.status,
-                    None,
-                    None,
-                    None,
-                    position,
-                )
-                cur.insert("tb_work_signups", SIGNUP_COLUMNS, [signup])
-            case Signup.Renewed():
-                self._signup(cur, entity, position, event.status)
-            case Signup.Promoted():
-                self._signup(cur, entity, position, "accepted")
-            case Signup.Cancelled():
-                self._signup(cur, entity, position, "cancelled")
-            case Signup.CheckedIn():
-                self._signup(cur, entity, position, "checked_in", checked_in_at=event.at)
-            case Signup.CheckedOut():  # CheckOutMissed too
-                self._signup(
-                    cur,
-                    entity,
-                    position,
-                    "checked_out",
-                    checked_out_at=event.at,
-                    minutes=event.minutes,
-                )
-            case Signup.Verified() if event.decision == Decision.REJECT:
-                self._signup(cur, entity, position, "rejected")
-            case Signup.Verified():
-                self._signup(cur, entity, position, "verified", minutes=event.minutes)
-            case Signup.Corrected():
-                cur.execute(
-                    "UPDATE tb_work_signups SET minutes = %s WHERE id = %s", (event.minutes, entity)
-                )
-            case Backfill.Submitted():
-                backfill = (
-                    entity,
-                    str(event.org_id),
-                    str(event.volunteer_id),
-                    event.category,
-                    utc_text(event.started_at),
-                    utc_text(event.ended_at),
-                    event.minutes,
-                    "submitted",
-                    event.actor,
-                    utc_text(event.occurred_at),
-                    position,
-                )
-                cur.insert("tb_work_backfills", BACKFILL_COLUMNS, [backfill])
-            case Backfill.Approved():
-                self._backfill(cur, entity, "approved", event.minutes)
-            case Backfill.Rejected():
-                self._backfill(cur, entity, "rejected", None)
-            case Backfill.Corrected():
-                self._backfill(cur, entity, None, event.minutes)
-            case Dispute.Opened():
-                dispute = (
-                    entity,
-                    str(event.org_id),
-                    str(event.volunteer_id),
-                    str(event.source_id),
-                    event.source_kind,
-                    event.previous_minutes,
-                    "open",
-                    utc_text(event.occurred_at),
-                    position,
-                )
-                cur.insert("tb_work_disputes", DISPUTE_COLUMNS, [dispute])
-            case Dispute.Resolved():
-                cur.execute(
-                    "UPDATE tb_work_disputes SET status = %s WHERE id = %s",
-                    (event.decision, entity),
-                )
+        self.apply_batch(cur, [(event, position)])
 
-    def _organisation(self, cur: ProjectionCursor, event: Any, org_id: str) -> None:
-        trail = event.name
-        if event.parent_id is not None:
-            cur.execute("SELECT trail FROM tb_work_orgs WHERE id = %s", (str(event.parent_id),))
-            trail = cur.fetchone()[0] + TRAIL_SEPARATOR + event.name
-        parent = None if event.parent_id is None else str(event.parent_id)
-        cur.insert(
-            "tb_work_orgs",
-            ("id", "name", "kind", "parent_id", "trail"),
-            [(org_id, event.name, event.kind, parent, trail)],
-        )
-        path = [str(a) for a in event.path]
-        rows = [(ancestor, org_id, len(path) - 1 - i) for i, ancestor in enumerate(path)]
-        cur.insert("tb_work_org_tree", ("ancestor_id", "org_id", "depth"), rows)
+    def apply_batch(self, cur: ProjectionCursor, batch: Batch) -> None:
+        tables = {table: Rows(table) for table in COLUMNS}
+        created: dict[str, set[str]] = {table: set() for table in COLUMNS}
+        changed: dict[str, set[str]] = {table: set() for table in COLUMNS}
+        for event, _ in batch:
+            if (table := CREATES.get(type(event))) is not None:
+                created[table].add(str(event.originator_id))
+            elif (table := CHANGES.get(type(event))) is not None:
+                changed[table].add(str(event.originator_id))
+        for table, rows in tables.items():
+            rows.load(cur, changed[table] - created[table])
+        trails = self._parent_trails(cur, batch)
+        orgs: list[tuple[Any, ...]] = []
+        tree: list[tuple[Any, ...]] = []
+        volunteers: list[tuple[Any, ...]] = []
+        for event, position in batch:
+            entity = str(event.originator_id)
+            if isinstance(event, Organisation.Registered):
+                parent = None if event.parent_id is None else str(event.parent_id)
+                trail = (
+                    event.name if parent is None else trails[parent] + TRAIL_SEPARATOR + event.name
+                )
+                trails[entity] = trail
+                orgs.append((entity, event.name, event.kind, parent, trail))
+                path = [str(a) for a in event.path]
+                tree += [(a, entity, len(path) - 1 - i) for i, a in enumerate(path)]
+            elif isinstance(event, Volunteer.Registered):
+                volunteers.append((entity, event.number))
+            else:
+                _fold(tables, event, entity, position)
+        if orgs:
+            cur.insert("tb_work_orgs", ORG_COLUMNS, orgs)
+            cur.insert("tb_work_org_tree", TREE_COLUMNS, tree)
+        if volunteers:
+            cur.insert("tb_work_volunteers", VOLUNTEER_COLUMNS, volunteers)
+        for rows in tables.values():
+            rows.write(cur)
 
-    def _signup(
-        self,
-        cur: ProjectionCursor,
-        signup_id: str,
-        position: int,
-        status: str,
-        **changes: Any,
-    ) -> None:
-        values = {name: utc_text(v) if name.endswith("_at") else v for name, v in changes.items()}
-        assignments = "".join(f", {name} = %s" for name in values)
-        cur.execute(
-            f"UPDATE tb_work_signups SET status = %s, status_position = %s{assignments} "
-            "WHERE id = %s",
-            (status, position, *values.values(), signup_id),
-        )
+    def _parent_trails(self, cur: ProjectionCursor, batch: Batch) -> dict[str, str]:
+        """The trails of the stored organisations the batch registers children of."""
+        registered = [e for e, _ in batch if isinstance(e, Organisation.Registered)]
+        parents = {str(e.parent_id) for e in registered if e.parent_id is not None}
+        parents -= {str(e.originator_id) for e in registered}
+        return dict(cur.select_in("tb_work_orgs", ("id", "trail"), "id", sorted(parents)))
 
-    def _backfill(
-        self, cur: ProjectionCursor, backfill_id: str, status: str | None, minutes: int | None
-    ) -> None:
-        cur.execute(
-            "UPDATE tb_work_backfills SET status = COALESCE(%s, status), "
-            "minutes = COALESCE(%s, minutes) WHERE id = %s",
-            (status, minutes, backfill_id),
-        )
+
+def _fold(tables: dict[str, Rows], event: Any, entity: str, position: int) -> None:
+    """What one event does to the rows of its table."""
+    activities, signups = tables["tb_work_activities"], tables["tb_work_signups"]
+    backfills, disputes = tables["tb_work_backfills"], tables["tb_work_disputes"]
+    match event:
+        case Activity.Published():
+            activities.create(
+                entity,
+                str(event.org_id),
+                event.title,
+                event.category,
+                event.campaign,
+                utc_text(event.starts_at),
+                utc_text(event.ends_at),
+                event.capacity,
+                "published",
+                None,
+            )
+        case Activity.Completed():
+            activities.change(entity, status="completed", beneficiaries=event.beneficiaries)
+        case Signup.Requested():
+            signups.create(
+                entity,
+                str(event.activity_id),
+                str(event.org_id),
+                str(event.volunteer_id),
+                event.status,
+                None,
+                None,
+                None,
+                position,
+            )
+        case Signup.Corrected():
+            signups.change(entity, minutes=event.minutes)
+        case _ if isinstance(event, SIGNUP_STATUSES):
+            signups.change(entity, status_position=position, **_signup_status(event))
+        case Backfill.Submitted():
+            backfills.create(
+                entity,
+                str(event.org_id),
+                str(event.volunteer_id),
+                event.category,
+                utc_text(event.started_at),
+                utc_text(event.ended_at),
+                event.minutes,
+                "submitted",
+                event.actor,
+                utc_text(event.occurred_at),
+                position,
+            )
+        case Backfill.Approved():
+            backfills.change(entity, status="approved", minutes=event.minutes)
+        case Backfill.Rejected():
+            backfills.change(entity, status="rejected")
+        case Backfill.Corrected():
+            backfills.change(entity, minutes=event.minutes)
+        case Dispute.Opened():
+            disputes.create(
+                entity,
+                str(event.org_id),
+                str(event.volunteer_id),
+                str(event.source_id),
+                event.source_kind,
+                event.previous_minutes,
+                "open",
+                utc_text(event.occurred_at),
+                position,
+            )
+        case Dispute.Resolved():
+            disputes.change(entity, status=event.decision)
+
+
+def _signup_status(event: Any) -> dict[str, Any]:
+    """The status a signup's event gives it, and what else it records."""
+    match event:
+        case Signup.Renewed():
+            return {"status": event.status}
+        case Signup.Promoted():
+            return {"status": "accepted"}
+        case Signup.Cancelled():
+            return {"status": "cancelled"}
+        case Signup.CheckedIn():
+            return {"status": "checked_in", "checked_in_at": utc_text(event.at)}
+        case Signup.CheckedOut():  # CheckOutMissed too
+            return {
+                "status": "checked_out",
+                "checked_out_at": utc_text(event.at),
+                "minutes": event.minutes,
+            }
+        case Signup.Verified() if event.decision == Decision.REJECT:
+            return {"status": "rejected"}
+        case Signup.Verified():
+            return {"status": "verified", "minutes": event.minutes}
+    raise AssertionError(f"not a signup's status: {event!r}")
