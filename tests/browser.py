@@ -65,3 +65,11 @@ def shots(page: Page, directory: Path, name: str) -> None:
         assert fits, f"{name} scrolls sideways at {width} px"
         page.screenshot(path=str(directory / f"{name}-{width}.png"), full_page=True)
     page.set_viewport_size({"width": WIDTHS[-1], "height": 800})
+
+
+def sign_in(page: Page, base_url: str, token: str, lands: str) -> None:
+    """Signs in with a token on the sign-in page, and waits for the role's page `lands`."""
+    page.goto(f"{base_url}/app/sign-in")
+    page.fill("#token", token)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base_url}{lands}")

@@ -79,6 +79,18 @@ def town(runtime: Runtime) -> Iterator[Town]:
         yield Town(runtime, base_url)
 
 
+@pytest.fixture
+def sqlite_town(tmp_path: Path) -> Iterator[Town]:
+    """A town on an SQLite file of its own, served over HTTP (the pages' browser tests)."""
+    rt = Runtime(make_settings(f"sqlite:///{tmp_path}/timebank.db"))
+    try:
+        rt.start()
+        with serve(rt) as base_url:
+            yield Town(rt, base_url)
+    finally:
+        rt.close()
+
+
 # The pages' browser tests: one Chromium and one screenshot folder per test module.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:

@@ -4,36 +4,21 @@ uploaded bundle, and checks a checkpoint they kept; a coordinator is refused; ju
 gets a 500."""
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from api.pages.audit import BUNDLE_PATH
 from ledger.context import Role
-from tests.browser import shots
-from tests.conftest import make_settings
-from tests.http import Town, serve
-from timebank.runtime import Runtime
+from tests.browser import shots, sign_in
+from tests.http import Town
 
 ID_NUMBER = "E98765432"
 PHONE = "13912345678"
-
-
-@pytest.fixture
-def sqlite_town(tmp_path: Path) -> Iterator[Town]:
-    rt = Runtime(make_settings(f"sqlite:///{tmp_path}/timebank.db"))
-    try:
-        rt.start()
-        with serve(rt) as base_url:
-            yield Town(rt, base_url)
-    finally:
-        rt.close()
 
 
 def audit_world(town: Town) -> dict[str, Any]:
@@ -74,13 +59,6 @@ def audit_world(town: Town) -> dict[str, Any]:
         "bundle": bundle.json(),
         "token": town.rt.tokens.create(Role.AUDITOR, "审计员", None),
     }
-
-
-def sign_in(page: Page, base_url: str, token: str, lands: str) -> None:
-    page.goto(f"{base_url}/app/sign-in")
-    page.fill("#token", token)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{base_url}{lands}")
 
 
 def upload(page: Page, name: str, data: bytes) -> None:

@@ -5,7 +5,6 @@ coordinator of another subtree sees and does none of it; personal data shows as 
 shows it; junk in any field never gets a 500."""
 
 import subprocess
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,25 +16,12 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from ledger.context import Role
 from tests.browser import shots
-from tests.conftest import make_settings
-from tests.http import Api, Town, serve
+from tests.http import Api, Town
 from timebank import certificate_pdf
-from timebank.runtime import Runtime
 
 ID_NUMBER = "E12345678"
 PHONE = "13912345678"
 NAME = "王秀英"
-
-
-@pytest.fixture
-def sqlite_town(tmp_path: Path) -> Iterator[Town]:
-    rt = Runtime(make_settings(f"sqlite:///{tmp_path}/timebank.db"))
-    try:
-        rt.start()
-        with serve(rt) as base_url:
-            yield Town(rt, base_url)
-    finally:
-        rt.close()
 
 
 def world(town: Town) -> dict[str, Any]:

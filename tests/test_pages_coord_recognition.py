@@ -3,33 +3,18 @@ coordinator records a training (in Chinese), commends a volunteer whose notice t
 objection on the public page and reviews it (in English), evaluates a confirmed service; a
 coordinator of another street can neither see nor act on this street's; junk never a 500."""
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-import pytest
 from playwright.sync_api import APIResponse, Browser, BrowserContext, Page, expect
 
 from ledger.context import Role
 from tests.browser import shots
-from tests.conftest import make_settings
-from tests.http import Town, serve
+from tests.http import Town
 from tests.test_certificates import head, ok, signup_of
-from timebank.runtime import Runtime
 
 BASE = "/app/coord/recognition"
-
-
-@pytest.fixture
-def sqlite_town(tmp_path: Path) -> Iterator[Town]:
-    rt = Runtime(make_settings(f"sqlite:///{tmp_path}/timebank.db"))
-    try:
-        rt.start()
-        with serve(rt) as base_url:
-            yield Town(rt, base_url)
-    finally:
-        rt.close()
 
 
 def number_of(town: Town, volunteer: str) -> str:

@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, Dialog, Page, expect
 from api.pages import coord_reports
 from ledger.context import Role
 from tests.browser import shots
+from tests.browser import sign_in as signing_in
 from tests.http import Town
 from tests.test_pages import sign_in as sign_in_over_http
 
@@ -89,10 +90,7 @@ def earn_in_campaign(town: Town, volunteer: str, minutes: int, campaign: str) ->
 
 
 def sign_in(page: Page, base_url: str, token: str) -> None:
-    page.goto(f"{base_url}/app")
-    page.fill("#token", token)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{base_url}/app/coord")
+    signing_in(page, base_url, token, "/app/coord")
 
 
 def ranking(w: World, what: str, period: str = "", **params: Any) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from ledger.context import Role
 from tests.browser import shots
+from tests.browser import sign_in as signing_in
 from tests.http import Api, Town
 from tests.test_pages import csrf_of
 from tests.test_pages import sign_in as sign_in_over_http
@@ -33,10 +34,7 @@ def number_of(town: Town, volunteer: str) -> str:
 
 def sign_in(page: Page, base_url: str, token: str) -> None:
     page.set_default_timeout(15_000)
-    page.goto(f"{base_url}/app")
-    page.fill("#token", token)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{base_url}/app/coord")
+    signing_in(page, base_url, token, "/app/coord")
 
 
 def browse(browser: Browser, base_url: str, token: str, lang: str = "zh-CN") -> Page:

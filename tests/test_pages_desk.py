@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from ledger.context import Role
 from tests.browser import shots
+from tests.browser import sign_in as signing_in
 from tests.http import Town
 
 PIN = "135790"
@@ -46,10 +47,7 @@ def desk_world(town: Town) -> dict[str, Any]:
 
 
 def sign_in(page: Page, base_url: str, token: str) -> None:
-    page.goto(f"{base_url}/app")
-    page.fill("#token", token)
-    page.click("button[type=submit]:has-text('登录')")
-    page.wait_for_url(f"{base_url}/app/desk")
+    signing_in(page, base_url, token, "/app/desk")
 
 
 def test_a_desk_reserves_and_hands_out_in_both_languages(
