@@ -131,16 +131,7 @@ async def current_session(request: Request) -> PageSession | None:
 async def form_of(request: Request) -> dict[str, str]:
     """The urlencoded form (the guard has bounded its size); the first of a repeated field.
     Anything unreadable reads as an empty form, which every page refuses in words."""
-    try:
-        fields = parse_qsl(
-            (await request.body()).decode(), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS
-        )
-    except ValueError:
-        return {}
-    found: dict[str, str] = {}
-    for name, value in fields:
-        found.setdefault(name, value)
-    return found
+    return firsts(await form_lists(request, MAX_FORM_FIELDS))
 
 
 async def form_lists(request: Request, max_fields: int) -> dict[str, list[str]]:
