@@ -762,7 +762,7 @@ def test_unknown_paths_wrong_methods_and_bad_reads_are_problems(town: Town) -> N
 
 
 def test_405_names_the_allowed_methods(town: Town) -> None:
-    r = town.admin.client.delete("/v1/organisations")
+    r = town.admin.client.delete("/v1/transfers")
     assert_problem(r, 405, "method-not-allowed")
     assert "allow" in r.headers, "a 405 names the allowed methods"
     assert r.headers["allow"] == "POST"

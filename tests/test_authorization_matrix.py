@@ -726,6 +726,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
         register_organisation,
         cases=(("at the top of the tree", Rule(frozenset({ADMIN}), register_top_organisation)),),
     ),
+    ("GET", "/v1/organisations"): Rule(frozenset({ADMIN, AUDITOR}), shared),
     ("GET", "/v1/organisations/{org_id}"): Rule(TOKENS, shared),
     **{("GET", f"/v1/organisations/{{org_id}}/{work}"): worklist() for work in WORK_LISTS},
     ("POST", "/v1/backfills"): Rule(OVER, submit_backfill),

@@ -49,6 +49,10 @@ def test_a_subtree_lists_what_it_has_to_do_and_nothing_else(town: Town) -> None:
     coordinator = town.client(Role.COORDINATOR, town.street)
     town.rt.runner.catch_up()
 
+    roots = walk(town.client(Role.AUDITOR), "/v1/organisations")
+    assert town.district in {o["id"] for o in roots} and {o["depth"] for o in roots} == {0}
+    assert all(o["parent_id"] is None for o in roots)
+    assert coordinator.get("/v1/organisations").status_code == 403
     orgs = walk(coordinator, f"/v1/organisations/{town.street}/subtree")
     assert [(o["name"], o["depth"]) for o in orgs] == [("街道", 0), ("服务队", 1), ("小分队", 2)]
 

@@ -154,6 +154,12 @@ def _home(request: Request, session: PageSession, org_id: UUID) -> dict[str, Any
     return {"report": report.report, "year": year}
 
 
+def _roots(request: Request, session: PageSession) -> list[OrgEntry]:
+    ctx = web.context(request, session)
+    q = web.runtime(request).queries
+    return q.worklist.roots(ctx, Page(ORGS_SHOWN, None), None).entries
+
+
 @router.get("/app/coord")
 async def home(request: Request) -> Response:
     session = await coordinator(request)
@@ -162,8 +168,11 @@ async def home(request: Request) -> Response:
     org_id = organisation_of(request, session)
     values: dict[str, Any] = {}
     status = 200
-    if org_id is None:
-        values["error"], status = web.failure_message_for("organisation-not-found"), 404
+    if org_id is None:  # an admin: the top of the tree to choose from
+        try:
+            values["roots"] = await run_in_threadpool(_roots, request, session)
+        except web.FAILURES as e:
+            values["error"], status = failure_message(e), web.failure_status(e)
     else:
         try:
             values.update(await run_in_threadpool(_home, request, session, org_id))

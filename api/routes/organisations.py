@@ -7,6 +7,7 @@ from api.pagination import PageDep
 from api.schemas.common import CreatedOut
 from api.schemas.organisations import OrganisationIn, OrganisationOut
 from api.schemas.volunteers import MemberListOut, MemberOut
+from api.schemas.worklist import OrgEntryOut, SubtreeOut
 from ledger.commands.members import RegisterOrganisation
 
 router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
@@ -22,6 +23,22 @@ async def register_organisation(body: OrganisationIn, run: CommanderDep) -> dict
     return await run.create(
         RegisterOrganisation(body.name, body.kind, body.parent_id, body.population),
         lambda made: f"/v1/organisations/{made['id']}",
+    )
+
+
+@router.get("", response_model=SubtreeOut, summary="List the organisations at the top of the tree")
+def list_top_organisations(
+    q: QueriesDep, ctx: ContextDep, page: PageDep, min_position: MinPosition = None
+) -> SubtreeOut:
+    """The organisations without a parent, by name: where an admin's or an auditor's look
+    at the tree starts (each one's `GET /v1/organisations/{org_id}/subtree` goes on).
+
+    Who: an auditor or an admin."""
+    found = q.worklist.roots(ctx, page, min_position)
+    return SubtreeOut(
+        items=[OrgEntryOut.model_validate(e) for e in found.entries],
+        next_cursor=found.next_cursor,
+        position=found.position,
     )
 
 

@@ -10,8 +10,8 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from ledger.backfills import BackfillStatus
-from ledger.commands.permissions import require_worklist_reader
-from ledger.context import Context
+from ledger.commands.permissions import require_role, require_worklist_reader
+from ledger.context import Context, Role
 from ledger.disputes import DisputeStatus
 from ledger.errors import Invalid
 from ledger.organisations import Organisation
@@ -132,35 +132,37 @@ class WorklistQueries:
     def __init__(self, views: Views) -> None:
         self.views = views
 
+    def _overseen(self, ctx: Context, org_id: UUID) -> None:
+        """The organisation exists and the caller oversees it."""
+        views = self.views
+        views.aggregates.load(Organisation, org_id, "organisation")
+        require_worklist_reader(views.aggregates.reader(ctx), ctx.actor, org_id)
+
     def _listed(
         self,
-        ctx: Context,
-        org_id: UUID,
         page: Page,
         min_position: int | None,
         shape: tuple[type, ...],
         fetch: Callable[[int, tuple[Any, ...] | None], list[T]],
         key: Callable[[T], Sequence[Any]],
     ) -> Listed[T]:
-        """One page of a list over the subtree, once the caller may read it and the view has
-        reached `min_position`."""
+        """One page of a list, once the view has reached `min_position`."""
         views = self.views
-        views.aggregates.load(Organisation, org_id, "organisation")
-        require_worklist_reader(views.aggregates.reader(ctx), ctx.actor, org_id)
         after = page.after(shape)
         views.wait(NAME, min_position)
         position = views.position(NAME)
         entries, next_cursor = page.of(fetch(page.limit + 1, after), key)
         return Listed(entries, next_cursor, position)
 
-    def subtree(
-        self, ctx: Context, org_id: UUID, page: Page, min_position: int | None
+    def _organisations(
+        self, where: str, params: tuple[Any, ...], page: Page, min_position: int | None
     ) -> Listed[OrgEntry]:
-        """The organisation and every one below it, depth first, by name within a parent."""
+        """Organisations of the tree as `where` picks them (over o, the organisation, and t,
+        its place below the one asked for), by the names from the root down."""
 
         def fetch(limit: int, after: tuple[Any, ...] | None) -> list[OrgEntry]:
             # The key is the id alone: the trail of names may be longer than a cursor carries.
-            bound, params = _after(
+            bound, more = _after(
                 after and (str(after[0]),),
                 "(o.trail, o.id) > (SELECT trail, id FROM tb_work_orgs WHERE id = %s)",
             )
@@ -168,21 +170,30 @@ class WorklistQueries:
                 cur.execute(
                     "SELECT o.id, o.name, o.kind, o.parent_id, t.depth "
                     "FROM tb_work_org_tree t JOIN tb_work_orgs o ON o.id = t.org_id "
-                    f"WHERE t.ancestor_id = %s{bound} ORDER BY o.trail, o.id LIMIT %s",
-                    (str(org_id), *params, limit),
+                    f"WHERE {where}{bound} ORDER BY o.trail, o.id LIMIT %s",
+                    (*params, *more, limit),
                 )
                 return [
                     OrgEntry(
-                        UUID(r[0]),
-                        r[1],
-                        r[2],
-                        None if r[3] is None else UUID(r[3]),
-                        int(r[4]),
+                        UUID(r[0]), r[1], r[2], None if r[3] is None else UUID(r[3]), int(r[4])
                     )
                     for r in cur.fetchall()
                 ]
 
-        return self._listed(ctx, org_id, page, min_position, (UUID,), fetch, lambda o: (o.id,))
+        return self._listed(page, min_position, (UUID,), fetch, lambda o: (o.id,))
+
+    def roots(self, ctx: Context, page: Page, min_position: int | None) -> Listed[OrgEntry]:
+        """The organisations at the top of the tree (admins and auditors)."""
+        require_role(ctx.actor, Role.AUDITOR)
+        top = "t.ancestor_id = t.org_id AND o.parent_id IS NULL"
+        return self._organisations(top, (), page, min_position)
+
+    def subtree(
+        self, ctx: Context, org_id: UUID, page: Page, min_position: int | None
+    ) -> Listed[OrgEntry]:
+        """The organisation and every one below it, depth first, by name within a parent."""
+        self._overseen(ctx, org_id)
+        return self._organisations("t.ancestor_id = %s", (str(org_id),), page, min_position)
 
     def activities(
         self, ctx: Context, org_id: UUID, status: str | None, page: Page, min_position: int | None
@@ -222,9 +233,8 @@ class WorklistQueries:
                     for r in cur.fetchall()
                 ]
 
+        self._overseen(ctx, org_id)
         return self._listed(
-            ctx,
-            org_id,
             page,
             min_position,
             (str, str),
@@ -268,9 +278,8 @@ class WorklistQueries:
                     for r in cur.fetchall()
                 ]
 
-        return self._listed(
-            ctx, org_id, page, min_position, (int,), fetch, lambda s: (s.status_position,)
-        )
+        self._overseen(ctx, org_id)
+        return self._listed(page, min_position, (int,), fetch, lambda s: (s.status_position,))
 
     def backfills(
         self, ctx: Context, org_id: UUID, status: str | None, page: Page, min_position: int | None
@@ -307,7 +316,8 @@ class WorklistQueries:
                     for r in cur.fetchall()
                 ]
 
-        return self._listed(ctx, org_id, page, min_position, (int,), fetch, lambda b: (b.position,))
+        self._overseen(ctx, org_id)
+        return self._listed(page, min_position, (int,), fetch, lambda b: (b.position,))
 
     def disputes(
         self, ctx: Context, org_id: UUID, status: str | None, page: Page, min_position: int | None
@@ -342,4 +352,5 @@ class WorklistQueries:
                     for r in cur.fetchall()
                 ]
 
-        return self._listed(ctx, org_id, page, min_position, (int,), fetch, lambda d: (d.position,))
+        self._overseen(ctx, org_id)
+        return self._listed(page, min_position, (int,), fetch, lambda d: (d.position,))
