@@ -66,5 +66,12 @@ def test_no_section_of_the_console_opens_on_another_subtree(town: Town) -> None:
         sign_in(client, admin)
         top = client.get("/app/coord")  # an admin chooses from the top of the tree
         assert top.status_code == 200 and f'href="/app/coord?org={town.district}"' in top.text
+        # A section of an organisation's lists, asked for without one, says so in words
+        # (certificates start from a volunteer's number, not from an organisation).
+        for href, _ in SECTIONS:
+            if href != "/app/coord/certificates":
+                unnamed = client.get(href)
+                assert unnamed.status_code == 404, href
+                assert "没有选择组织，或该组织不存在。" in unnamed.text, href
         named = client.get("/app/coord", params={"org": town.team})
         assert named.status_code == 200 and "服务队" in named.text

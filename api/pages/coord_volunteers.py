@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.pages import coord, web
-from api.pages.messages import N_, RELATIONS
+from api.pages.messages import N_, RELATIONS, coord_problem_message
 from ledger import bounds
 from ledger.commands.base import Command
 from ledger.commands.members import (
@@ -86,7 +86,7 @@ async def _list(
     **values: Any,
 ) -> Response:
     if org_id is None:
-        values["error"], status = web.failure_message_for("organisation-not-found"), 404
+        values["error"], status = coord_problem_message("organisation-not-found"), 404
     else:
         try:
             values |= await run_in_threadpool(_members, request, session, org_id, cursor)
